@@ -1,0 +1,67 @@
+//! Evaluation protocols: how accuracy is measured, on the shared data sets and on held-out data.
+//! Each reads a CSV whose paths are relative to the CSV's own folder and returns one report that
+//! the CLI prints as a JSON object. The JSON field names are a contract.
+
+pub mod detect;
+pub mod expression;
+pub mod verify;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+/// An input that could not be used, with the reason; evaluations go on without it.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileError {
+    pub path: String,
+    pub error: String,
+}
+
+/// Read a CSV into header-keyed rows.
+pub(crate) fn read_rows(csv_path: &Path) -> anyhow::Result<(csv::StringRecord, Vec<csv::StringRecord>)> {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_path(csv_path)
+        .with_context(|| format!("cannot open {}", csv_path.display()))?;
+    let headers = reader.headers().with_context(|| format!("{}: no header row", csv_path.display()))?.clone();
+    let rows = reader
+        .records()
+        .collect::<Result<Vec<_>, _>>()
+        .with_context(|| format!("{}: malformed CSV", csv_path.display()))?;
+    Ok((headers, rows))
+}
+
+/// Index of a required column, or an error naming the columns that are there.
+pub(crate) fn column(headers: &csv::StringRecord, csv_path: &Path, names: &[&str]) -> anyhow::Result<usize> {
+    optional_column(headers, names).with_context(|| {
+        format!(
+            "{}: missing column {} (columns present: {})",
+            csv_path.display(),
+            names.join(" or "),
+            headers.iter().collect::<Vec<_>>().join(",")
+        )
+    })
+}
+
+pub(crate) fn optional_column(headers: &csv::StringRecord, names: &[&str]) -> Option<usize> {
+    names.iter().find_map(|n| headers.iter().position(|h| h.eq_ignore_ascii_case(n)))
+}
+
+/// Paths in our CSVs are relative to the CSV's folder.
+pub(crate) fn resolve(csv_path: &Path, relative: &str) -> PathBuf {
+    csv_path.parent().unwrap_or(Path::new(".")).join(relative)
+}
+
+/// A progress bar on stderr (hidden when stderr is not a terminal).
+pub fn progress(len: usize, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{msg:>12} [{bar:30}] {pos}/{len} ({per_sec}, eta {eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message(what.to_string());
+    bar
+}

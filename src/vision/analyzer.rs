@@ -1,0 +1,103 @@
+//! One object that runs the whole per-image pipeline (detect -> embed -> expression) with
+//! sessions created once and buffers reused, so per-frame work allocates no model or session.
+
+use std::path::{Path, PathBuf};
+
+use opencv::core::Mat;
+use serde::Serialize;
+
+use super::{DetectorConfig, Embedder, Embedding, ExpressionClassifier, ExpressionResult, Face, FaceDetector, VisionError};
+use crate::runtime::{self, Threads};
+
+#[derive(Debug, Clone)]
+pub struct AnalyzerOptions {
+    /// Models folder; `None` searches the documented locations (see `runtime::locate_models_dir`).
+    pub models_dir: Option<PathBuf>,
+    pub detector: DetectorConfig,
+    /// Threads of the MTCNN sessions (many small calls: 1 thread measured fastest, see benches/).
+    pub detector_threads: Threads,
+    /// Threads of the FaceNet session (one large call per batch: uses every core).
+    pub embedder_threads: Threads,
+    /// Load and run the expression model. A school may switch mood recognition off entirely.
+    pub expressions: bool,
+}
+
+impl Default for AnalyzerOptions {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        AnalyzerOptions {
+            models_dir: None,
+            detector: DetectorConfig::default(),
+            detector_threads: Threads::single(),
+            embedder_threads: Threads::new(cores),
+            expressions: true,
+        }
+    }
+}
+
+/// A face with what the pipeline learned about it.
+#[derive(Debug, Clone, Serialize)]
+pub struct AnalyzedFace {
+    pub face: Face,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub embedding: Option<Embedding>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expression: Option<ExpressionResult>,
+}
+
+pub struct FaceAnalyzer {
+    pub detector: FaceDetector,
+    pub embedder: Embedder,
+    pub expression: Option<ExpressionClassifier>,
+    models_dir: PathBuf,
+}
+
+impl FaceAnalyzer {
+    pub fn load(options: &AnalyzerOptions) -> Result<Self, VisionError> {
+        let models_dir = runtime::locate_models_dir(options.models_dir.as_deref())?;
+        let detector = FaceDetector::load(&models_dir, options.detector, options.detector_threads)?;
+        let embedder = Embedder::load(&models_dir, options.embedder_threads)?;
+        let expression = if options.expressions {
+            Some(ExpressionClassifier::load(&models_dir, options.detector_threads)?)
+        } else {
+            None
+        };
+        Ok(FaceAnalyzer { detector, embedder, expression, models_dir })
+    }
+
+    pub fn models_dir(&self) -> &Path {
+        &self.models_dir
+    }
+
+    /// Detect every face, embed them all in one batch, and classify their expressions.
+    pub fn analyze(&mut self, image: &Mat) -> Result<Vec<AnalyzedFace>, VisionError> {
+        let faces = self.detector.detect(image)?;
+        let embeddings = self.embedder.embed(image, &faces)?;
+        let expressions = match &mut self.expression {
+            Some(classifier) => classifier.classify(image, &faces)?.into_iter().map(Some).collect(),
+            None => vec![None; faces.len()],
+        };
+        Ok(faces
+            .into_iter()
+            .zip(embeddings)
+            .zip(expressions)
+            .map(|((face, embedding), expression)| AnalyzedFace { face, embedding, expression })
+            .collect())
+    }
+}
+
+/// The face whose centre is nearest the image centre (the subject of a portrait or ID photo).
+pub fn most_central(faces: &[Face], width: i32, height: i32) -> Option<usize> {
+    let (cx, cy) = (width as f32 / 2.0, height as f32 / 2.0);
+    faces
+        .iter()
+        .enumerate()
+        .min_by(|(_, a), (_, b)| {
+            let d = |f: &Face| {
+                let (x, y) = f.center();
+                (x - cx).powi(2) + (y - cy).powi(2)
+            };
+            d(a).total_cmp(&d(b))
+        })
+        .map(|(i, _)| i)
+}

@@ -1,0 +1,333 @@
+//! MTCNN face detection (Zhang et al. 2016), a faithful port of the reference cascade
+//! (`tools/model-recipe/scripts/mtcnn_min.py`, itself following davidsandberg/facenet's
+//! `detect_face.py`): image pyramid -> P-Net per scale with NMS per scale and across scales ->
+//! box regression and squaring -> R-Net on batched 24x24 crops -> O-Net on batched 48x48 crops
+//! with 5 landmarks -> final NMS.
+//!
+//! The ONNX nets take NHWC with height and width swapped (`t[n, x, y, c] = img[y, x, c]`), RGB,
+//! `(px - 127.5) / 128`. Input buffers are kept between calls so a frame allocates only its crops.
+
+use std::path::Path;
+
+use opencv::core::{Mat, Rect, Scalar, Size, CV_32FC3};
+use opencv::imgproc;
+use opencv::prelude::*;
+use ort::session::Session;
+use ort::value::TensorRef;
+use serde::Serialize;
+
+use super::geometry::{nms, Overlap, ScoredBox};
+use super::VisionError;
+use crate::runtime::{self, Threads};
+
+/// Detector settings. The defaults are the original paper's; a live camera loop usually wants a
+/// larger `min_face` (faces far smaller than 40 px are too small to recognise anyway).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct DetectorConfig {
+    /// Smallest face side, in pixels, that the pyramid looks for.
+    pub min_face: f32,
+    /// Face-probability thresholds of P-Net, R-Net and O-Net.
+    pub thresholds: [f32; 3],
+    /// Ratio between successive pyramid scales.
+    pub scale_factor: f32,
+}
+
+impl Default for DetectorConfig {
+    fn default() -> Self {
+        DetectorConfig { min_face: 20.0, thresholds: [0.6, 0.7, 0.7], scale_factor: 0.709 }
+    }
+}
+
+/// A detected face: box in pixel coordinates of the input image, confidence, and five
+/// landmarks (left eye, right eye, nose, left mouth corner, right mouth corner; "left" is the
+/// image's left).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Face {
+    pub x1: f32,
+    pub y1: f32,
+    pub x2: f32,
+    pub y2: f32,
+    pub score: f32,
+    pub landmarks: [[f32; 2]; 5],
+}
+
+impl Face {
+    pub fn width(&self) -> f32 {
+        self.x2 - self.x1
+    }
+    pub fn height(&self) -> f32 {
+        self.y2 - self.y1
+    }
+    pub fn center(&self) -> (f32, f32) {
+        ((self.x1 + self.x2) * 0.5, (self.y1 + self.y2) * 0.5)
+    }
+    /// `x, y, w, h`.
+    pub fn xywh(&self) -> [f32; 4] {
+        [self.x1, self.y1, self.width(), self.height()]
+    }
+}
+
+const MEAN: f32 = 127.5;
+const SCALE: f32 = 0.0078125;
+
+pub struct FaceDetector {
+    pnet: Session,
+    rnet: Session,
+    onet: Session,
+    config: DetectorConfig,
+    /// Reused input buffer for P-Net (the largest per-frame tensor).
+    pnet_input: Vec<f32>,
+    /// Reused input buffer for the batched R-Net / O-Net crops.
+    crop_input: Vec<f32>,
+    resized: Mat,
+}
+
+impl FaceDetector {
+    pub fn load(models_dir: &Path, config: DetectorConfig, threads: Threads) -> Result<Self, VisionError> {
+        Ok(FaceDetector {
+            pnet: runtime::load_session(models_dir, &runtime::PNET, threads)?,
+            rnet: runtime::load_session(models_dir, &runtime::RNET, threads)?,
+            onet: runtime::load_session(models_dir, &runtime::ONET, threads)?,
+            config,
+            pnet_input: Vec::new(),
+            crop_input: Vec::new(),
+            resized: Mat::default(),
+        })
+    }
+
+    pub fn config(&self) -> DetectorConfig {
+        self.config
+    }
+
+    pub fn set_config(&mut self, config: DetectorConfig) {
+        self.config = config;
+    }
+
+    /// Find faces in an 8-bit BGR image. No face is an empty list, not an error.
+    pub fn detect(&mut self, image: &Mat) -> Result<Vec<Face>, VisionError> {
+        if image.rows() < 12 || image.cols() < 12 {
+            return Ok(Vec::new());
+        }
+        let stage1 = self.stage1(image)?;
+        if stage1.is_empty() {
+            return Ok(Vec::new());
+        }
+        let stage2 = self.stage2(image, &stage1)?;
+        if stage2.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.stage3(image, &stage2)
+    }
+
+    /// Pyramid scales: `m * factor^k` while the scaled short side stays >= 12 px (P-Net's window).
+    pub fn scales(&self, height: i32, width: i32) -> Vec<f64> {
+        pyramid_scales(height, width, self.config.min_face, self.config.scale_factor)
+    }
+
+    fn stage1(&mut self, image: &Mat) -> Result<Vec<ScoredBox>, VisionError> {
+        let (h, w) = (image.rows(), image.cols());
+        let mut all: Vec<(ScoredBox, [f32; 4])> = Vec::new();
+        for s in self.scales(h, w) {
+            let hs = (h as f64 * s).ceil() as i32;
+            let ws = (w as f64 * s).ceil() as i32;
+            imgproc::resize(image, &mut self.resized, Size::new(ws, hs), 0.0, 0.0, imgproc::INTER_AREA)?;
+            fill_swapped(&self.resized, &mut self.pnet_input, 0)?;
+            let input = TensorRef::from_array_view(([1usize, ws as usize, hs as usize, 3], &self.pnet_input[..]))?;
+            let outputs = self.pnet.run(ort::inputs![input])?;
+            let (reg_shape, reg) = outputs[0].try_extract_tensor::<f32>()?;
+            let (prob_shape, prob) = outputs[1].try_extract_tensor::<f32>()?;
+            // Both outputs are [1, W', H', C] in the swapped layout.
+            let (wp, hp) = (prob_shape[1] as usize, prob_shape[2] as usize);
+            if reg_shape[1] as usize != wp || reg_shape[2] as usize != hp {
+                return Err(VisionError::Output(format!("P-Net shapes disagree: {reg_shape:?} vs {prob_shape:?}")));
+            }
+            let mut scale_boxes = Vec::new();
+            let mut scale_regs = Vec::new();
+            for x in 0..wp {
+                for y in 0..hp {
+                    let cell = x * hp + y;
+                    let p = prob[cell * 2 + 1];
+                    if p < self.config.thresholds[0] {
+                        continue;
+                    }
+                    let (xf, yf) = (x as f64, y as f64);
+                    scale_boxes.push(ScoredBox::new(
+                        ((2.0 * xf + 1.0) / s).trunc() as f32,
+                        ((2.0 * yf + 1.0) / s).trunc() as f32,
+                        ((2.0 * xf + 12.0) / s).trunc() as f32,
+                        ((2.0 * yf + 12.0) / s).trunc() as f32,
+                        p,
+                    ));
+                    scale_regs.push([reg[cell * 4], reg[cell * 4 + 1], reg[cell * 4 + 2], reg[cell * 4 + 3]]);
+                }
+            }
+            for i in nms(&scale_boxes, 0.5, Overlap::Union) {
+                all.push((scale_boxes[i], scale_regs[i]));
+            }
+        }
+        let boxes: Vec<ScoredBox> = all.iter().map(|(b, _)| *b).collect();
+        let keep = nms(&boxes, 0.7, Overlap::Union);
+        Ok(keep
+            .into_iter()
+            .map(|i| {
+                let (b, r) = all[i];
+                // Stage-1 refinement scales by x2 - x1 (no +1), unlike `bbreg`.
+                let (bw, bh) = (b.x2 - b.x1, b.y2 - b.y1);
+                ScoredBox::new(b.x1 + r[0] * bw, b.y1 + r[1] * bh, b.x2 + r[2] * bw, b.y2 + r[3] * bh, b.score)
+                    .squared()
+                    .truncated()
+            })
+            .collect())
+    }
+
+    fn stage2(&mut self, image: &Mat, boxes: &[ScoredBox]) -> Result<Vec<ScoredBox>, VisionError> {
+        fill_crops(image, boxes, 24, &mut self.crop_input)?;
+        let input = TensorRef::from_array_view(([boxes.len(), 24, 24, 3], &self.crop_input[..]))?;
+        let outputs = self.rnet.run(ort::inputs![input])?;
+        let (_, reg) = outputs[0].try_extract_tensor::<f32>()?;
+        let (_, prob) = outputs[1].try_extract_tensor::<f32>()?;
+        let mut kept = Vec::new();
+        let mut regs = Vec::new();
+        for (i, b) in boxes.iter().enumerate() {
+            let p = prob[i * 2 + 1];
+            if p > self.config.thresholds[1] {
+                kept.push(ScoredBox { score: p, ..*b });
+                regs.push([reg[i * 4], reg[i * 4 + 1], reg[i * 4 + 2], reg[i * 4 + 3]]);
+            }
+        }
+        Ok(nms(&kept, 0.7, Overlap::Union).into_iter().map(|i| kept[i].regressed(regs[i]).squared()).collect())
+    }
+
+    fn stage3(&mut self, image: &Mat, boxes: &[ScoredBox]) -> Result<Vec<Face>, VisionError> {
+        let boxes: Vec<ScoredBox> = boxes.iter().map(ScoredBox::truncated).collect();
+        fill_crops(image, &boxes, 48, &mut self.crop_input)?;
+        let input = TensorRef::from_array_view(([boxes.len(), 48, 48, 3], &self.crop_input[..]))?;
+        let outputs = self.onet.run(ort::inputs![input])?;
+        let (_, reg) = outputs[0].try_extract_tensor::<f32>()?;
+        let (_, lmk) = outputs[1].try_extract_tensor::<f32>()?;
+        let (_, prob) = outputs[2].try_extract_tensor::<f32>()?;
+        let mut kept = Vec::new();
+        let mut points = Vec::new();
+        for (i, b) in boxes.iter().enumerate() {
+            let p = prob[i * 2 + 1];
+            if p <= self.config.thresholds[2] {
+                continue;
+            }
+            let (bw, bh) = (b.x2 - b.x1 + 1.0, b.y2 - b.y1 + 1.0);
+            let l = &lmk[i * 10..i * 10 + 10];
+            let mut pts = [[0f32; 2]; 5];
+            for k in 0..5 {
+                pts[k] = [bw * l[k] + b.x1 - 1.0, bh * l[k + 5] + b.y1 - 1.0];
+            }
+            let r = [reg[i * 4], reg[i * 4 + 1], reg[i * 4 + 2], reg[i * 4 + 3]];
+            kept.push(ScoredBox { score: p, ..*b }.regressed(r));
+            points.push(pts);
+        }
+        Ok(nms(&kept, 0.7, Overlap::Min)
+            .into_iter()
+            .map(|i| {
+                let b = kept[i];
+                Face { x1: b.x1, y1: b.y1, x2: b.x2, y2: b.y2, score: b.score, landmarks: points[i] }
+            })
+            .collect())
+    }
+}
+
+/// The pyramid of the original: first scale `12 / min_face`, then times `factor` while the short
+/// side, scaled, is at least 12 px.
+pub fn pyramid_scales(height: i32, width: i32, min_face: f32, factor: f32) -> Vec<f64> {
+    let m = 12.0 / min_face.max(12.0) as f64;
+    let factor = (factor as f64).clamp(0.1, 0.95);
+    let mut min_side = height.min(width) as f64 * m;
+    let mut scales = Vec::new();
+    let mut s = m;
+    while min_side >= 12.0 {
+        scales.push(s);
+        s *= factor;
+        min_side *= factor;
+    }
+    scales
+}
+
+/// Write a BGR u8 image into `out` as one [W, H, 3] RGB block, normalised, starting at `offset`.
+fn fill_swapped(image: &Mat, out: &mut Vec<f32>, offset: usize) -> Result<(), VisionError> {
+    let (h, w) = (image.rows() as usize, image.cols() as usize);
+    out.resize(offset + w * h * 3, 0.0);
+    let dst = &mut out[offset..offset + w * h * 3];
+    let src = image.data_bytes()?;
+    for y in 0..h {
+        let row = &src[y * w * 3..(y + 1) * w * 3];
+        for x in 0..w {
+            let s = &row[x * 3..x * 3 + 3];
+            let d = &mut dst[(x * h + y) * 3..(x * h + y) * 3 + 3];
+            d[0] = (s[2] as f32 - MEAN) * SCALE;
+            d[1] = (s[1] as f32 - MEAN) * SCALE;
+            d[2] = (s[0] as f32 - MEAN) * SCALE;
+        }
+    }
+    Ok(())
+}
+
+/// Crop each 1-based inclusive box (zero outside the image), resize it to `size` with area
+/// interpolation in floating point (as the reference does), and pack the batch in the nets'
+/// swapped, normalised layout.
+fn fill_crops(image: &Mat, boxes: &[ScoredBox], size: i32, out: &mut Vec<f32>) -> Result<(), VisionError> {
+    let n = size as usize;
+    let per = n * n * 3;
+    out.clear();
+    out.resize(boxes.len() * per, 0.0);
+    let (ih, iw) = (image.rows(), image.cols());
+    let mut resized = Mat::default();
+    for (k, b) in boxes.iter().enumerate() {
+        let dst = &mut out[k * per..(k + 1) * per];
+        let (x1, y1, x2, y2) = (b.x1 as i64, b.y1 as i64, b.x2 as i64, b.y2 as i64);
+        let (tw, th) = (x2 - x1 + 1, y2 - y1 + 1);
+        // A box wider than ~4x the image comes from a runaway regression: the crop would be
+        // almost all padding, so it stays zero (it will be rejected) instead of allocating it.
+        if tw <= 0 || th <= 0 || tw > 4 * iw as i64 + 64 || th > 4 * ih as i64 + 64 {
+            dst.fill(-MEAN * SCALE);
+            continue;
+        }
+        let mut tmp = Mat::new_rows_cols_with_default(th as i32, tw as i32, CV_32FC3, Scalar::all(0.0))?;
+        let (sx0, sy0) = ((x1 - 1).max(0), (y1 - 1).max(0));
+        let (sx1, sy1) = (x2.min(iw as i64), y2.min(ih as i64));
+        if sx1 > sx0 && sy1 > sy0 {
+            let (dx0, dy0) = (sx0 - (x1 - 1), sy0 - (y1 - 1));
+            let src_rect = Rect::new(sx0 as i32, sy0 as i32, (sx1 - sx0) as i32, (sy1 - sy0) as i32);
+            let dst_rect = Rect::new(dx0 as i32, dy0 as i32, src_rect.width, src_rect.height);
+            let src = Mat::roi(image, src_rect)?;
+            let mut dst_roi = Mat::roi_mut(&mut tmp, dst_rect)?;
+            src.convert_to(&mut dst_roi, CV_32FC3, 1.0, 0.0)?;
+        }
+        imgproc::resize(&tmp, &mut resized, Size::new(size, size), 0.0, 0.0, imgproc::INTER_AREA)?;
+        let px = resized.data_typed::<opencv::core::Vec3f>()?;
+        for y in 0..n {
+            for x in 0..n {
+                let s = px[y * n + x];
+                let d = &mut dst[(x * n + y) * 3..(x * n + y) * 3 + 3];
+                d[0] = (s[2] - MEAN) * SCALE;
+                d[1] = (s[1] - MEAN) * SCALE;
+                d[2] = (s[0] - MEAN) * SCALE;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pyramid_matches_the_original_rule() {
+        // 250x250, min face 20: m = 0.6; 150 -> 106.35 -> ... while >= 12.
+        let s = pyramid_scales(250, 250, 20.0, 0.709);
+        assert!((s[0] - 0.6).abs() < 1e-12);
+        assert!((s[1] - 0.6 * 0.709).abs() < 1e-12);
+        let last = *s.last().unwrap();
+        assert!(250.0 * last >= 12.0 && 250.0 * last * 0.709 < 12.0);
+        assert_eq!(s.len(), 8);
+        // Too small for one P-Net window: no scale at all.
+        assert!(pyramid_scales(10, 300, 20.0, 0.709).is_empty());
+    }
+}

@@ -1,0 +1,207 @@
+//! FaceNet embeddings (Inception-ResNet-v1, davidsandberg 20180408-102900, 512-d).
+//!
+//! Crop: the detector's box grown by a margin, clamped to the image, resized bilinearly to
+//! 160x160, RGB, `(px - 127.5) / 128` ("fixed image standardisation", which this model was trained
+//! with). Faces are batched through one session call. Outputs are re-normalised to unit length so
+//! cosine similarity is a dot product whatever the model variant.
+
+use std::path::Path;
+
+use opencv::core::{Mat, Rect, Size};
+use opencv::imgproc;
+use opencv::prelude::*;
+use ort::session::Session;
+use ort::value::TensorRef;
+use serde::{Deserialize, Serialize};
+
+use super::{Face, VisionError};
+use crate::runtime::{self, Threads};
+
+pub const EMBEDDING_DIM: usize = 512;
+const INPUT: i32 = 160;
+
+/// Identifies the model that produced an embedding: embeddings of different models (or crops)
+/// must never be compared, so stored ones carry this.
+pub const EMBEDDING_MODEL_ID: &str = "facenet512-20180408-fp16/margin-0.3/fixed-std";
+
+/// A unit-length face embedding.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Embedding(pub Vec<f32>);
+
+impl Embedding {
+    pub fn as_slice(&self) -> &[f32] {
+        &self.0
+    }
+}
+
+/// Cosine similarity of two embeddings (a dot product, as both are unit length).
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// How much context around the detector's box goes into the crop.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub enum Margin {
+    /// A fixed number of pixels in total (half on each side), as facenet's `align_dataset_mtcnn`.
+    Pixels(f32),
+    /// A fraction of the box's larger side in total (half on each side): the same framing for a
+    /// small face far from the camera and a large one close to it.
+    Fraction(f32),
+}
+
+impl Default for Margin {
+    fn default() -> Self {
+        // Chosen on LFW dev (see models/README.md "Crop"): a 32 px margin on 250 px LFW images is
+        // about 0.3 of the typical ~110 px MTCNN box; expressed as a fraction it carries over to
+        // other resolutions.
+        Margin::Fraction(0.3)
+    }
+}
+
+pub struct Embedder {
+    session: Session,
+    margin: Margin,
+    input: Vec<f32>,
+    resized: Mat,
+}
+
+impl Embedder {
+    pub fn load(models_dir: &Path, threads: Threads) -> Result<Self, VisionError> {
+        Ok(Embedder {
+            session: runtime::load_session(models_dir, &runtime::FACENET, threads)?,
+            margin: Margin::default(),
+            input: Vec::new(),
+            resized: Mat::default(),
+        })
+    }
+
+    pub fn with_margin(mut self, margin: Margin) -> Self {
+        self.margin = margin;
+        self
+    }
+
+    pub fn margin(&self) -> Margin {
+        self.margin
+    }
+
+    /// Embed the given faces of one image in a single batch. A face whose crop is empty gets
+    /// `None` (it cannot happen with the detector's own boxes, but boxes may come from elsewhere).
+    pub fn embed(&mut self, image: &Mat, faces: &[Face]) -> Result<Vec<Option<Embedding>>, VisionError> {
+        let size = image.size()?;
+        let rects: Vec<Option<Rect>> = faces.iter().map(|f| crop_rect(self.margin, size, f)).collect();
+        let valid: Vec<Rect> = rects.iter().flatten().copied().collect();
+        let per = (INPUT * INPUT * 3) as usize;
+        self.input.clear();
+        self.input.resize(valid.len() * per, 0.0);
+        for (k, rect) in valid.iter().enumerate() {
+            let roi = Mat::roi(image, *rect)?;
+            imgproc::resize(&roi, &mut self.resized, Size::new(INPUT, INPUT), 0.0, 0.0, imgproc::INTER_LINEAR)?;
+            fill_standardised(&self.resized, &mut self.input[k * per..(k + 1) * per])?;
+        }
+        let mut out = self.run(valid.len())?.into_iter();
+        Ok(rects.iter().map(|r| r.and_then(|_| out.next())).collect())
+    }
+
+    /// The 160x160 BGR crop the embedder would use for a face, to embed later in a larger batch
+    /// (evaluations gather crops from many images into one call).
+    pub fn crop(&self, image: &Mat, face: &Face) -> Result<Option<Mat>, VisionError> {
+        let Some(rect) = crop_rect(self.margin, image.size()?, face) else { return Ok(None) };
+        let roi = Mat::roi(image, rect)?;
+        let mut out = Mat::default();
+        imgproc::resize(&roi, &mut out, Size::new(INPUT, INPUT), 0.0, 0.0, imgproc::INTER_LINEAR)?;
+        Ok(Some(out))
+    }
+
+    /// Embed 160x160 BGR crops (from [`Embedder::crop`]) in one batch.
+    pub fn embed_crops(&mut self, crops: &[Mat]) -> Result<Vec<Embedding>, VisionError> {
+        let per = (INPUT * INPUT * 3) as usize;
+        self.input.clear();
+        self.input.resize(crops.len() * per, 0.0);
+        for (k, crop) in crops.iter().enumerate() {
+            if crop.rows() != INPUT || crop.cols() != INPUT {
+                imgproc::resize(crop, &mut self.resized, Size::new(INPUT, INPUT), 0.0, 0.0, imgproc::INTER_LINEAR)?;
+                fill_standardised(&self.resized, &mut self.input[k * per..(k + 1) * per])?;
+            } else {
+                fill_standardised(crop, &mut self.input[k * per..(k + 1) * per])?;
+            }
+        }
+        self.run(crops.len())
+    }
+
+    fn run(&mut self, n: usize) -> Result<Vec<Embedding>, VisionError> {
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let s = INPUT as usize;
+        let input = TensorRef::from_array_view(([n, s, s, 3], &self.input[..]))?;
+        let outputs = self.session.run(ort::inputs![input])?;
+        let (shape, data) = outputs[0].try_extract_tensor::<f32>()?;
+        if shape.len() != 2 || shape[1] as usize != EMBEDDING_DIM || shape[0] as usize != n {
+            return Err(VisionError::Output(format!("FaceNet returned shape {shape:?}, expected [{n}, 512]")));
+        }
+        Ok(data.chunks_exact(EMBEDDING_DIM).map(|v| Embedding(normalised(v))).collect())
+    }
+}
+
+/// The crop rectangle for a face, clamped to the image; `None` when nothing is left of it.
+pub fn crop_rect(margin: Margin, image_size: Size, face: &Face) -> Option<Rect> {
+    let total = match margin {
+        Margin::Pixels(p) => p,
+        Margin::Fraction(f) => f * face.width().max(face.height()),
+    };
+    let half = total / 2.0;
+    let x1 = (face.x1 - half).max(0.0) as i32;
+    let y1 = (face.y1 - half).max(0.0) as i32;
+    let x2 = (face.x2 + half).min(image_size.width as f32) as i32;
+    let y2 = (face.y2 + half).min(image_size.height as f32) as i32;
+    (x2 - x1 >= 2 && y2 - y1 >= 2).then(|| Rect::new(x1, y1, x2 - x1, y2 - y1))
+}
+
+fn normalised(v: &[f32]) -> Vec<f32> {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+    v.iter().map(|x| x / norm).collect()
+}
+
+/// BGR u8 160x160 -> RGB `(px - 127.5) / 128`, HWC (FaceNet is plain NHWC, no swap).
+fn fill_standardised(image: &Mat, dst: &mut [f32]) -> Result<(), VisionError> {
+    let src = image.data_bytes()?;
+    for (d, s) in dst.chunks_exact_mut(3).zip(src.chunks_exact(3)) {
+        d[0] = (s[2] as f32 - 127.5) / 128.0;
+        d[1] = (s[1] as f32 - 127.5) / 128.0;
+        d[2] = (s[0] as f32 - 127.5) / 128.0;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cosine_of_unit_vectors() {
+        let a = normalised(&[3.0, 4.0]);
+        assert!((a[0] - 0.6).abs() < 1e-6 && (a[1] - 0.8).abs() < 1e-6);
+        assert!((cosine(&a, &a) - 1.0).abs() < 1e-6);
+        assert!((cosine(&a, &normalised(&[-4.0, 3.0]))).abs() < 1e-6);
+    }
+
+    fn face(x: f32, y: f32, side: f32) -> Face {
+        Face { x1: x, y1: y, x2: x + side, y2: y + side, score: 1.0, landmarks: [[0.0; 2]; 5] }
+    }
+
+    #[test]
+    fn fractional_margin_scales_with_the_face() {
+        let size = Size::new(1000, 1000);
+        // 100 px face, 0.3 -> 30 px in all, 15 per side.
+        assert_eq!(crop_rect(Margin::Fraction(0.3), size, &face(100.0, 100.0, 100.0)), Some(Rect::new(85, 85, 130, 130)));
+        // Fixed pixels do not scale.
+        assert_eq!(crop_rect(Margin::Pixels(32.0), size, &face(100.0, 100.0, 200.0)), Some(Rect::new(84, 84, 232, 232)));
+    }
+
+    #[test]
+    fn crop_is_clamped_to_the_image_and_empty_crops_are_none() {
+        let size = Size::new(200, 100);
+        assert_eq!(crop_rect(Margin::Pixels(20.0), size, &face(-5.0, 90.0, 30.0)), Some(Rect::new(0, 80, 35, 20)));
+        assert_eq!(crop_rect(Margin::Pixels(0.0), size, &face(300.0, 300.0, 30.0)), None);
+    }
+}

@@ -1,0 +1,56 @@
+//! Reading pictures from disk into the one pixel format the engine uses everywhere: an 8-bit,
+//! 3-channel BGR `Mat` (OpenCV's native order; the networks' RGB order is applied when their
+//! input tensors are filled, so no extra conversion pass is spent per frame).
+
+use std::path::{Path, PathBuf};
+
+use opencv::core::{Mat, Vector};
+use opencv::imgcodecs;
+use opencv::prelude::*;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImageError {
+    #[error("cannot read {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path} is not an image OpenCV can decode (JPEG, PNG, BMP, TIFF, WebP, ...)")]
+    Undecodable { path: PathBuf },
+    #[error("{path}: image decoding failed: {reason}")]
+    Decoder { path: PathBuf, reason: String },
+}
+
+/// Decode an image file to 8-bit BGR. Grayscale, 16-bit and RGBA inputs are converted (alpha is
+/// dropped), and the EXIF orientation of phone photos is applied, so faces are upright.
+pub fn load_image(path: &Path) -> Result<Mat, ImageError> {
+    let bytes = std::fs::read(path).map_err(|source| ImageError::Io { path: path.to_path_buf(), source })?;
+    decode_image(&bytes).map_err(|e| match e {
+        DecodeError::Empty => ImageError::Undecodable { path: path.to_path_buf() },
+        DecodeError::OpenCv(reason) => ImageError::Decoder { path: path.to_path_buf(), reason },
+    })
+}
+
+#[derive(Debug)]
+pub enum DecodeError {
+    Empty,
+    OpenCv(String),
+}
+
+/// Decode image bytes (already in memory, e.g. a webcam capture sent by the UI) to 8-bit BGR.
+pub fn decode_image(bytes: &[u8]) -> Result<Mat, DecodeError> {
+    if bytes.is_empty() {
+        return Err(DecodeError::Empty);
+    }
+    let buf = Vector::<u8>::from_slice(bytes);
+    // IMREAD_COLOR converts any depth/channel count to 8-bit BGR and honours EXIF orientation.
+    let mat = imgcodecs::imdecode(&buf, imgcodecs::IMREAD_COLOR).map_err(|e| DecodeError::OpenCv(e.message))?;
+    if mat.empty() || mat.cols() == 0 || mat.rows() == 0 {
+        return Err(DecodeError::Empty);
+    }
+    Ok(mat)
+}
+
+/// Encode a BGR image as PNG or JPEG according to the file extension and write it.
+pub fn save_image(path: &Path, image: &Mat) -> anyhow::Result<()> {
+    let ok = imgcodecs::imwrite(path.to_string_lossy().as_ref(), image, &Vector::new())?;
+    anyhow::ensure!(ok, "could not write {} (unsupported extension or unwritable folder)", path.display());
+    Ok(())
+}

@@ -1,0 +1,30 @@
+//! Faces in pixels: detection (MTCNN), embeddings (FaceNet) and expressions (mini-Xception).
+//!
+//! Invariant: this module knows nothing of students, classes or storage. It turns images into
+//! boxes, vectors and probabilities; what they mean for attendance is decided elsewhere.
+
+pub mod analyzer;
+pub mod detector;
+pub mod embedder;
+pub mod expression;
+pub mod geometry;
+pub mod image;
+
+pub use analyzer::{AnalyzedFace, AnalyzerOptions, FaceAnalyzer};
+pub use detector::{DetectorConfig, Face, FaceDetector};
+pub use embedder::{cosine, Embedder, Embedding, Margin};
+pub use expression::{Expression, ExpressionClassifier, ExpressionResult};
+pub use image::{load_image, ImageError};
+
+/// Anything that can go wrong while running a network on pixels.
+#[derive(Debug, thiserror::Error)]
+pub enum VisionError {
+    #[error(transparent)]
+    Runtime(#[from] crate::runtime::RuntimeError),
+    #[error("inference failed: {0}")]
+    Inference(#[from] ort::Error),
+    #[error("image operation failed: {0}")]
+    OpenCv(#[from] opencv::Error),
+    #[error("unexpected model output: {0}")]
+    Output(String),
+}
