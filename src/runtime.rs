@@ -113,8 +113,8 @@ fn exe_dir() -> Option<PathBuf> {
     std::env::current_exe().ok().and_then(|p| p.parent().map(Path::to_path_buf))
 }
 
-/// The folders where the runtime library may be, in the order they are tried (after the
-/// explicit `ROLLCALL_ORT_LIB` file): next to the executable (and its `lib/`, and the
+/// The folders where the runtime library may be, in the order they are tried when no explicit
+/// `ROLLCALL_ORT_LIB` (or ort's own `ORT_DYLIB_PATH`) names the file: next to the executable (and its `lib/`, and the
 /// installed bundle's resource folder), then the source tree's `vendor/` that setup fills.
 pub fn library_search_dirs() -> Vec<PathBuf> {
     let mut dirs = Vec::new();
@@ -136,16 +136,15 @@ pub fn library_search_dirs() -> Vec<PathBuf> {
 
 /// Find the ONNX Runtime library, or say everywhere we looked.
 pub fn locate_library() -> Result<PathBuf, RuntimeError> {
-    let mut looked = Vec::new();
+    // An explicit setting is authoritative: if it is wrong, say so instead of quietly using
+    // another copy that may be a different version.
     for var in ["ROLLCALL_ORT_LIB", "ORT_DYLIB_PATH"] {
-        if let Some(p) = std::env::var_os(var) {
+        if let Some(p) = std::env::var_os(var).filter(|p| !p.is_empty()) {
             let p = PathBuf::from(p);
-            if p.is_file() {
-                return Ok(p);
-            }
-            looked.push(p);
+            return if p.is_file() { Ok(p) } else { Err(RuntimeError::LibraryNotFound { looked: vec![p] }) };
         }
     }
+    let mut looked = Vec::new();
     for dir in library_search_dirs() {
         for name in library_file_names() {
             let p = dir.join(name);

@@ -14,8 +14,8 @@ pub struct AnalyzerOptions {
     /// Models folder; `None` searches the documented locations (see `runtime::locate_models_dir`).
     pub models_dir: Option<PathBuf>,
     pub detector: DetectorConfig,
-    /// Threads of the MTCNN sessions (many small calls: 1 thread measured fastest, see benches/).
-    pub detector_threads: Threads,
+    /// Parallel MTCNN workers (one per core; each runs single-threaded sessions, see benches/).
+    pub detector_workers: usize,
     /// Threads of the FaceNet session (one large call per batch: uses every core).
     pub embedder_threads: Threads,
     /// Load and run the expression model. A school may switch mood recognition off entirely.
@@ -28,7 +28,7 @@ impl Default for AnalyzerOptions {
         AnalyzerOptions {
             models_dir: None,
             detector: DetectorConfig::default(),
-            detector_threads: Threads::single(),
+            detector_workers: cores.min(4),
             embedder_threads: Threads::new(cores),
             expressions: true,
         }
@@ -55,10 +55,10 @@ pub struct FaceAnalyzer {
 impl FaceAnalyzer {
     pub fn load(options: &AnalyzerOptions) -> Result<Self, VisionError> {
         let models_dir = runtime::locate_models_dir(options.models_dir.as_deref())?;
-        let detector = FaceDetector::load(&models_dir, options.detector, options.detector_threads)?;
+        let detector = FaceDetector::load(&models_dir, options.detector, options.detector_workers)?;
         let embedder = Embedder::load(&models_dir, options.embedder_threads)?;
         let expression = if options.expressions {
-            Some(ExpressionClassifier::load(&models_dir, options.detector_threads)?)
+            Some(ExpressionClassifier::load(&models_dir, Threads::single())?)
         } else {
             None
         };

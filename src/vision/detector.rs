@@ -29,7 +29,7 @@ pub struct DetectorConfig {
     /// Face-probability thresholds of P-Net, R-Net and O-Net.
     pub thresholds: [f32; 3],
     /// Ratio between successive pyramid scales.
-    pub scale_factor: f32,
+    pub scale_factor: f64,
 }
 
 impl Default for DetectorConfig {
@@ -70,11 +70,14 @@ impl Face {
 const MEAN: f32 = 127.5;
 const SCALE: f32 = 0.0078125;
 
-pub struct FaceDetector {
+/// One set of the three nets with its own buffers. The detector keeps one per core and splits
+/// each stage's work between them: the nets are small and called many times per frame, where
+/// ONNX Runtime's intra-op threads gain little (models/README.md), but two independent halves
+/// of the work run truly in parallel.
+struct Cascade {
     pnet: Session,
     rnet: Session,
     onet: Session,
-    config: DetectorConfig,
     /// Reused input buffer for P-Net (the largest per-frame tensor).
     pnet_input: Vec<f32>,
     /// Reused input buffer for the batched R-Net / O-Net crops.
@@ -82,17 +85,43 @@ pub struct FaceDetector {
     resized: Mat,
 }
 
+/// P-Net's boxes at one pyramid level, before cross-level NMS.
+type LevelBoxes = Vec<(ScoredBox, [f32; 4])>;
+
+/// R-Net and O-Net output for a batch of crops.
+struct Refined {
+    prob: Vec<f32>,
+    reg: Vec<[f32; 4]>,
+    landmarks: Vec<[f32; 10]>,
+}
+
+pub struct FaceDetector {
+    workers: Vec<Cascade>,
+    config: DetectorConfig,
+    /// The frame in f32, shared by the R-Net and O-Net crops (the reference crops in float).
+    frame_f32: Mat,
+}
+
 impl FaceDetector {
-    pub fn load(models_dir: &Path, config: DetectorConfig, threads: Threads) -> Result<Self, VisionError> {
-        Ok(FaceDetector {
-            pnet: runtime::load_session(models_dir, &runtime::PNET, threads)?,
-            rnet: runtime::load_session(models_dir, &runtime::RNET, threads)?,
-            onet: runtime::load_session(models_dir, &runtime::ONET, threads)?,
-            config,
-            pnet_input: Vec::new(),
-            crop_input: Vec::new(),
-            resized: Mat::default(),
-        })
+    /// Load the cascade `workers` times (one per core to use; each session single-threaded).
+    pub fn load(models_dir: &Path, config: DetectorConfig, workers: usize) -> Result<Self, VisionError> {
+        // We parallelise across pyramid levels and crops ourselves; OpenCV's own pool would
+        // compete for the same cores (it cost ~6 ms per 640x480 frame in thread hand-offs).
+        opencv::core::set_num_threads(1)?;
+        let single = Threads::single();
+        let workers = (0..workers.max(1))
+            .map(|_| {
+                Ok(Cascade {
+                    pnet: runtime::load_session(models_dir, &runtime::PNET, single)?,
+                    rnet: runtime::load_session(models_dir, &runtime::RNET, single)?,
+                    onet: runtime::load_session(models_dir, &runtime::ONET, single)?,
+                    pnet_input: Vec::new(),
+                    crop_input: Vec::new(),
+                    resized: Mat::default(),
+                })
+            })
+            .collect::<Result<Vec<_>, VisionError>>()?;
+        Ok(FaceDetector { workers, config, frame_f32: Mat::default() })
     }
 
     pub fn config(&self) -> DetectorConfig {
@@ -112,11 +141,12 @@ impl FaceDetector {
         if stage1.is_empty() {
             return Ok(Vec::new());
         }
-        let stage2 = self.stage2(image, &stage1)?;
-        if stage2.is_empty() {
-            return Ok(Vec::new());
-        }
-        self.stage3(image, &stage2)
+        let mut frame = std::mem::take(&mut self.frame_f32);
+        image.convert_to(&mut frame, CV_32FC3, 1.0, 0.0)?;
+        let stage2 = self.stage2(&frame, &stage1)?;
+        let faces = if stage2.is_empty() { Ok(Vec::new()) } else { self.stage3(&frame, &stage2) };
+        self.frame_f32 = frame;
+        faces
     }
 
     /// Pyramid scales: `m * factor^k` while the scaled short side stays >= 12 px (P-Net's window).
@@ -126,45 +156,26 @@ impl FaceDetector {
 
     fn stage1(&mut self, image: &Mat) -> Result<Vec<ScoredBox>, VisionError> {
         let (h, w) = (image.rows(), image.cols());
-        let mut all: Vec<(ScoredBox, [f32; 4])> = Vec::new();
-        for s in self.scales(h, w) {
-            let hs = (h as f64 * s).ceil() as i32;
-            let ws = (w as f64 * s).ceil() as i32;
-            imgproc::resize(image, &mut self.resized, Size::new(ws, hs), 0.0, 0.0, imgproc::INTER_AREA)?;
-            fill_swapped(&self.resized, &mut self.pnet_input, 0)?;
-            let input = TensorRef::from_array_view(([1usize, ws as usize, hs as usize, 3], &self.pnet_input[..]))?;
-            let outputs = self.pnet.run(ort::inputs![input])?;
-            let (reg_shape, reg) = outputs[0].try_extract_tensor::<f32>()?;
-            let (prob_shape, prob) = outputs[1].try_extract_tensor::<f32>()?;
-            // Both outputs are [1, W', H', C] in the swapped layout.
-            let (wp, hp) = (prob_shape[1] as usize, prob_shape[2] as usize);
-            if reg_shape[1] as usize != wp || reg_shape[2] as usize != hp {
-                return Err(VisionError::Output(format!("P-Net shapes disagree: {reg_shape:?} vs {prob_shape:?}")));
-            }
-            let mut scale_boxes = Vec::new();
-            let mut scale_regs = Vec::new();
-            for x in 0..wp {
-                for y in 0..hp {
-                    let cell = x * hp + y;
-                    let p = prob[cell * 2 + 1];
-                    if p < self.config.thresholds[0] {
-                        continue;
-                    }
-                    let (xf, yf) = (x as f64, y as f64);
-                    scale_boxes.push(ScoredBox::new(
-                        ((2.0 * xf + 1.0) / s).trunc() as f32,
-                        ((2.0 * yf + 1.0) / s).trunc() as f32,
-                        ((2.0 * xf + 12.0) / s).trunc() as f32,
-                        ((2.0 * yf + 12.0) / s).trunc() as f32,
-                        p,
-                    ));
-                    scale_regs.push([reg[cell * 4], reg[cell * 4 + 1], reg[cell * 4 + 2], reg[cell * 4 + 3]]);
-                }
-            }
-            for i in nms(&scale_boxes, 0.5, Overlap::Union) {
-                all.push((scale_boxes[i], scale_regs[i]));
-            }
+        let scales = self.scales(h, w);
+        // Give each worker a share of the levels balanced by pixel count (the first level is
+        // about half of the whole pyramid), then gather the results back in level order so the
+        // outcome is identical to a sequential run.
+        let mut load = vec![0f64; self.workers.len()];
+        let mut assignment: Vec<Vec<usize>> = vec![Vec::new(); self.workers.len()];
+        for (level, s) in scales.iter().enumerate() {
+            let k = (0..load.len()).min_by(|&a, &b| load[a].total_cmp(&load[b])).unwrap_or(0);
+            // Cost model, measured: P-Net work grows with the level's area (s^2 of the frame);
+            // the area resize reads the whole frame at every level, worth ~0.03 of a frame's area.
+            load[k] += s * s + 0.03;
+            assignment[k].push(level);
         }
+        let threshold = self.config.thresholds[0];
+        let per_worker = parallel(&mut self.workers, assignment, |cascade, levels| {
+            levels.into_iter().map(|l| Ok((l, cascade.pnet_level(image, scales[l], threshold)?))).collect::<Result<Vec<_>, VisionError>>()
+        })?;
+        let mut levels: Vec<(usize, LevelBoxes)> = per_worker.into_iter().flatten().collect();
+        levels.sort_by_key(|(l, _)| *l);
+        let all: LevelBoxes = levels.into_iter().flat_map(|(_, b)| b).collect();
         let boxes: Vec<ScoredBox> = all.iter().map(|(b, _)| *b).collect();
         let keep = nms(&boxes, 0.7, Overlap::Union);
         Ok(keep
@@ -180,19 +191,29 @@ impl FaceDetector {
             .collect())
     }
 
+    /// Run R-Net (`size` 24) or O-Net (48) on the boxes, split across the workers in order.
+    /// `image` is the frame in f32.
+    fn refine(&mut self, image: &Mat, boxes: &[ScoredBox], size: i32) -> Result<Refined, VisionError> {
+        let chunk = boxes.len().div_ceil(self.workers.len()).max(1);
+        let parts: Vec<&[ScoredBox]> = boxes.chunks(chunk).collect();
+        let results = parallel(&mut self.workers, parts, |cascade, part| cascade.refine(image, part, size))?;
+        let mut out = Refined { prob: Vec::new(), reg: Vec::new(), landmarks: Vec::new() };
+        for r in results {
+            out.prob.extend(r.prob);
+            out.reg.extend(r.reg);
+            out.landmarks.extend(r.landmarks);
+        }
+        Ok(out)
+    }
+
     fn stage2(&mut self, image: &Mat, boxes: &[ScoredBox]) -> Result<Vec<ScoredBox>, VisionError> {
-        fill_crops(image, boxes, 24, &mut self.crop_input)?;
-        let input = TensorRef::from_array_view(([boxes.len(), 24, 24, 3], &self.crop_input[..]))?;
-        let outputs = self.rnet.run(ort::inputs![input])?;
-        let (_, reg) = outputs[0].try_extract_tensor::<f32>()?;
-        let (_, prob) = outputs[1].try_extract_tensor::<f32>()?;
+        let r = self.refine(image, boxes, 24)?;
         let mut kept = Vec::new();
         let mut regs = Vec::new();
         for (i, b) in boxes.iter().enumerate() {
-            let p = prob[i * 2 + 1];
-            if p > self.config.thresholds[1] {
-                kept.push(ScoredBox { score: p, ..*b });
-                regs.push([reg[i * 4], reg[i * 4 + 1], reg[i * 4 + 2], reg[i * 4 + 3]]);
+            if r.prob[i] > self.config.thresholds[1] {
+                kept.push(ScoredBox { score: r.prob[i], ..*b });
+                regs.push(r.reg[i]);
             }
         }
         Ok(nms(&kept, 0.7, Overlap::Union).into_iter().map(|i| kept[i].regressed(regs[i]).squared()).collect())
@@ -200,27 +221,20 @@ impl FaceDetector {
 
     fn stage3(&mut self, image: &Mat, boxes: &[ScoredBox]) -> Result<Vec<Face>, VisionError> {
         let boxes: Vec<ScoredBox> = boxes.iter().map(ScoredBox::truncated).collect();
-        fill_crops(image, &boxes, 48, &mut self.crop_input)?;
-        let input = TensorRef::from_array_view(([boxes.len(), 48, 48, 3], &self.crop_input[..]))?;
-        let outputs = self.onet.run(ort::inputs![input])?;
-        let (_, reg) = outputs[0].try_extract_tensor::<f32>()?;
-        let (_, lmk) = outputs[1].try_extract_tensor::<f32>()?;
-        let (_, prob) = outputs[2].try_extract_tensor::<f32>()?;
+        let r = self.refine(image, &boxes, 48)?;
         let mut kept = Vec::new();
         let mut points = Vec::new();
         for (i, b) in boxes.iter().enumerate() {
-            let p = prob[i * 2 + 1];
-            if p <= self.config.thresholds[2] {
+            if r.prob[i] <= self.config.thresholds[2] {
                 continue;
             }
             let (bw, bh) = (b.x2 - b.x1 + 1.0, b.y2 - b.y1 + 1.0);
-            let l = &lmk[i * 10..i * 10 + 10];
+            let l = &r.landmarks[i];
             let mut pts = [[0f32; 2]; 5];
-            for k in 0..5 {
-                pts[k] = [bw * l[k] + b.x1 - 1.0, bh * l[k + 5] + b.y1 - 1.0];
+            for (k, p) in pts.iter_mut().enumerate() {
+                *p = [bw * l[k] + b.x1 - 1.0, bh * l[k + 5] + b.y1 - 1.0];
             }
-            let r = [reg[i * 4], reg[i * 4 + 1], reg[i * 4 + 2], reg[i * 4 + 3]];
-            kept.push(ScoredBox { score: p, ..*b }.regressed(r));
+            kept.push(ScoredBox { score: r.prob[i], ..*b }.regressed(r.reg[i]));
             points.push(pts);
         }
         Ok(nms(&kept, 0.7, Overlap::Min)
@@ -233,11 +247,95 @@ impl FaceDetector {
     }
 }
 
+impl Cascade {
+    /// P-Net over one pyramid level: candidate boxes (1-based, in image pixels) after the
+    /// per-level NMS, with their regressions.
+    fn pnet_level(&mut self, image: &Mat, s: f64, threshold: f32) -> Result<LevelBoxes, VisionError> {
+        let (h, w) = (image.rows(), image.cols());
+        let hs = (h as f64 * s).ceil() as i32;
+        let ws = (w as f64 * s).ceil() as i32;
+        imgproc::resize(image, &mut self.resized, Size::new(ws, hs), 0.0, 0.0, imgproc::INTER_AREA)?;
+        fill_swapped(&self.resized, &mut self.pnet_input)?;
+        let input = TensorRef::from_array_view(([1usize, ws as usize, hs as usize, 3], &self.pnet_input[..]))?;
+        let outputs = self.pnet.run(ort::inputs![input])?;
+        let (reg_shape, reg) = outputs[0].try_extract_tensor::<f32>()?;
+        let (prob_shape, prob) = outputs[1].try_extract_tensor::<f32>()?;
+        // Both outputs are [1, W', H', C] in the swapped layout.
+        let (wp, hp) = (prob_shape[1] as usize, prob_shape[2] as usize);
+        if reg_shape[1] as usize != wp || reg_shape[2] as usize != hp {
+            return Err(VisionError::Output(format!("P-Net shapes disagree: {reg_shape:?} vs {prob_shape:?}")));
+        }
+        let mut boxes = Vec::new();
+        let mut regs = Vec::new();
+        for x in 0..wp {
+            for y in 0..hp {
+                let cell = x * hp + y;
+                let p = prob[cell * 2 + 1];
+                if p < threshold {
+                    continue;
+                }
+                let (xf, yf) = (x as f64, y as f64);
+                boxes.push(ScoredBox::new(
+                    ((2.0 * xf + 1.0) / s).trunc() as f32,
+                    ((2.0 * yf + 1.0) / s).trunc() as f32,
+                    ((2.0 * xf + 12.0) / s).trunc() as f32,
+                    ((2.0 * yf + 12.0) / s).trunc() as f32,
+                    p,
+                ));
+                regs.push([reg[cell * 4], reg[cell * 4 + 1], reg[cell * 4 + 2], reg[cell * 4 + 3]]);
+            }
+        }
+        Ok(nms(&boxes, 0.5, Overlap::Union).into_iter().map(|i| (boxes[i], regs[i])).collect())
+    }
+
+    /// R-Net (`size` 24) or O-Net (`size` 48) on a batch of crops.
+    fn refine(&mut self, image: &Mat, boxes: &[ScoredBox], size: i32) -> Result<Refined, VisionError> {
+        let n = boxes.len();
+        let mut out = Refined { prob: Vec::with_capacity(n), reg: Vec::with_capacity(n), landmarks: Vec::new() };
+        if n == 0 {
+            return Ok(out);
+        }
+        fill_crops(image, boxes, size, &mut self.crop_input, &mut self.resized)?;
+        let s = size as usize;
+        let input = TensorRef::from_array_view(([n, s, s, 3], &self.crop_input[..]))?;
+        let net = if size == 24 { &mut self.rnet } else { &mut self.onet };
+        let outputs = net.run(ort::inputs![input])?;
+        let (_, reg) = outputs[0].try_extract_tensor::<f32>()?;
+        // R-Net: [regression, probability]; O-Net: [regression, landmarks, probability].
+        let (_, prob) = outputs[outputs.len() - 1].try_extract_tensor::<f32>()?;
+        for i in 0..n {
+            out.prob.push(prob[i * 2 + 1]);
+            out.reg.push([reg[i * 4], reg[i * 4 + 1], reg[i * 4 + 2], reg[i * 4 + 3]]);
+        }
+        if outputs.len() == 3 {
+            let (_, lmk) = outputs[1].try_extract_tensor::<f32>()?;
+            out.landmarks = lmk.chunks_exact(10).map(|c| c.try_into().expect("chunks of 10")).collect();
+        }
+        Ok(out)
+    }
+}
+
+/// Run `work` on each worker with its share of the items, in parallel (inline when there is one).
+fn parallel<I: Send, R: Send>(
+    workers: &mut [Cascade],
+    shares: Vec<I>,
+    work: impl Fn(&mut Cascade, I) -> Result<R, VisionError> + Sync,
+) -> Result<Vec<R>, VisionError> {
+    if shares.len() <= 1 {
+        return shares.into_iter().zip(workers.iter_mut()).map(|(s, w)| work(w, s)).collect();
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> =
+            workers.iter_mut().zip(shares).map(|(w, s)| scope.spawn(|| work(w, s))).collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
+    })
+}
+
 /// The pyramid of the original: first scale `12 / min_face`, then times `factor` while the short
 /// side, scaled, is at least 12 px.
-pub fn pyramid_scales(height: i32, width: i32, min_face: f32, factor: f32) -> Vec<f64> {
+pub fn pyramid_scales(height: i32, width: i32, min_face: f32, factor: f64) -> Vec<f64> {
     let m = 12.0 / min_face.max(12.0) as f64;
-    let factor = (factor as f64).clamp(0.1, 0.95);
+    let factor = factor.clamp(0.1, 0.95);
     let mut min_side = height.min(width) as f64 * m;
     let mut scales = Vec::new();
     let mut s = m;
@@ -249,11 +347,11 @@ pub fn pyramid_scales(height: i32, width: i32, min_face: f32, factor: f32) -> Ve
     scales
 }
 
-/// Write a BGR u8 image into `out` as one [W, H, 3] RGB block, normalised, starting at `offset`.
-fn fill_swapped(image: &Mat, out: &mut Vec<f32>, offset: usize) -> Result<(), VisionError> {
+/// Write a BGR u8 image into `out` as one [W, H, 3] RGB block, normalised.
+fn fill_swapped(image: &Mat, out: &mut Vec<f32>) -> Result<(), VisionError> {
     let (h, w) = (image.rows() as usize, image.cols() as usize);
-    out.resize(offset + w * h * 3, 0.0);
-    let dst = &mut out[offset..offset + w * h * 3];
+    out.resize(w * h * 3, 0.0);
+    let dst = &mut out[..];
     let src = image.data_bytes()?;
     for y in 0..h {
         let row = &src[y * w * 3..(y + 1) * w * 3];
@@ -268,16 +366,15 @@ fn fill_swapped(image: &Mat, out: &mut Vec<f32>, offset: usize) -> Result<(), Vi
     Ok(())
 }
 
-/// Crop each 1-based inclusive box (zero outside the image), resize it to `size` with area
-/// interpolation in floating point (as the reference does), and pack the batch in the nets'
-/// swapped, normalised layout.
-fn fill_crops(image: &Mat, boxes: &[ScoredBox], size: i32, out: &mut Vec<f32>) -> Result<(), VisionError> {
+/// Crop each 1-based inclusive box out of the float (CV_32FC3) frame, zero outside the image,
+/// resize it to `size` with area interpolation in floating point (as the reference does), and
+/// pack the batch in the nets' swapped, normalised layout.
+fn fill_crops(image: &Mat, boxes: &[ScoredBox], size: i32, out: &mut Vec<f32>, resized: &mut Mat) -> Result<(), VisionError> {
     let n = size as usize;
     let per = n * n * 3;
     out.clear();
     out.resize(boxes.len() * per, 0.0);
     let (ih, iw) = (image.rows(), image.cols());
-    let mut resized = Mat::default();
     for (k, b) in boxes.iter().enumerate() {
         let dst = &mut out[k * per..(k + 1) * per];
         let (x1, y1, x2, y2) = (b.x1 as i64, b.y1 as i64, b.x2 as i64, b.y2 as i64);
@@ -288,18 +385,23 @@ fn fill_crops(image: &Mat, boxes: &[ScoredBox], size: i32, out: &mut Vec<f32>) -
             dst.fill(-MEAN * SCALE);
             continue;
         }
-        let mut tmp = Mat::new_rows_cols_with_default(th as i32, tw as i32, CV_32FC3, Scalar::all(0.0))?;
         let (sx0, sy0) = ((x1 - 1).max(0), (y1 - 1).max(0));
         let (sx1, sy1) = (x2.min(iw as i64), y2.min(ih as i64));
-        if sx1 > sx0 && sy1 > sy0 {
-            let (dx0, dy0) = (sx0 - (x1 - 1), sy0 - (y1 - 1));
-            let src_rect = Rect::new(sx0 as i32, sy0 as i32, (sx1 - sx0) as i32, (sy1 - sy0) as i32);
-            let dst_rect = Rect::new(dx0 as i32, dy0 as i32, src_rect.width, src_rect.height);
-            let src = Mat::roi(image, src_rect)?;
-            let mut dst_roi = Mat::roi_mut(&mut tmp, dst_rect)?;
-            src.convert_to(&mut dst_roi, CV_32FC3, 1.0, 0.0)?;
+        let inside = sx0 == x1 - 1 && sy0 == y1 - 1 && sx1 == x2 && sy1 == y2;
+        if inside {
+            // Most boxes: resize straight from the frame, no copy.
+            let rect = Rect::new(sx0 as i32, sy0 as i32, tw as i32, th as i32);
+            imgproc::resize(&Mat::roi(image, rect)?, resized, Size::new(size, size), 0.0, 0.0, imgproc::INTER_AREA)?;
+        } else {
+            let mut tmp = Mat::new_rows_cols_with_default(th as i32, tw as i32, CV_32FC3, Scalar::all(0.0))?;
+            if sx1 > sx0 && sy1 > sy0 {
+                let (dx0, dy0) = (sx0 - (x1 - 1), sy0 - (y1 - 1));
+                let src_rect = Rect::new(sx0 as i32, sy0 as i32, (sx1 - sx0) as i32, (sy1 - sy0) as i32);
+                let dst_rect = Rect::new(dx0 as i32, dy0 as i32, src_rect.width, src_rect.height);
+                Mat::roi(image, src_rect)?.copy_to(&mut Mat::roi_mut(&mut tmp, dst_rect)?)?;
+            }
+            imgproc::resize(&tmp, resized, Size::new(size, size), 0.0, 0.0, imgproc::INTER_AREA)?;
         }
-        imgproc::resize(&tmp, &mut resized, Size::new(size, size), 0.0, 0.0, imgproc::INTER_AREA)?;
         let px = resized.data_typed::<opencv::core::Vec3f>()?;
         for y in 0..n {
             for x in 0..n {

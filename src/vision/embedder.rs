@@ -75,9 +75,8 @@ impl Embedder {
         })
     }
 
-    pub fn with_margin(mut self, margin: Margin) -> Self {
+    pub fn set_margin(&mut self, margin: Margin) {
         self.margin = margin;
-        self
     }
 
     pub fn margin(&self) -> Margin {
