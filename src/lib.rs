@@ -2,5 +2,6 @@
 //! See ARCHITECTURE.md for the map and the invariants.
 
 pub mod eval;
+pub mod recognition;
 pub mod runtime;
 pub mod vision;

@@ -95,6 +95,25 @@ enum EvalCommand {
         #[arg(long)]
         no_subtract_mean: bool,
     },
+    /// Identification with an "unknown" decision on a labels CSV (path,identity).
+    Identify {
+        #[arg(long)]
+        labels: PathBuf,
+        /// Photos enrolled per identity; the rest are probes.
+        #[arg(long)]
+        enroll: usize,
+        /// Identities never enrolled, whose photos must come out unknown.
+        #[arg(long, default_value_t = 0)]
+        unknown_ids: usize,
+        /// Photos per track (one decision per track, as the live loop decides over frames).
+        #[arg(long, default_value_t = 1)]
+        track: usize,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Only identities with at least this many photos take part (default: enroll + 1).
+        #[arg(long)]
+        min_images: Option<usize>,
+    },
     /// Detection recall and precision on a boxes CSV (path,x,y,w,h).
     Detect {
         #[arg(long)]
@@ -289,6 +308,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 EvalCommand::Verify { pairs, seed, no_subtract_mean } => {
                     let mut a = analyzer(&cli.engine, false)?;
                     print_json(&eval::verify::run(&mut a, &pairs, seed, !no_subtract_mean)?)?;
+                }
+                EvalCommand::Identify { labels, enroll, unknown_ids, track, seed, min_images } => {
+                    let mut a = analyzer(&cli.engine, false)?;
+                    let options = eval::identify::IdentifyOptions { enroll, unknown_ids, track, seed, min_images };
+                    print_json(&eval::identify::run(&mut a, &labels, &options)?)?;
                 }
                 EvalCommand::Detect { boxes } => {
                     let mut a = analyzer(&cli.engine, false)?;

@@ -4,13 +4,18 @@
 
 pub mod detect;
 pub mod expression;
+pub mod identify;
 pub mod verify;
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
+use opencv::prelude::MatTraitConst;
 use serde::Serialize;
+
+use crate::vision::analyzer::most_central;
+use crate::vision::{load_image, FaceAnalyzer};
 
 /// An input that could not be used, with the reason; evaluations go on without it.
 #[derive(Debug, Clone, Serialize)]
@@ -65,3 +70,55 @@ pub fn progress(len: usize, what: &str) -> ProgressBar {
     bar.set_message(what.to_string());
     bar
 }
+
+/// Embed each image once (the face nearest the image centre), in batches. Returns one optional
+/// embedding per path (None: unreadable or no face), the no-face count and the unreadable files.
+pub fn embed_images(
+    analyzer: &mut FaceAnalyzer,
+    paths: &[std::path::PathBuf],
+    labels: &[String],
+) -> anyhow::Result<(Vec<Option<Vec<f32>>>, usize, Vec<FileError>)> {
+    const BATCH: usize = 16;
+    let mut out: Vec<Option<Vec<f32>>> = vec![None; paths.len()];
+    let mut no_face = 0;
+    let mut errors = Vec::new();
+    let bar = progress(paths.len(), "embedding");
+    let mut crops = Vec::with_capacity(BATCH);
+    let mut owners = Vec::with_capacity(BATCH);
+    for (i, path) in paths.iter().enumerate() {
+        bar.inc(1);
+        let image = match load_image(path) {
+            Ok(m) => m,
+            Err(e) => {
+                errors.push(FileError { path: labels[i].clone(), error: e.to_string() });
+                continue;
+            }
+        };
+        let faces = analyzer.detector.detect(&image)?;
+        let Some(k) = most_central(&faces, image.cols(), image.rows()) else {
+            no_face += 1;
+            continue;
+        };
+        match analyzer.embedder.crop(&image, &faces[k])? {
+            Some(c) => {
+                crops.push(c);
+                owners.push(i);
+            }
+            None => no_face += 1,
+        }
+        if crops.len() == BATCH {
+            for (owner, e) in owners.drain(..).zip(analyzer.embedder.embed_crops(&crops)?) {
+                out[owner] = Some(e.0);
+            }
+            crops.clear();
+        }
+    }
+    if !crops.is_empty() {
+        for (owner, e) in owners.drain(..).zip(analyzer.embedder.embed_crops(&crops)?) {
+            out[owner] = Some(e.0);
+        }
+    }
+    bar.finish_and_clear();
+    Ok((out, no_face, errors))
+}
+

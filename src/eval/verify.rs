@@ -11,9 +11,8 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde::Serialize;
 
-use super::{column, optional_column, progress, read_rows, resolve, FileError};
-use crate::vision::analyzer::most_central;
-use crate::vision::{cosine, load_image, FaceAnalyzer};
+use super::{column, embed_images, optional_column, read_rows, resolve, FileError};
+use crate::vision::{cosine, FaceAnalyzer};
 
 #[derive(Debug, Serialize)]
 pub struct VerifyReport {
@@ -36,57 +35,6 @@ struct Pair {
     b: usize,
     same: bool,
     fold: usize,
-}
-
-/// Embed each distinct image once: the face nearest the image centre.
-pub fn embed_images(
-    analyzer: &mut FaceAnalyzer,
-    paths: &[std::path::PathBuf],
-    labels: &[String],
-) -> anyhow::Result<(Vec<Option<Vec<f32>>>, usize, Vec<FileError>)> {
-    const BATCH: usize = 16;
-    let mut out: Vec<Option<Vec<f32>>> = vec![None; paths.len()];
-    let mut no_face = 0;
-    let mut errors = Vec::new();
-    let bar = progress(paths.len(), "embedding");
-    let mut crops = Vec::with_capacity(BATCH);
-    let mut owners = Vec::with_capacity(BATCH);
-    for (i, path) in paths.iter().enumerate() {
-        bar.inc(1);
-        let image = match load_image(path) {
-            Ok(m) => m,
-            Err(e) => {
-                errors.push(FileError { path: labels[i].clone(), error: e.to_string() });
-                continue;
-            }
-        };
-        use opencv::prelude::MatTraitConst;
-        let faces = analyzer.detector.detect(&image)?;
-        let Some(k) = most_central(&faces, image.cols(), image.rows()) else {
-            no_face += 1;
-            continue;
-        };
-        match analyzer.embedder.crop(&image, &faces[k])? {
-            Some(c) => {
-                crops.push(c);
-                owners.push(i);
-            }
-            None => no_face += 1,
-        }
-        if crops.len() == BATCH {
-            for (owner, e) in owners.drain(..).zip(analyzer.embedder.embed_crops(&crops)?) {
-                out[owner] = Some(e.0);
-            }
-            crops.clear();
-        }
-    }
-    if !crops.is_empty() {
-        for (owner, e) in owners.drain(..).zip(analyzer.embedder.embed_crops(&crops)?) {
-            out[owner] = Some(e.0);
-        }
-    }
-    bar.finish_and_clear();
-    Ok((out, no_face, errors))
 }
 
 pub fn run(analyzer: &mut FaceAnalyzer, pairs_csv: &Path, seed: u64, subtract_mean: bool) -> anyhow::Result<VerifyReport> {

@@ -1,0 +1,138 @@
+//! Identification as the live loop does it: enrol K photos of each identity, train the
+//! recognizer (its "unknown" threshold calibrated on the enrolled photos only), then decide the
+//! rest, optionally grouped into tracks of T photos with one decision per track, and with some
+//! identities never enrolled, who must come out unknown.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use serde::Serialize;
+
+use super::{column, embed_images, read_rows, resolve, FileError};
+use crate::recognition::{Calibration, Enrolled, Recognizer};
+use crate::vision::FaceAnalyzer;
+
+#[derive(Debug, Clone)]
+pub struct IdentifyOptions {
+    pub enroll: usize,
+    pub unknown_ids: usize,
+    pub track: usize,
+    pub seed: u64,
+    /// Only identities with at least this many images take part (default: enroll + 1).
+    pub min_images: Option<usize>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct IdentifyReport {
+    pub top1_accuracy: f64,
+    pub unknown_false_accept_rate: Option<f64>,
+    pub known_false_reject_rate: f64,
+    /// Known probes given somebody else's identity.
+    pub known_misidentified_rate: f64,
+    pub threshold: f32,
+    pub calibration: Calibration,
+    pub identities: usize,
+    pub enrolled_identities: usize,
+    pub unknown_identities: usize,
+    pub enrolled_images: usize,
+    pub known_tracks: usize,
+    pub unknown_tracks: usize,
+    pub track_len: usize,
+    pub images: usize,
+    pub no_face: usize,
+    pub unreadable: usize,
+    pub errors: Vec<FileError>,
+}
+
+pub fn run(analyzer: &mut FaceAnalyzer, labels_csv: &Path, o: &IdentifyOptions) -> anyhow::Result<IdentifyReport> {
+    anyhow::ensure!(o.enroll >= 1, "--enroll must be at least 1");
+    let track = o.track.max(1);
+    let (headers, rows) = read_rows(labels_csv)?;
+    let cp = column(&headers, labels_csv, &["path"])?;
+    let ci = column(&headers, labels_csv, &["identity", "label", "name"])?;
+    let mut by_id: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for r in &rows {
+        by_id.entry(r.get(ci).unwrap_or("").to_string()).or_default().push(r.get(cp).unwrap_or("").to_string());
+    }
+    let min_images = o.min_images.unwrap_or(o.enroll + 1);
+    let mut ids: Vec<String> = by_id.iter().filter(|(_, v)| v.len() >= min_images).map(|(k, _)| k.clone()).collect();
+    anyhow::ensure!(!ids.is_empty(), "no identity has {min_images} or more images in {}", labels_csv.display());
+    let mut rng = rand::rngs::StdRng::seed_from_u64(o.seed);
+    ids.shuffle(&mut rng);
+    anyhow::ensure!(o.unknown_ids < ids.len(), "--unknown-ids {} leaves nobody to enrol ({} identities)", o.unknown_ids, ids.len());
+    let (unknown, known) = ids.split_at(o.unknown_ids);
+
+    // Every image of the participating identities, embedded once.
+    let mut labels: Vec<String> = Vec::new();
+    let mut plan: Vec<(String, Vec<usize>)> = Vec::new();
+    for id in ids.iter() {
+        let mut imgs = by_id[id].clone();
+        imgs.shuffle(&mut rng);
+        let idx: Vec<usize> = imgs.iter().map(|p| {
+            labels.push(p.clone());
+            labels.len() - 1
+        }).collect();
+        plan.push((id.clone(), idx));
+    }
+    let paths: Vec<_> = labels.iter().map(|l| resolve(labels_csv, l)).collect();
+    let (embeddings, no_face, errors) = embed_images(analyzer, &paths, &labels)?;
+    let plan: BTreeMap<String, Vec<usize>> = plan.into_iter().collect();
+
+    let mut gallery = Vec::new();
+    let mut enrolled_images = 0;
+    let mut known_probes: Vec<(String, Vec<usize>)> = Vec::new();
+    for id in known {
+        let idx = &plan[id];
+        // Enrol the first K images that have a face; the rest are probes.
+        let mut enrolled = Vec::new();
+        let mut rest = Vec::new();
+        for &i in idx {
+            if enrolled.len() < o.enroll && embeddings[i].is_some() {
+                enrolled.push(embeddings[i].clone().expect("checked"));
+            } else if enrolled.len() >= o.enroll {
+                rest.push(i);
+            }
+        }
+        enrolled_images += enrolled.len();
+        gallery.push(Enrolled { key: id.clone(), embeddings: enrolled });
+        known_probes.extend(rest.chunks(track).map(|c| (id.clone(), c.to_vec())));
+    }
+    let unknown_probes: Vec<Vec<usize>> = unknown.iter().flat_map(|id| plan[id].chunks(track).map(|c| c.to_vec()).collect::<Vec<_>>()).collect();
+
+    let recognizer = Recognizer::train(&gallery, track)?;
+    let decide = |members: &[usize]| {
+        let track: Vec<&[f32]> = members.iter().filter_map(|&i| embeddings[i].as_deref()).collect();
+        recognizer.decide(&track)
+    };
+    let (mut right, mut rejected, mut wrong) = (0usize, 0usize, 0usize);
+    for (id, members) in &known_probes {
+        match decide(members).key() {
+            Some(k) if k == id => right += 1,
+            Some(_) => wrong += 1,
+            None => rejected += 1,
+        }
+    }
+    let accepted_strangers = unknown_probes.iter().filter(|m| decide(m).key().is_some()).count();
+    let n_known = known_probes.len().max(1) as f64;
+    Ok(IdentifyReport {
+        top1_accuracy: right as f64 / n_known,
+        unknown_false_accept_rate: (!unknown_probes.is_empty()).then(|| accepted_strangers as f64 / unknown_probes.len() as f64),
+        known_false_reject_rate: rejected as f64 / n_known,
+        known_misidentified_rate: wrong as f64 / n_known,
+        threshold: recognizer.threshold(),
+        calibration: recognizer.calibration().clone(),
+        identities: ids.len(),
+        enrolled_identities: known.len(),
+        unknown_identities: unknown.len(),
+        enrolled_images,
+        known_tracks: known_probes.len(),
+        unknown_tracks: unknown_probes.len(),
+        track_len: track,
+        images: labels.len(),
+        no_face,
+        unreadable: errors.len(),
+        errors,
+    })
+}

@@ -1,0 +1,376 @@
+//! Who is this face? A linear SVM per enrolled student (one-vs-rest) over FaceNet embeddings, with
+//! an open-set "unknown" decision whose threshold is calibrated from the enrolled data itself.
+//!
+//! How a decision is made (for one embedding or a whole track of them):
+//! 1. The probe is the normalised mean of the track's embeddings: averaging frames of one person
+//!    cancels per-frame noise (pose, blur), which is why identity is decided per track.
+//! 2. The enrolled students nearest by cosine to their centroid form a shortlist; each shortlisted
+//!    student's SVM scores the probe and the highest score wins. Each SVM was trained against its
+//!    nearest other students ("hard negatives"), so it is sharpest exactly where the shortlist
+//!    needs it, and training stays fast for 1,000 students.
+//! 3. The winner is accepted only if the probe's cosine to its centroid reaches the threshold.
+//!
+//! Calibration of the threshold (no test data, only the gallery): leave-one-identity-out gives
+//! "stranger" scores (each student's photos against everybody else's centroids: what a
+//! never-enrolled person looks like to this gallery), leave-one-photo-out gives "genuine" scores.
+//! Both are simulated at the live loop's track length. The threshold minimises
+//! `STRANGER_WEIGHT x false accepts + false rejects` over those (marking a stranger present is worse
+//! than asking a student to look at the camera a moment longer), but is lowered if it would reject
+//! more than `GENUINE_REJECT_CAP` of the students' own probes: a roll that does not recognise its
+//! students is not used. On single photos this cap is what sets the threshold (strangers cannot
+//! be told apart on one photo, see models/README.md); on tracks of 3+ frames the weighted optimum
+//! usually does.
+//! With fewer than two students there are no strangers to learn from and a fixed threshold,
+//! measured on LFW, is used.
+//!
+//! Invariant: this module sees vectors and opaque keys; it knows nothing of storage or students'
+//! names.
+
+use linfa::prelude::*;
+use linfa_svm::Svm;
+use ndarray::{Array1, Array2, ArrayView1};
+use serde::Serialize;
+
+use crate::vision::cosine;
+
+/// Weight of a stranger accepted against a student rejected, in the calibration.
+pub const STRANGER_WEIGHT: f64 = 30.0;
+/// Threshold used when the gallery is too small to calibrate (fewer than 2 students): on LFW dev,
+/// fewer than 1 % of different-person pairs score above it.
+pub const FALLBACK_THRESHOLD: f32 = 0.45;
+/// Never accept below this, whatever the calibration says (LFW: about 5 % of different-person
+/// pairs score above 0.30).
+pub const MIN_THRESHOLD: f32 = 0.30;
+/// Largest share of students' own probes the calibrated threshold may reject.
+pub const GENUINE_REJECT_CAP: f64 = 0.03;
+/// Share of students' own single photos the single-photo threshold rejects.
+pub const GENUINE_REJECT_SINGLE: f64 = 0.02;
+const SHORTLIST: usize = 5;
+const MIN_IDENTITIES_TO_CENTER: usize = 8;
+const HARD_NEGATIVE_IDENTITIES: usize = 20;
+
+/// Enrolled embeddings of one identity (the key is opaque here: a student id).
+#[derive(Debug, Clone)]
+pub struct Enrolled {
+    pub key: String,
+    pub embeddings: Vec<Vec<f32>>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub enum Decision {
+    Known { key: String, similarity: f32 },
+    Unknown { best_similarity: f32 },
+}
+
+impl Decision {
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            Decision::Known { key, .. } => Some(key),
+            Decision::Unknown { .. } => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Calibration {
+    pub threshold: f32,
+    pub method: &'static str,
+    pub stranger_scores: usize,
+    pub genuine_scores: usize,
+    /// On the calibration scores themselves (an estimate, not a test result).
+    pub stranger_accept_rate: f64,
+    pub genuine_reject_rate: f64,
+    /// Quantiles of the calibration scores, to see how far apart the two sides are.
+    pub stranger_q50_q98_q99: [f32; 3],
+    pub genuine_q01_q02_q05: [f32; 3],
+}
+
+fn quantile(sorted: &[f32], q: f64) -> f32 {
+    if sorted.is_empty() {
+        return f32::NAN;
+    }
+    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
+}
+
+pub struct Recognizer {
+    /// Mean of every enrolled embedding, subtracted before any comparison when the gallery is
+    /// large enough for the mean to describe "a face" rather than these few people.
+    center: Option<Vec<f32>>,
+    keys: Vec<String>,
+    centroids: Vec<Vec<f32>>,
+    /// One-vs-rest SVM per identity; empty when fewer than two identities are enrolled.
+    svms: Vec<Svm<f64, bool>>,
+    calibration: Calibration,
+}
+
+fn normalised_mean<'a>(vectors: impl IntoIterator<Item = &'a [f32]>) -> Option<Vec<f32>> {
+    let mut sum: Vec<f32> = Vec::new();
+    for v in vectors {
+        if sum.is_empty() {
+            sum = vec![0.0; v.len()];
+        }
+        sum.iter_mut().zip(v).for_each(|(s, x)| *s += x);
+    }
+    let norm = sum.iter().map(|x| x * x).sum::<f32>().sqrt();
+    (norm > 1e-12).then(|| sum.iter().map(|x| x / norm).collect())
+}
+
+impl Recognizer {
+    /// Train on the gallery. `track_len` is how many frames a live decision averages; the
+    /// calibration simulates probes of that size.
+    pub fn train(gallery: &[Enrolled], track_len: usize) -> anyhow::Result<Recognizer> {
+        let gallery: Vec<&Enrolled> = gallery.iter().filter(|e| !e.embeddings.is_empty()).collect();
+        let center = (gallery.len() >= MIN_IDENTITIES_TO_CENTER).then(|| {
+            let all: Vec<&[f32]> = gallery.iter().flat_map(|e| e.embeddings.iter().map(Vec::as_slice)).collect();
+            let mut m = vec![0f32; all[0].len()];
+            for v in &all {
+                m.iter_mut().zip(*v).for_each(|(a, b)| *a += b);
+            }
+            m.iter_mut().for_each(|a| *a /= all.len() as f32);
+            m
+        });
+        let centred: Vec<Enrolled> = gallery
+            .iter()
+            .map(|e| Enrolled { key: e.key.clone(), embeddings: e.embeddings.iter().map(|v| centre(center.as_deref(), v)).collect() })
+            .collect();
+        let gallery: Vec<&Enrolled> = centred.iter().collect();
+        let keys: Vec<String> = gallery.iter().map(|e| e.key.clone()).collect();
+        let centroids: Vec<Vec<f32>> = gallery
+            .iter()
+            .map(|e| normalised_mean(e.embeddings.iter().map(Vec::as_slice)).unwrap_or_else(|| e.embeddings[0].clone()))
+            .collect();
+        let svms = if gallery.len() >= 2 { train_svms(&gallery, &centroids)? } else { Vec::new() };
+        let calibration = calibrate(&gallery, &centroids, track_len.max(1));
+        Ok(Recognizer { center, keys, centroids, svms, calibration })
+    }
+
+    pub fn calibration(&self) -> &Calibration {
+        &self.calibration
+    }
+
+    pub fn threshold(&self) -> f32 {
+        self.calibration.threshold
+    }
+
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Decide the identity of a track (one or more embeddings of the same face).
+    pub fn decide(&self, track: &[&[f32]]) -> Decision {
+        let Some(probe) = normalised_mean(track.iter().copied()) else {
+            return Decision::Unknown { best_similarity: 0.0 };
+        };
+        let probe = centre(self.center.as_deref(), &probe);
+        self.decide_probe(&probe, self.calibration.threshold)
+    }
+
+    fn decide_probe(&self, probe: &[f32], threshold: f32) -> Decision {
+        if self.keys.is_empty() {
+            return Decision::Unknown { best_similarity: 0.0 };
+        }
+        let sims: Vec<f32> = self.centroids.iter().map(|c| cosine(c, probe)).collect();
+        let mut order: Vec<usize> = (0..sims.len()).collect();
+        order.sort_by(|&a, &b| sims[b].total_cmp(&sims[a]));
+        let best = order[0];
+        let chosen = if self.svms.is_empty() {
+            best
+        } else {
+            let x = Array1::from_iter(probe.iter().map(|&v| v as f64));
+            *order
+                .iter()
+                .take(SHORTLIST)
+                .max_by(|&&a, &&b| svm_score(&self.svms[a], x.view()).total_cmp(&svm_score(&self.svms[b], x.view())))
+                .expect("non-empty")
+        };
+        if sims[chosen] >= threshold {
+            Decision::Known { key: self.keys[chosen].clone(), similarity: sims[chosen] }
+        } else {
+            Decision::Unknown { best_similarity: sims[best] }
+        }
+    }
+}
+
+/// `v - center`, re-normalised (or `v` itself without a center).
+fn centre(center: Option<&[f32]>, v: &[f32]) -> Vec<f32> {
+    match center {
+        None => v.to_vec(),
+        Some(c) => {
+            let d: Vec<f32> = v.iter().zip(c).map(|(a, b)| a - b).collect();
+            let n = d.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+            d.iter().map(|x| x / n).collect()
+        }
+    }
+}
+
+fn svm_score(svm: &Svm<f64, bool>, x: ArrayView1<f64>) -> f64 {
+    svm.weighted_sum(&x) - svm.rho
+}
+
+fn train_svms(gallery: &[&Enrolled], centroids: &[Vec<f32>]) -> anyhow::Result<Vec<Svm<f64, bool>>> {
+    let dim = centroids[0].len();
+    let mut svms = Vec::with_capacity(gallery.len());
+    for (i, own) in gallery.iter().enumerate() {
+        // Hard negatives: the identities whose centroids are nearest to this one.
+        let mut others: Vec<usize> = (0..gallery.len()).filter(|&j| j != i).collect();
+        others.sort_by(|&a, &b| cosine(&centroids[b], &centroids[i]).total_cmp(&cosine(&centroids[a], &centroids[i])));
+        others.truncate(HARD_NEGATIVE_IDENTITIES);
+        let negatives: Vec<&Vec<f32>> = others.iter().flat_map(|&j| gallery[j].embeddings.iter()).collect();
+        let n = own.embeddings.len() + negatives.len();
+        let mut records = Array2::<f64>::zeros((n, dim));
+        let mut targets = Array1::<bool>::from_elem(n, false);
+        for (r, e) in own.embeddings.iter().chain(negatives.iter().copied()).enumerate() {
+            records.row_mut(r).iter_mut().zip(e).for_each(|(d, &v)| *d = v as f64);
+        }
+        targets.slice_mut(ndarray::s![..own.embeddings.len()]).fill(true);
+        // Balance the classes: a handful of positives against ~100 negatives.
+        let c_pos = 10.0 * negatives.len() as f64 / own.embeddings.len() as f64;
+        let dataset = Dataset::new(records, targets);
+        let svm = Svm::<f64, bool>::params()
+            .pos_neg_weights(c_pos, 10.0)
+            .linear_kernel()
+            .fit(&dataset)
+            .map_err(|e| anyhow::anyhow!("SVM training failed for {}: {e}", own.key))?;
+        svms.push(svm);
+    }
+    Ok(svms)
+}
+
+/// Scores of a student's own probes against a centroid made without them: probes of
+/// `track_len` photos (cyclic groups) against the mean of the others when there are enough
+/// photos, else each photo against the mean of the rest (leave-one-out). With few photos the
+/// centroid is noisier than the real one, so these scores err low (the safe side).
+fn genuine_scores(embeddings: &[Vec<f32>], track_len: usize) -> Vec<f32> {
+    let n = embeddings.len();
+    if n < 2 {
+        return Vec::new();
+    }
+    let t = if n > track_len { track_len } else { 1 };
+    (0..n)
+        .filter_map(|start| {
+            let held: Vec<usize> = (0..t).map(|k| (start + k) % n).collect();
+            let probe = normalised_mean(held.iter().map(|&i| embeddings[i].as_slice()))?;
+            let rest = normalised_mean((0..n).filter(|i| !held.contains(i)).map(|i| embeddings[i].as_slice()))?;
+            Some(cosine(&probe, &rest))
+        })
+        .collect()
+}
+
+/// Probes of `track_len` photos of one identity: every photo alone when `track_len` is 1, else
+/// the means of consecutive groups (and every photo alone when there are too few for a group).
+fn simulated_tracks(embeddings: &[Vec<f32>], track_len: usize) -> Vec<Vec<f32>> {
+    if track_len <= 1 || embeddings.len() < track_len {
+        return embeddings.to_vec();
+    }
+    (0..embeddings.len())
+        .filter_map(|start| normalised_mean((0..track_len).map(|k| embeddings[(start + k) % embeddings.len()].as_slice())))
+        .collect()
+}
+
+fn calibrate(gallery: &[&Enrolled], centroids: &[Vec<f32>], track_len: usize) -> Calibration {
+    let mut stranger = Vec::new();
+    let mut genuine = Vec::new();
+    if gallery.len() >= 2 {
+        for (i, e) in gallery.iter().enumerate() {
+            for probe in simulated_tracks(&e.embeddings, track_len) {
+                let best = (0..centroids.len()).filter(|&j| j != i).map(|j| cosine(&centroids[j], &probe)).fold(f32::MIN, f32::max);
+                stranger.push(best);
+            }
+        }
+    }
+    for e in gallery {
+        genuine.extend(genuine_scores(&e.embeddings, track_len));
+    }
+    let rate = |scores: &[f32], t: f32, above: bool| -> f64 {
+        if scores.is_empty() {
+            return 0.0;
+        }
+        scores.iter().filter(|&&s| (s >= t) == above).count() as f64 / scores.len() as f64
+    };
+    let (threshold, method) = if stranger.is_empty() {
+        (FALLBACK_THRESHOLD, "fixed (fewer than 2 students enrolled)")
+    } else {
+        let mut candidates: Vec<f32> = stranger.iter().chain(&genuine).map(|s| s + 1e-4).collect();
+        candidates.push(MIN_THRESHOLD);
+        candidates.retain(|&t| t >= MIN_THRESHOLD);
+        candidates.sort_by(f32::total_cmp);
+        let mut sorted = genuine.clone();
+        sorted.sort_by(f32::total_cmp);
+        if track_len == 1 {
+            // One photo cannot tell a stranger from a student (models/README.md): the threshold
+            // only keeps students' own rejections at GENUINE_REJECT_SINGLE.
+            let t = if sorted.is_empty() { FALLBACK_THRESHOLD } else { quantile(&sorted, GENUINE_REJECT_SINGLE) };
+            (t.max(MIN_THRESHOLD), "single photo: students' leave-one-out scores")
+        } else {
+            let cost = |t: f32| STRANGER_WEIGHT * rate(&stranger, t, true) + rate(&genuine, t, false);
+            let optimum = candidates.iter().copied().min_by(|&a, &b| cost(a).total_cmp(&cost(b))).unwrap_or(FALLBACK_THRESHOLD);
+            // A roll that does not recognise its students is not used: never reject more than
+            // GENUINE_REJECT_CAP of the students' own (left-out) track probes.
+            let cap = if sorted.is_empty() { optimum } else { quantile(&sorted, GENUINE_REJECT_CAP) };
+            (optimum.min(cap).max(MIN_THRESHOLD), "tracks: leave-one-identity-out strangers, leave-out students")
+        }
+    };
+    let mut ss = stranger.clone();
+    ss.sort_by(f32::total_cmp);
+    let mut gs = genuine.clone();
+    gs.sort_by(f32::total_cmp);
+    Calibration {
+        threshold,
+        method,
+        stranger_q50_q98_q99: [quantile(&ss, 0.5), quantile(&ss, 0.98), quantile(&ss, 0.99)],
+        genuine_q01_q02_q05: [quantile(&gs, 0.01), quantile(&gs, 0.02), quantile(&gs, 0.05)],
+        stranger_scores: stranger.len(),
+        genuine_scores: genuine.len(),
+        stranger_accept_rate: rate(&stranger, threshold, true),
+        genuine_reject_rate: rate(&genuine, threshold, false),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Unit vectors around an axis, with small deterministic wobble.
+    fn person(axis: usize, n: usize, dim: usize) -> Vec<Vec<f32>> {
+        (0..n)
+            .map(|k| {
+                let mut v = vec![0f32; dim];
+                v[axis] = 1.0;
+                v[(axis + 1 + k) % dim] = 0.15;
+                let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+                v.iter().map(|x| x / norm).collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn empty_gallery_knows_nobody() {
+        let r = Recognizer::train(&[], 1).unwrap();
+        assert!(matches!(r.decide(&[&person(0, 1, 8)[0]]), Decision::Unknown { .. }));
+    }
+
+    #[test]
+    fn one_student_uses_the_fixed_threshold() {
+        let g = [Enrolled { key: "a".into(), embeddings: person(0, 3, 8) }];
+        let r = Recognizer::train(&g, 1).unwrap();
+        assert_eq!(r.threshold(), FALLBACK_THRESHOLD);
+        assert_eq!(r.decide(&[&person(0, 5, 8)[4]]).key(), Some("a"));
+        assert!(r.decide(&[&person(4, 1, 8)[0]]).key().is_none());
+    }
+
+    #[test]
+    fn several_students_are_told_apart_and_a_stranger_is_unknown() {
+        let g: Vec<Enrolled> = (0..4).map(|i| Enrolled { key: format!("s{i}"), embeddings: person(i, 5, 16) }).collect();
+        let r = Recognizer::train(&g, 1).unwrap();
+        for i in 0..4 {
+            let probe = &person(i, 7, 16)[6];
+            assert_eq!(r.decide(&[probe]).key(), Some(format!("s{i}").as_str()));
+        }
+        assert!(r.decide(&[&person(10, 1, 16)[0]]).key().is_none());
+        assert!(r.threshold() >= MIN_THRESHOLD);
+    }
+}
