@@ -1,7 +1,14 @@
 //! Rollcall's core: everything the product does, with no user interface of its own.
 //! See ARCHITECTURE.md for the map and the invariants.
 
+pub mod attendance;
+pub mod enrolment;
 pub mod eval;
 pub mod recognition;
+pub mod report;
+pub mod roster;
 pub mod runtime;
+pub mod source;
 pub mod vision;
+pub mod storage;
+pub mod tracking;

@@ -169,6 +169,12 @@ impl Recognizer {
         self.decide_probe(&probe, self.calibration.threshold)
     }
 
+    /// The student one embedding looks most like, with no threshold: a single frame's vote.
+    pub fn vote(&self, embedding: &[f32]) -> Option<String> {
+        let probe = centre(self.center.as_deref(), embedding);
+        self.decide_probe(&probe, f32::NEG_INFINITY).key().map(str::to_string)
+    }
+
     fn decide_probe(&self, probe: &[f32], threshold: f32) -> Decision {
         if self.keys.is_empty() {
             return Decision::Unknown { best_similarity: 0.0 };

@@ -1,0 +1,105 @@
+//! The attendance rules, in one place: what "present", "late" and "absent" mean.
+//!
+//! - A session is one class on one day; it starts at the class's lesson time (or when the run
+//!   starts, if the class has none) and allows `late_after_minutes` of grace.
+//! - A student's first sighting decides the automatic status: present up to the grace limit,
+//!   late after it (with the minutes counted from the session start). Later sightings only move
+//!   `last_seen`: one mark per student per session.
+//! - Absent: enrolled in the class and never seen in the session. Excused: set by a person.
+
+use chrono::NaiveDateTime;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Present,
+    Late,
+    Absent,
+    Excused,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Present => "present",
+            Status::Late => "late",
+            Status::Absent => "absent",
+            Status::Excused => "excused",
+        }
+    }
+
+    /// One-letter code for the Excel grid.
+    pub fn code(self) -> &'static str {
+        match self {
+            Status::Present => "P",
+            Status::Late => "L",
+            Status::Absent => "A",
+            Status::Excused => "E",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "present" | "p" => Some(Status::Present),
+            "late" | "l" => Some(Status::Late),
+            "absent" | "a" => Some(Status::Absent),
+            "excused" | "e" => Some(Status::Excused),
+            _ => None,
+        }
+    }
+
+    pub const ALL: [Status; 4] = [Status::Present, Status::Late, Status::Absent, Status::Excused];
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct AttendanceRules {
+    pub starts_at: NaiveDateTime,
+    pub late_after_minutes: i64,
+}
+
+impl AttendanceRules {
+    /// Status and late minutes for a first sighting at `first_seen`.
+    pub fn judge(&self, first_seen: NaiveDateTime) -> (Status, i64) {
+        let minutes = (first_seen - self.starts_at).num_seconds().max(0) / 60;
+        if minutes > self.late_after_minutes || (minutes == self.late_after_minutes && (first_seen - self.starts_at).num_seconds() % 60 > 0) {
+            (Status::Late, minutes)
+        } else {
+            (Status::Present, 0)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    fn at(h: u32, m: u32, s: u32) -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(2026, 11, 27).unwrap().and_hms_opt(h, m, s).unwrap()
+    }
+
+    #[test]
+    fn grace_period_then_late_with_minutes_counted_from_the_start() {
+        let rules = AttendanceRules { starts_at: at(8, 0, 0), late_after_minutes: 10 };
+        assert_eq!(rules.judge(at(7, 50, 0)), (Status::Present, 0));
+        assert_eq!(rules.judge(at(8, 10, 0)), (Status::Present, 0));
+        assert_eq!(rules.judge(at(8, 10, 1)), (Status::Late, 10));
+        assert_eq!(rules.judge(at(8, 25, 30)), (Status::Late, 25));
+    }
+
+    #[test]
+    fn statuses_parse_from_words_and_codes() {
+        for s in Status::ALL {
+            assert_eq!(Status::parse(s.as_str()), Some(s));
+            assert_eq!(Status::parse(s.code()), Some(s));
+        }
+        assert_eq!(Status::parse("gone"), None);
+    }
+}

@@ -1,0 +1,91 @@
+//! Enrolment photos: each must show exactly one usable face. "Usable" is checked, and a
+//! rejected photo says why, so the office can retake it instead of enrolling a bad template:
+//! - size: the face is at least `MIN_FACE_PX` pixels tall (smaller faces embed poorly);
+//! - sharpness: the variance of the Laplacian of the face crop is at least `MIN_SHARPNESS`;
+//! - pose: the nose sits between the eyes (a strongly turned head gives a different embedding).
+
+use std::path::Path;
+
+use opencv::core::{Mat, Rect};
+use opencv::imgproc;
+use opencv::prelude::*;
+use serde::Serialize;
+
+use crate::vision::{load_image, DetectorConfig, Face, FaceAnalyzer};
+
+pub const MIN_FACE_PX: f32 = 60.0;
+pub const MIN_SHARPNESS: f64 = 15.0;
+/// Horizontal nose position between the eyes, 0 = on the left eye, 1 = on the right eye.
+pub const POSE_RANGE: (f32, f32) = (0.2, 0.8);
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AcceptedPhoto {
+    pub embedding: Vec<f32>,
+    pub face_size: f32,
+    pub sharpness: f64,
+}
+
+/// Check one photo and embed its face, or say why it cannot be used.
+pub fn check_photo(analyzer: &mut FaceAnalyzer, path: &Path) -> Result<AcceptedPhoto, String> {
+    let image = load_image(path).map_err(|e| e.to_string())?;
+    check_image(analyzer, &image)
+}
+
+pub fn check_image(analyzer: &mut FaceAnalyzer, image: &Mat) -> Result<AcceptedPhoto, String> {
+    // The subject of an enrolment photo is large: skip looking for tiny background faces,
+    // which also keeps a 12-megapixel phone photo fast.
+    let saved = analyzer.detector.config();
+    let min_side = image.rows().min(image.cols()) as f32;
+    analyzer.detector.set_config(DetectorConfig { min_face: (min_side / 25.0).max(20.0), ..saved });
+    let faces = analyzer.detector.detect(image);
+    analyzer.detector.set_config(saved);
+    let faces = faces.map_err(|e| format!("detection failed: {e}"))?;
+    let usable: Vec<&Face> = faces.iter().filter(|f| f.height() >= MIN_FACE_PX).collect();
+    let face = match (faces.len(), usable.len()) {
+        (0, _) => return Err("no face found".into()),
+        (_, 0) => {
+            let h = faces.iter().map(|f| f.height()).fold(0.0, f32::max);
+            return Err(format!("the face is too small ({h:.0} px tall, at least {MIN_FACE_PX:.0} needed): move closer"));
+        }
+        (_, 1) => usable[0],
+        (_, n) => return Err(format!("{n} faces found: an enrolment photo must show only the student")),
+    };
+    let [le, re, nose, _, _] = face.landmarks;
+    let span = re[0] - le[0];
+    let pos = if span.abs() > 1e-3 { (nose[0] - le[0]) / span } else { 0.5 };
+    if !(POSE_RANGE.0..=POSE_RANGE.1).contains(&pos) {
+        return Err("the head is turned too far: face the camera".into());
+    }
+    let sharpness = sharpness(image, face).map_err(|e| e.to_string())?;
+    if sharpness < MIN_SHARPNESS {
+        return Err(format!("the photo is blurred (sharpness {sharpness:.0}, at least {MIN_SHARPNESS:.0} needed)"));
+    }
+    let embedding = analyzer
+        .embedder
+        .embed(image, std::slice::from_ref(face))
+        .map_err(|e| format!("embedding failed: {e}"))?
+        .remove(0)
+        .ok_or("the face is cut off by the edge of the photo")?;
+    Ok(AcceptedPhoto { embedding: embedding.0, face_size: face.height(), sharpness })
+}
+
+/// Variance of the Laplacian over the face, on a crop scaled to 112 px so the figure does not
+/// depend on the photo's resolution.
+fn sharpness(image: &Mat, face: &Face) -> opencv::Result<f64> {
+    let x = face.x1.max(0.0) as i32;
+    let y = face.y1.max(0.0) as i32;
+    let w = (face.x2.min(image.cols() as f32) as i32 - x).max(1);
+    let h = (face.y2.min(image.rows() as f32) as i32 - y).max(1);
+    let roi = Mat::roi(image, Rect::new(x, y, w, h))?;
+    let mut gray = Mat::default();
+    imgproc::cvt_color_def(&roi, &mut gray, imgproc::COLOR_BGR2GRAY)?;
+    let mut small = Mat::default();
+    imgproc::resize(&gray, &mut small, opencv::core::Size::new(112, 112), 0.0, 0.0, imgproc::INTER_AREA)?;
+    let mut lap = Mat::default();
+    imgproc::laplacian(&small, &mut lap, opencv::core::CV_64F, 1, 1.0, 0.0, opencv::core::BORDER_DEFAULT)?;
+    let mut mean = Mat::default();
+    let mut std = Mat::default();
+    opencv::core::mean_std_dev(&lap, &mut mean, &mut std, &opencv::core::no_array())?;
+    let s = *std.at_2d::<f64>(0, 0)?;
+    Ok(s * s)
+}

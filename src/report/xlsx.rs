@@ -1,0 +1,168 @@
+//! The Excel workbook a school office opens: a summary sheet (rates and counts per student), a
+//! students x dates grid of status codes, the daily detail (times, late minutes), and a mood
+//! sheet with a chart. Header rows are frozen, columns sized, dates formatted as dates.
+
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use rust_xlsxwriter::{Chart, ChartType, Color, Format, FormatAlign, FormatBorder, Workbook, Worksheet, XlsxError};
+
+use super::ClassSummary;
+use crate::attendance::Status;
+use crate::storage::Store;
+use crate::vision::Expression;
+
+/// `Attendance_<class>_<from>_<to>.xlsx`, with characters unsafe in file names replaced.
+pub fn default_file_name(class: &str, from: NaiveDate, to: NaiveDate) -> PathBuf {
+    let safe: String = class.chars().map(|c| if c.is_alphanumeric() || c == '-' { c } else { '_' }).collect();
+    PathBuf::from(format!("Attendance_{safe}_{from}_{to}.xlsx"))
+}
+
+fn status_fill(s: Status) -> Color {
+    match s {
+        Status::Present => Color::RGB(0xC6EFCE),
+        Status::Late => Color::RGB(0xFFEB9C),
+        Status::Absent => Color::RGB(0xFFC7CE),
+        Status::Excused => Color::RGB(0xDDEBF7),
+    }
+}
+
+pub fn export(store: &mut Store, class: &str, from: NaiveDate, to: NaiveDate, out: &Path) -> anyhow::Result<ClassSummary> {
+    let summary = super::summary(store, class, from, to)?;
+    let c = store.class(class)?;
+    let mut daily = Vec::new();
+    for date in &summary.dates {
+        daily.push(super::daily(store, &c.name, *date)?);
+    }
+    write(&summary, &daily, out).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
+    Ok(summary)
+}
+
+fn write(summary: &ClassSummary, daily: &[super::DailyReport], out: &Path) -> Result<(), XlsxError> {
+    let mut wb = Workbook::new();
+    let header = Format::new().set_bold().set_background_color(Color::RGB(0x1F4E78)).set_font_color(Color::White).set_border(FormatBorder::Thin);
+    let title = Format::new().set_bold().set_font_size(14);
+    let date_fmt = Format::new().set_num_format("yyyy-mm-dd").set_align(FormatAlign::Center);
+    let date_header = header.clone().set_num_format("ddd dd mmm").set_align(FormatAlign::Center);
+    let time_fmt = Format::new().set_num_format("hh:mm:ss");
+    let pct = Format::new().set_num_format("0.0%");
+
+    // Summary
+    let ws = wb.add_worksheet();
+    ws.set_name("Summary")?;
+    ws.write_with_format(0, 0, format!("Attendance — class {}", summary.class), &title)?;
+    ws.write(1, 0, format!("{} to {}  ·  {} session(s)", summary.from, summary.to, summary.dates.len()))?;
+    let cols = ["Student ID", "Name", "Present", "Late", "Absent", "Excused", "Attendance rate", "Late minutes", "Usual mood"];
+    for (k, h) in cols.iter().enumerate() {
+        ws.write_with_format(3, k as u16, *h, &header)?;
+    }
+    for (r, s) in summary.students.iter().enumerate() {
+        let row = 4 + r as u32;
+        ws.write(row, 0, &s.student_id)?;
+        ws.write(row, 1, &s.name)?;
+        for (k, st) in Status::ALL.iter().enumerate() {
+            ws.write(row, 2 + k as u16, s.counts.get(st.as_str()).copied().unwrap_or(0) as f64)?;
+        }
+        match s.attendance_rate {
+            Some(v) => ws.write_with_format(row, 6, v, &pct)?,
+            None => ws.write(row, 6, "—")?,
+        };
+        ws.write(row, 7, s.late_minutes_total as f64)?;
+        ws.write(row, 8, s.mood.clone().unwrap_or_default())?;
+    }
+    let total_row = 4 + summary.students.len() as u32;
+    ws.write_with_format(total_row, 1, "Class", &Format::new().set_bold())?;
+    for (k, st) in Status::ALL.iter().enumerate() {
+        ws.write_with_format(total_row, 2 + k as u16, summary.counts.get(st.as_str()).copied().unwrap_or(0) as f64, &Format::new().set_bold())?;
+    }
+    if let Some(v) = summary.attendance_rate {
+        ws.write_with_format(total_row, 6, v, &pct.clone().set_bold())?;
+    }
+    ws.set_freeze_panes(4, 2)?;
+    widths(ws, &[12.0, 26.0, 9.0, 9.0, 9.0, 9.0, 16.0, 13.0, 13.0])?;
+
+    // Students x dates grid
+    let ws = wb.add_worksheet();
+    ws.set_name("Attendance grid")?;
+    ws.write_with_format(0, 0, "Student ID", &header)?;
+    ws.write_with_format(0, 1, "Name", &header)?;
+    for (k, d) in summary.dates.iter().enumerate() {
+        ws.write_date_with_format(0, 2 + k as u16, d, &date_header)?;
+        ws.set_column_width(2 + k as u16, 11.0)?;
+    }
+    for (r, s) in summary.students.iter().enumerate() {
+        let row = 1 + r as u32;
+        ws.write(row, 0, &s.student_id)?;
+        ws.write(row, 1, &s.name)?;
+        for (k, d) in summary.dates.iter().enumerate() {
+            if let Some(st) = s.by_date.get(d) {
+                let f = Format::new().set_align(FormatAlign::Center).set_background_color(status_fill(*st));
+                ws.write_with_format(row, 2 + k as u16, st.code(), &f)?;
+            }
+        }
+    }
+    let legend_row = 2 + summary.students.len() as u32;
+    ws.write(legend_row, 1, "P present · L late · A absent · E excused")?;
+    ws.set_freeze_panes(1, 2)?;
+    ws.set_column_width(0, 12.0)?;
+    ws.set_column_width(1, 26.0)?;
+
+    // Daily detail
+    let ws = wb.add_worksheet();
+    ws.set_name("Daily detail")?;
+    let cols = ["Date", "Student ID", "Name", "Status", "First seen", "Last seen", "Late minutes", "Mood", "Set by"];
+    for (k, h) in cols.iter().enumerate() {
+        ws.write_with_format(0, k as u16, *h, &header)?;
+    }
+    let mut row = 1u32;
+    for day in daily {
+        for s in &day.students {
+            ws.write_date_with_format(row, 0, &day.date, &date_fmt)?;
+            ws.write(row, 1, &s.student_id)?;
+            ws.write(row, 2, &s.name)?;
+            ws.write_with_format(row, 3, s.status.as_str(), &Format::new().set_background_color(status_fill(s.status)))?;
+            if let Some(t) = s.first_seen {
+                ws.write_datetime_with_format(row, 4, &t, &time_fmt)?;
+            }
+            if let Some(t) = s.last_seen {
+                ws.write_datetime_with_format(row, 5, &t, &time_fmt)?;
+            }
+            ws.write(row, 6, s.late_minutes as f64)?;
+            ws.write(row, 7, s.mood.clone().unwrap_or_default())?;
+            ws.write(row, 8, match s.source.as_deref() { Some("manual") => "teacher", Some(_) => "camera", None => "" })?;
+            row += 1;
+        }
+    }
+    ws.set_freeze_panes(1, 0)?;
+    ws.autofilter(0, 0, row.saturating_sub(1).max(1), 8)?;
+    widths(ws, &[12.0, 12.0, 26.0, 10.0, 11.0, 11.0, 13.0, 11.0, 10.0])?;
+
+    // Mood: how many student-days had each dominant mood, with a chart.
+    let ws = wb.add_worksheet();
+    ws.set_name("Mood")?;
+    ws.write_with_format(0, 0, "Mood", &header)?;
+    ws.write_with_format(0, 1, "Student-days", &header)?;
+    for (k, e) in Expression::ALL.iter().enumerate() {
+        let n = summary.students.iter().flat_map(|s| s.mood_by_date.values()).filter(|m| m.as_str() == e.as_str()).count();
+        ws.write(1 + k as u32, 0, e.as_str())?;
+        ws.write(1 + k as u32, 1, n as f64)?;
+    }
+    ws.write(9, 0, "Mood is the dominant facial expression over each session; it is only recorded when mood recognition is on.")?;
+    let mut chart = Chart::new(ChartType::Column);
+    chart.title().set_name("Dominant mood per student-day");
+    chart.add_series().set_categories(("Mood", 1, 0, 7, 0)).set_values(("Mood", 1, 1, 7, 1)).set_name("Student-days");
+    chart.legend().set_hidden();
+    ws.insert_chart(0, 3, &chart)?;
+    ws.set_freeze_panes(1, 0)?;
+    widths(ws, &[12.0, 14.0])?;
+
+    wb.save(out)?;
+    Ok(())
+}
+
+fn widths(ws: &mut Worksheet, w: &[f64]) -> Result<(), XlsxError> {
+    for (k, width) in w.iter().enumerate() {
+        ws.set_column_width(k as u16, *width)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,104 @@
+// Mirrors migrations/ (kept by hand; `diesel print-schema` would write the same).
+
+diesel::table! {
+    classes (id) {
+        id -> Integer,
+        name -> Text,
+        session_start -> Nullable<Text>,
+        late_after_minutes -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    students (id) {
+        id -> Integer,
+        student_id -> Text,
+        first_name -> Text,
+        last_name -> Text,
+        class_id -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    enrolments (id) {
+        id -> Integer,
+        student_id -> Integer,
+        model_id -> Text,
+        embedding -> Binary,
+        source -> Text,
+        face_size -> Float,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Integer,
+        class_id -> Integer,
+        date -> Date,
+        starts_at -> Timestamp,
+        late_after_minutes -> Integer,
+        source -> Text,
+        opened_at -> Timestamp,
+        closed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    marks (id) {
+        id -> Integer,
+        session_id -> Integer,
+        student_id -> Integer,
+        status -> Text,
+        auto_status -> Nullable<Text>,
+        first_seen -> Nullable<Timestamp>,
+        last_seen -> Nullable<Timestamp>,
+        late_minutes -> Integer,
+        confidence -> Nullable<Float>,
+        source -> Text,
+    }
+}
+
+diesel::table! {
+    mood_summaries (id) {
+        id -> Integer,
+        session_id -> Integer,
+        student_id -> Integer,
+        samples -> Integer,
+        dominant -> Text,
+        distribution -> Text,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> Integer,
+        at -> Timestamp,
+        actor -> Text,
+        action -> Text,
+        session_id -> Nullable<Integer>,
+        student_id -> Nullable<Integer>,
+        old_value -> Nullable<Text>,
+        new_value -> Nullable<Text>,
+        reason -> Text,
+    }
+}
+
+diesel::table! {
+    settings (key) {
+        key -> Text,
+        value -> Text,
+    }
+}
+
+diesel::joinable!(students -> classes (class_id));
+diesel::joinable!(enrolments -> students (student_id));
+diesel::joinable!(sessions -> classes (class_id));
+diesel::joinable!(marks -> sessions (session_id));
+diesel::joinable!(marks -> students (student_id));
+diesel::joinable!(mood_summaries -> sessions (session_id));
+diesel::joinable!(mood_summaries -> students (student_id));
+
+diesel::allow_tables_to_appear_in_same_query!(classes, students, enrolments, sessions, marks, mood_summaries, audit_log, settings);
