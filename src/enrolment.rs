@@ -1,4 +1,5 @@
-//! Enrolment photos: each must show exactly one usable face. "Usable" is checked, and a
+//! Enrolment photos: each must show exactly one usable face (faces less than half the size of
+//! the largest are background and ignored). "Usable" is checked, and a
 //! rejected photo says why, so the office can retake it instead of enrolling a bad template:
 //! - size: the face is at least `MIN_FACE_PX` pixels tall (smaller faces embed poorly);
 //! - sharpness: the variance of the Laplacian of the face crop is at least `MIN_SHARPNESS`;
@@ -40,7 +41,10 @@ pub fn check_image(analyzer: &mut FaceAnalyzer, image: &Mat) -> Result<AcceptedP
     let faces = analyzer.detector.detect(image);
     analyzer.detector.set_config(saved);
     let faces = faces.map_err(|e| format!("detection failed: {e}"))?;
-    let usable: Vec<&Face> = faces.iter().filter(|f| f.height() >= MIN_FACE_PX).collect();
+    // A face less than half the height of the largest is someone in the background (or a
+    // false detection in the hair or the wall), not a second subject.
+    let largest = faces.iter().map(|f| f.height()).fold(0.0, f32::max);
+    let usable: Vec<&Face> = faces.iter().filter(|f| f.height() >= MIN_FACE_PX && f.height() >= 0.5 * largest).collect();
     let face = match (faces.len(), usable.len()) {
         (0, _) => return Err("no face found".into()),
         (_, 0) => {

@@ -1,5 +1,7 @@
 //! `rollcall`: the command-line face of the core library.
 
+mod cli;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -29,6 +31,9 @@ struct Cli {
     json: bool,
     #[command(flatten)]
     engine: EngineArgs,
+    /// The database file (default: the OS's app-data folder).
+    #[arg(long, global = true, env = "ROLLCALL_DB")]
+    db: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -38,9 +43,9 @@ struct EngineArgs {
     /// Folder with the model files (default: next to the program, then the source tree's models/).
     #[arg(long, global = true, env = "ROLLCALL_MODELS")]
     models: Option<PathBuf>,
-    /// Smallest face to look for, in pixels.
-    #[arg(long, global = true, default_value_t = 20.0)]
-    min_face: f32,
+    /// Smallest face to look for, in pixels (default 20; `run` uses 40).
+    #[arg(long, global = true)]
+    min_face: Option<f32>,
     /// Threads for FaceNet (default: all cores).
     #[arg(long, global = true)]
     threads: Option<usize>,
@@ -79,6 +84,133 @@ enum Command {
     /// Measure accuracy on labelled data (JSON on stdout).
     #[command(subcommand)]
     Eval(EvalCommand),
+    /// Class rosters (CSV or XLSX: student_id, first_name, last_name, class).
+    #[command(subcommand)]
+    Roster(RosterCommand),
+    /// List classes and their lesson rules.
+    Classes,
+    /// Set a class's lesson start and late rule.
+    Class {
+        name: String,
+        /// Lesson start "HH:MM", or "none" (a session starts when its run starts).
+        #[arg(long)]
+        start: Option<String>,
+        /// Minutes of grace before a student counts as late.
+        #[arg(long)]
+        late_after: Option<i32>,
+    },
+    /// Enrol a student from photos (each must show exactly one usable face), or --dir DIR with one folder per student id.
+    Enroll {
+        student_id: Option<String>,
+        photos: Vec<PathBuf>,
+        #[arg(long, conflicts_with = "student_id")]
+        dir: Option<PathBuf>,
+    },
+    /// List students and how many photos each has enrolled.
+    Students {
+        #[arg(long)]
+        class: Option<String>,
+    },
+    /// Delete a student and all their data (embeddings, marks, moods).
+    DeleteStudent {
+        student_id: String,
+        #[arg(long, default_value = "office")]
+        by: String,
+    },
+    /// Take the roll: a camera index, a video file or an RTSP/HTTP URL.
+    Run {
+        #[arg(long)]
+        class: String,
+        #[arg(long)]
+        source: String,
+        /// Stop a live session at this time (HH:MM); a file ends at its end.
+        #[arg(long)]
+        until: Option<String>,
+        /// Lesson start for lateness (HH:MM); default: the class's, else now.
+        #[arg(long)]
+        start: Option<String>,
+        /// Do not run or store mood recognition.
+        #[arg(long)]
+        no_mood: bool,
+        /// Stop after this many frames.
+        #[arg(long)]
+        max_frames: Option<u64>,
+    },
+    /// The day's roll of a class.
+    Report {
+        #[arg(long)]
+        class: String,
+        #[arg(long)]
+        date: String,
+    },
+    /// One student's attendance over a date range.
+    History {
+        #[arg(long)]
+        student: String,
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+    },
+    /// A class's attendance rate and status counts over a date range.
+    Summary {
+        #[arg(long)]
+        class: String,
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+    },
+    /// Export a class's attendance to Excel (default name Attendance_<class>_<from>_<to>.xlsx).
+    Export {
+        #[arg(long)]
+        class: String,
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Change a student's status for a day, with a reason (logged; the camera's record is kept).
+    Override {
+        #[arg(long)]
+        class: String,
+        #[arg(long)]
+        date: String,
+        #[arg(long)]
+        student: String,
+        /// present, late, absent or excused
+        #[arg(long)]
+        status: String,
+        #[arg(long)]
+        reason: String,
+        #[arg(long, default_value = "teacher")]
+        by: String,
+    },
+    /// The audit log of manual changes and deletions.
+    Audit,
+}
+
+#[derive(Subcommand)]
+enum RosterCommand {
+    /// Import a roster; --dry-run only reports what would change and any problems.
+    Import {
+        file: PathBuf,
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+fn date_arg(s: &str) -> anyhow::Result<chrono::NaiveDate> {
+    if s == "today" {
+        return Ok(chrono::Local::now().date_naive());
+    }
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").with_context(|| format!("{s:?} is not a date: use YYYY-MM-DD (or `today`)"))
+}
+
+fn time_arg(s: &str) -> anyhow::Result<chrono::NaiveTime> {
+    chrono::NaiveTime::parse_from_str(s, "%H:%M").with_context(|| format!("{s:?} is not a time: use HH:MM"))
 }
 
 #[derive(Subcommand)]
@@ -147,7 +279,7 @@ fn main() -> ExitCode {
 fn analyzer(engine: &EngineArgs, expressions: bool) -> anyhow::Result<FaceAnalyzer> {
     let mut options = AnalyzerOptions {
         models_dir: engine.models.clone(),
-        detector: DetectorConfig { min_face: engine.min_face, ..DetectorConfig::default() },
+        detector: DetectorConfig { min_face: engine.min_face.unwrap_or(20.0), ..DetectorConfig::default() },
         expressions,
         ..AnalyzerOptions::default()
     };
@@ -177,7 +309,105 @@ fn print_json(value: &impl Serialize) -> anyhow::Result<()> {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let json = cli.json;
+    let db = cli.db.clone();
+    let store = || cli::attendance::open_store(db.as_deref());
     match cli.command {
+        Command::Roster(RosterCommand::Import { file, dry_run }) => {
+            let ok = cli::attendance::roster_import(&mut store()?, &file, dry_run, json)?;
+            Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(2) })
+        }
+        Command::Classes => {
+            let classes = store()?.classes()?;
+            if json {
+                print_json(&json!({"classes": classes}))?;
+            } else if classes.is_empty() {
+                println!("no classes yet: import a roster with `rollcall roster import FILE`");
+            } else {
+                for c in classes {
+                    println!("{:<10} lesson starts {:<6} late after {} min", c.name, c.session_start.as_deref().unwrap_or("(run)"), c.late_after_minutes);
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Class { name, start, late_after } => {
+            let mut st = store()?;
+            let current = st.class(&name)?;
+            let start = match start.as_deref() {
+                None => current.lesson_start(),
+                Some("none") => None,
+                Some(t) => Some(time_arg(t)?),
+            };
+            let c = st.set_class_rules(&name, start, late_after.unwrap_or(current.late_after_minutes))?;
+            println!("{}: lesson starts {}, late after {} min", c.name, c.session_start.as_deref().unwrap_or("(run)"), c.late_after_minutes);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Enroll { student_id, photos, dir } => {
+            let mut st = store()?;
+            let mut a = analyzer(&cli.engine, false)?;
+            let ok = cli::attendance::enroll(&mut st, &mut a, student_id.as_deref(), &photos, dir.as_deref(), json)?;
+            Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(2) })
+        }
+        Command::Students { class } => {
+            cli::attendance::students(&mut store()?, class.as_deref(), json)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::DeleteStudent { student_id, by } => {
+            store()?.delete_student(&student_id, &by)?;
+            println!("deleted {student_id} and all their data");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run { class, source, until, start, no_mood, max_frames } => {
+            let mut st = store()?;
+            let mood = !no_mood && st.setting("mood")?.as_deref() != Some("off");
+            let mut engine = cli.engine.clone();
+            // Live rooms: faces under 40 px are too small to recognise, and skipping them is
+            // what keeps the loop real-time (unless --min-face was given).
+            engine.min_face.get_or_insert(40.0);
+            let mut a = analyzer(&engine, mood)?;
+            let args = cli::attendance::RunArgs {
+                class: &class,
+                source: &source,
+                until: until.as_deref().map(time_arg).transpose()?,
+                start: start.as_deref().map(time_arg).transpose()?,
+                mood,
+                max_frames,
+            };
+            cli::attendance::run(&mut st, &mut a, args, json)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Report { class, date } => {
+            cli::attendance::report_day(&mut store()?, &class, date_arg(&date)?, json)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::History { student, from, to } => {
+            cli::attendance::history(&mut store()?, &student, date_arg(&from)?, date_arg(&to)?, json)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Summary { class, from, to } => {
+            cli::attendance::summary(&mut store()?, &class, date_arg(&from)?, date_arg(&to)?, json)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Export { class, from, to, out } => {
+            cli::attendance::export(&mut store()?, &class, date_arg(&from)?, date_arg(&to)?, out.as_deref(), json)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Override { class, date, student, status, reason, by } => {
+            let status = rollcall::attendance::Status::parse(&status)
+                .with_context(|| format!("{status:?} is not a status: use present, late, absent or excused"))?;
+            cli::attendance::override_mark(&mut store()?, &class, date_arg(&date)?, &student, status, &reason, &by, json)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit => {
+            let log = store()?.audit_log()?;
+            if json {
+                print_json(&json!({"audit": log}))?;
+            } else {
+                for e in log {
+                    println!("{}  {:<8} {:<16} {} -> {}  {}", e.at, e.actor, e.action, e.old_value.unwrap_or_default(), e.new_value.unwrap_or_default(), e.reason);
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Detect { images, annotate } => {
             let mut a = analyzer(&cli.engine, false)?;
             let mut results = Vec::new();
