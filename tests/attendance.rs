@@ -1,0 +1,233 @@
+//! The attendance core end to end through the `rollcall` binary, on a real SQLite file and the
+//! real video clip: roster, enrolment, a session, the report contract, overrides, Excel export,
+//! and what happens with bad input or a killed process.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use calamine::{open_workbook_auto, Reader};
+use common::datasets;
+use serde_json::Value;
+
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Env {
+        Env { dir: tempfile::tempdir().unwrap() }
+    }
+    fn db(&self) -> PathBuf {
+        self.dir.path().join("school").join("rollcall.sqlite3")
+    }
+    fn cmd(&self) -> Command {
+        let mut c = Command::cargo_bin("rollcall").unwrap();
+        c.env("ROLLCALL_DB", self.db());
+        c
+    }
+    fn json(&self, args: &[&str]) -> Value {
+        let out = self.cmd().arg("--json").args(args).assert().success().get_output().stdout.clone();
+        serde_json::from_slice(&out).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out)))
+    }
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+}
+
+const ROSTER: &str = "student_id,first_name,last_name,class\nLMM,Lin-Manuel,Miranda,Stage\nALC,Alex,Lacamoire,Stage\nABS,Absent,Student,Stage\n";
+
+/// Import the roster and enrol the two reference people of the clip.
+fn enrolled_stage(d: &Path) -> Env {
+    let env = Env::new();
+    let roster = env.write("roster.csv", ROSTER);
+    env.cmd().args(["roster", "import"]).arg(&roster).assert().success();
+    let refs = d.join("video_hamilton/reference");
+    env.cmd().args(["enroll", "LMM"]).arg(refs.join("lin_manuel_miranda.png")).assert().success();
+    env.cmd().args(["enroll", "ALC"]).arg(refs.join("alex_lacamoire.png")).assert().success();
+    env
+}
+
+fn status_of(report: &Value, id: &str) -> String {
+    report["students"].as_array().unwrap().iter().find(|s| s["student_id"] == id).unwrap()["status"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn the_clip_marks_both_people_present_once_and_nobody_else() {
+    let Some(d) = datasets() else { return };
+    let env = enrolled_stage(&d);
+    let clip = d.join("video_hamilton/short_hamilton_clip.mp4");
+    let run = env.json(&["run", "--class", "Stage", "--source", clip.to_str().unwrap()]);
+    assert_eq!(run["new_marks"].as_array().unwrap().len(), 2, "{run}");
+    assert_eq!(run["frames"], 275);
+
+    let report = env.json(&["report", "--class", "Stage", "--date", "today"]);
+    assert_eq!(status_of(&report, "LMM"), "present");
+    assert_eq!(status_of(&report, "ALC"), "present");
+    assert_eq!(status_of(&report, "ABS"), "absent", "nobody else is marked");
+    for s in report["students"].as_array().unwrap() {
+        for key in ["student_id", "name", "status", "first_seen", "late_minutes", "mood"] {
+            assert!(s.get(key).is_some(), "report row lacks {key}: {s}");
+        }
+    }
+    let lmm = report["students"].as_array().unwrap().iter().find(|s| s["student_id"] == "LMM").unwrap().clone();
+    assert!(lmm["first_seen"].is_string() && lmm["mood"].is_string(), "{lmm}");
+
+    // The same clip again in the same session: no new marks, first sighting unchanged.
+    let again = env.json(&["run", "--class", "Stage", "--source", clip.to_str().unwrap()]);
+    assert_eq!(again["new_marks"].as_array().unwrap().len(), 0, "{again}");
+    let report2 = env.json(&["report", "--class", "Stage", "--date", "today"]);
+    let lmm2 = report2["students"].as_array().unwrap().iter().find(|s| s["student_id"] == "LMM").unwrap().clone();
+    assert_eq!(lmm["first_seen"], lmm2["first_seen"]);
+}
+
+#[test]
+fn overrides_keep_the_camera_record_and_are_audited_and_exported() {
+    let Some(d) = datasets() else { return };
+    let env = enrolled_stage(&d);
+    let clip = d.join("video_hamilton/short_hamilton_clip.mp4");
+    env.cmd().args(["run", "--class", "Stage", "--no-mood", "--max-frames", "120", "--source"]).arg(&clip).assert().success();
+    env.cmd()
+        .args(["override", "--class", "Stage", "--date", "today", "--student", "ABS", "--status", "excused", "--reason", "dentist", "--by", "Ms Smith"])
+        .assert()
+        .success();
+    let report = env.json(&["report", "--class", "Stage", "--date", "today"]);
+    assert_eq!(status_of(&report, "ABS"), "excused");
+    let audit = env.json(&["audit"]);
+    let entry = &audit["audit"][0];
+    assert_eq!(entry["actor"], "Ms Smith");
+    assert_eq!(entry["old_value"], "absent");
+    assert_eq!(entry["new_value"], "excused");
+    assert_eq!(entry["reason"], "dentist");
+    // A reason is required.
+    env.cmd().args(["override", "--class", "Stage", "--date", "today", "--student", "LMM", "--status", "late", "--reason", " "]).assert().failure();
+
+    let today = chrono::Local::now().date_naive().to_string();
+    let out = env.dir.path().join("export.xlsx");
+    env.cmd().args(["export", "--class", "Stage", "--from", &today, "--to", &today, "--out"]).arg(&out).assert().success();
+    let mut wb = open_workbook_auto(&out).unwrap();
+    assert_eq!(wb.sheet_names(), vec!["Summary", "Attendance grid", "Daily detail", "Mood"]);
+    let grid = wb.worksheet_range("Attendance grid").unwrap();
+    let code_of = |id: &str| -> String {
+        grid.rows().find(|r| r[0].to_string() == id).map(|r| r[2].to_string()).unwrap_or_default()
+    };
+    assert_eq!(code_of("ABS"), "E");
+    assert_eq!(code_of("LMM"), "P");
+    let summary = wb.worksheet_range("Summary").unwrap();
+    assert!(summary.rows().any(|r| r[0].to_string() == "LMM"), "summary lists the students");
+    let detail = wb.worksheet_range("Daily detail").unwrap();
+    assert_eq!(detail.rows().count(), 4, "header + 3 students");
+}
+
+#[test]
+fn a_roster_with_problems_changes_nothing_and_a_dry_run_changes_nothing() {
+    let env = Env::new();
+    let bad = env.write("bad.csv", "student_id,first_name,last_name,class\n1,Ada,Lovelace,7B\n1,Alan,Turing,7B\n2,,Hopper,7B\n");
+    let out = env.cmd().args(["--json", "roster", "import"]).arg(&bad).assert().code(2).get_output().stdout.clone();
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["problems"].as_array().unwrap().len(), 2, "{v}");
+    assert!(v["applied"].is_null());
+    assert_eq!(env.json(&["students"])["students"].as_array().unwrap().len(), 0, "nothing half-imported");
+
+    let good = env.write("good.csv", "student_id,first_name,last_name,class\n1,Ada,Lovelace,7B\n");
+    env.cmd().args(["roster", "import", "--dry-run"]).arg(&good).assert().success();
+    assert_eq!(env.json(&["students"])["students"].as_array().unwrap().len(), 0);
+    env.cmd().args(["roster", "import"]).arg(&good).assert().success();
+    assert_eq!(env.json(&["students"])["students"].as_array().unwrap().len(), 1);
+
+    let missing = env.write("missing.csv", "id,first_name,last_name,class\n1,A,B,7B\n");
+    let out = env.cmd().args(["roster", "import"]).arg(&missing).assert().code(2).get_output().stdout.clone();
+    assert!(String::from_utf8_lossy(&out).contains("missing column \"student_id\""));
+}
+
+#[test]
+fn enrolment_rejects_photos_with_no_face_or_two_faces_and_says_why() {
+    let Some(d) = datasets() else { return };
+    let env = Env::new();
+    let roster = env.write("roster.csv", "student_id,first_name,last_name,class\nS1,A,B,7B\n");
+    env.cmd().args(["roster", "import"]).arg(&roster).assert().success();
+    let groups = d.join("group_photos_dev/images");
+    let out = env
+        .cmd()
+        .args(["--json", "enroll", "S1"])
+        .arg(groups.join("mtcnn_no-faces.jpg"))
+        .arg(groups.join("fr_two_people.jpg"))
+        .arg(d.join("video_hamilton/reference/alex_lacamoire.png"))
+        .assert()
+        .code(2)
+        .get_output()
+        .stdout
+        .clone();
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    let reasons: Vec<String> = v["results"].as_array().unwrap().iter().map(|r| r["reason"].as_str().unwrap_or("").to_string()).collect();
+    assert_eq!(reasons[0], "no face found");
+    assert!(reasons[1].contains("2 faces"), "{reasons:?}");
+    assert_eq!(v["accepted"], 1);
+    let students = env.json(&["students"]);
+    assert_eq!(students["students"][0]["enrolled_photos"], 1);
+    // Deleting the student deletes their biometric data with them.
+    env.cmd().args(["delete-student", "S1"]).assert().success();
+    assert_eq!(env.json(&["students"])["students"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn unknown_class_or_student_and_bad_sources_give_clear_errors() {
+    let env = Env::new();
+    let err = |args: &[&str]| String::from_utf8_lossy(&env.cmd().args(args).assert().failure().get_output().stderr.clone()).to_string();
+    assert!(err(&["report", "--class", "9Z", "--date", "today"]).contains("unknown class \"9Z\""));
+    assert!(err(&["history", "--student", "nobody", "--from", "2026-01-01", "--to", "2026-12-31"]).contains("unknown student \"nobody\""));
+    assert!(err(&["report", "--class", "9Z", "--date", "yesterday-ish"]).contains("YYYY-MM-DD"));
+    let roster = env.write("roster.csv", "student_id,first_name,last_name,class\nS1,A,B,7B\n");
+    env.cmd().args(["roster", "import"]).arg(&roster).assert().success();
+    assert!(err(&["run", "--class", "7B", "--source", "/nonexistent/clip.mp4"]).contains("does not exist"));
+}
+
+#[test]
+fn a_database_path_that_cannot_be_a_database_is_a_clear_error() {
+    let env = Env::new();
+    let not_a_dir = env.write("file", "x");
+    let out = Command::cargo_bin("rollcall")
+        .unwrap()
+        .env("ROLLCALL_DB", not_a_dir.join("db.sqlite3"))
+        .arg("students")
+        .assert()
+        .failure()
+        .get_output()
+        .stderr
+        .clone();
+    assert!(String::from_utf8_lossy(&out).contains("cannot open the database"), "{}", String::from_utf8_lossy(&out));
+}
+
+#[test]
+fn a_killed_session_keeps_every_mark_already_made() {
+    let Some(d) = datasets() else { return };
+    let env = enrolled_stage(&d);
+    let clip = d.join("video_hamilton/short_hamilton_clip.mp4");
+    let bin = assert_cmd::cargo::cargo_bin("rollcall");
+    let mut child = std::process::Command::new(bin)
+        .env("ROLLCALL_DB", env.db())
+        .args(["run", "--class", "Stage", "--no-mood", "--source"])
+        .arg(&clip)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait for the first mark to be committed, then kill the process without warning.
+    let start = Instant::now();
+    let mut present = 0;
+    while start.elapsed() < Duration::from_secs(60) && present == 0 {
+        std::thread::sleep(Duration::from_millis(100));
+        let r = env.json(&["report", "--class", "Stage", "--date", "today"]);
+        present = r["counts"]["present"].as_u64().unwrap_or(0);
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(present >= 1, "no mark was made before the timeout");
+    let after = env.json(&["report", "--class", "Stage", "--date", "today"]);
+    assert!(after["counts"]["present"].as_u64().unwrap() >= present);
+}
