@@ -208,3 +208,24 @@ fn missing_or_tampered_models_are_refused_clearly() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("rnet.onnx") && err.contains("sha256") && err.contains("git checkout models/"), "{err}");
 }
+
+#[test]
+fn eval_identify_enrols_decides_and_rejects_strangers() {
+    let Some(d) = datasets() else { return };
+    let csv = d.join("deepface_celebs/labels.csv");
+    let v = json_of(
+        &rollcall()
+            .args(["eval", "identify", "--enroll", "2", "--unknown-ids", "2", "--track", "2", "--min-images", "4", "--labels"])
+            .arg(&csv)
+            .assert()
+            .success()
+            .get_output()
+            .stdout,
+    );
+    for key in ["top1_accuracy", "unknown_false_accept_rate", "known_false_reject_rate", "threshold", "known_tracks", "unknown_tracks"] {
+        assert!(v.get(key).is_some(), "missing {key}: {v}");
+    }
+    assert_eq!(v["unknown_identities"], 2);
+    assert!(v["top1_accuracy"].as_f64().unwrap() >= 0.7, "{v}");
+    assert!(v["known_misidentified_rate"].as_f64().unwrap() <= 0.1, "{v}");
+}

@@ -1,0 +1,121 @@
+//! The live loop's speed: frames per second once every track is decided (the steady state of a
+//! classroom), and the time for one frame full of new faces (a crowd at the door).
+//!
+//! Run: `cargo bench --bench roll` (needs ../shared/datasets or ROLLCALL_DATASETS).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::Local;
+use criterion::{criterion_group, criterion_main, Criterion};
+use opencv::core::{Mat, Rect, Size, CV_8UC3};
+use opencv::imgproc;
+use opencv::prelude::*;
+use rollcall::attendance::{Roll, RollOptions};
+use rollcall::storage::{RosterEntry, Store};
+use rollcall::vision::embedder::EMBEDDING_MODEL_ID;
+use rollcall::vision::{load_image, AnalyzerOptions, DetectorConfig, FaceAnalyzer};
+
+fn datasets() -> PathBuf {
+    std::env::var_os("ROLLCALL_DATASETS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets"))
+}
+
+fn analyzer() -> FaceAnalyzer {
+    FaceAnalyzer::load(&AnalyzerOptions { detector: DetectorConfig { min_face: 40.0, ..Default::default() }, ..Default::default() }).unwrap()
+}
+
+/// A store whose class "B" has one student per face of `frame`, enrolled from that frame.
+fn class_of(frame: &Mat, a: &mut FaceAnalyzer, dir: &tempfile::TempDir) -> Store {
+    let mut store = Store::open(&dir.path().join("bench.sqlite3")).unwrap();
+    let faces = a.detector.detect(frame).unwrap();
+    let entries: Vec<RosterEntry> = (0..faces.len())
+        .map(|i| RosterEntry { student_id: format!("S{i}"), first_name: "F".into(), last_name: format!("{i}"), class: "B".into() })
+        .collect();
+    store.apply_roster(&entries).unwrap();
+    for (i, e) in a.embedder.embed(frame, &faces).unwrap().into_iter().enumerate() {
+        let s = store.student(&format!("S{i}")).unwrap();
+        store.add_enrolments(&s, EMBEDDING_MODEL_ID, &[(e.unwrap().0, "bench".into(), 100.0)]).unwrap();
+    }
+    store
+}
+
+fn steady_state(c: &mut Criterion) {
+    let img = load_image(&datasets().join("detection_dlib_voc_train/images/2008_001322.jpg")).unwrap();
+    let mut frame = Mat::default();
+    imgproc::resize(&img, &mut frame, Size::new(640, 480), 0.0, 0.0, imgproc::INTER_LINEAR).unwrap();
+    let mut a = analyzer();
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = class_of(&frame, &mut a, &dir);
+    let class = store.class("B").unwrap();
+    let mut roll = Roll::start(&mut store, &class, Local::now().naive_local(), "bench", RollOptions::default()).unwrap();
+    // Decide every track first.
+    for _ in 0..6 {
+        roll.process(&mut store, &mut a, &frame, Local::now().naive_local()).unwrap();
+    }
+    assert!(roll.marked() >= 3, "the three faces should be marked, got {}", roll.marked());
+    c.bench_function("roll_640x480_3_decided_faces_with_mood", |b| {
+        b.iter(|| {
+            let out = roll.process(&mut store, &mut a, &frame, Local::now().naive_local()).unwrap();
+            assert_eq!(out.embedded, 0);
+        })
+    });
+}
+
+/// 30 different people from LFW in a 6x5 mosaic (960x800).
+fn crowd() -> Mat {
+    let lfw = datasets().join("lfw_dev");
+    let mut rdr = csv::Reader::from_path(lfw.join("labels.csv")).unwrap();
+    let mut seen = std::collections::HashSet::new();
+    let paths: Vec<PathBuf> = rdr
+        .records()
+        .map(|r| r.unwrap())
+        .filter(|r| seen.insert(r[1].to_string()))
+        .take(30)
+        .map(|r| lfw.join(&r[0]))
+        .collect();
+    let mut mosaic = Mat::new_rows_cols_with_default(800, 960, CV_8UC3, opencv::core::Scalar::all(0.0)).unwrap();
+    for (k, p) in paths.iter().enumerate() {
+        let img = load_image(p).unwrap();
+        // The central 160x160 of a 250x250 LFW image holds the face.
+        let crop = Mat::roi(&img, Rect::new(45, 45, 160, 160)).unwrap();
+        let mut dst = Mat::roi_mut(&mut mosaic, Rect::new((k % 6) as i32 * 160, (k / 6) as i32 * 160, 160, 160)).unwrap();
+        crop.copy_to(&mut dst).unwrap();
+    }
+    mosaic
+}
+
+fn crowd_at_the_door(c: &mut Criterion) {
+    let frame = crowd();
+    let mut a = analyzer();
+    let n = a.detector.detect(&frame).unwrap().len();
+    assert!(n >= 28, "the mosaic should show 30 faces, found {n}");
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = class_of(&frame, &mut a, &dir);
+    let class = store.class("B").unwrap();
+    let mut group = c.benchmark_group("crowd");
+    group.sample_size(10).measurement_time(Duration::from_secs(15));
+    group.bench_function("frame_with_30_new_faces", |b| {
+        // A fresh roll each time (untimed): every face is a new track that must be embedded.
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let mut roll = Roll::start(&mut store, &class, Local::now().naive_local(), "bench", RollOptions::default()).unwrap();
+                let t = std::time::Instant::now();
+                let out = roll.process(&mut store, &mut a, &frame, Local::now().naive_local()).unwrap();
+                total += t.elapsed();
+                assert!(out.embedded >= 28);
+            }
+            total
+        })
+    });
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().measurement_time(Duration::from_secs(4)).warm_up_time(Duration::from_secs(1));
+    targets = steady_state, crowd_at_the_door
+}
+criterion_main!(benches);
