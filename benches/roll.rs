@@ -113,9 +113,33 @@ fn crowd_at_the_door(c: &mut Criterion) {
     group.finish();
 }
 
+/// Retraining after an enrolment change, for a school-sized gallery: 1,000 students with 5
+/// photos each. The vectors are random unit vectors (seeded): this measures cost, not accuracy.
+fn training(c: &mut Criterion) {
+    use rand::{Rng, SeedableRng};
+    use rollcall::recognition::{Enrolled, Recognizer};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let mut unit = |base: &[f32]| -> Vec<f32> {
+        let v: Vec<f32> = base.iter().map(|b| b + rng.gen_range(-0.04f32..0.04)).collect();
+        let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        v.iter().map(|x| x / n).collect()
+    };
+    let mut base_rng = rand::rngs::StdRng::seed_from_u64(1);
+    let gallery: Vec<Enrolled> = (0..1000)
+        .map(|i| {
+            let base: Vec<f32> = (0..512).map(|_| base_rng.gen_range(-1.0f32..1.0) / 22.0).collect();
+            Enrolled { key: i.to_string(), embeddings: (0..5).map(|_| unit(&base)).collect() }
+        })
+        .collect();
+    let mut group = c.benchmark_group("recognizer");
+    group.sample_size(10).measurement_time(Duration::from_secs(20));
+    group.bench_function("train_1000_students_5_photos", |b| b.iter(|| Recognizer::train(&gallery, 3).unwrap()));
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().measurement_time(Duration::from_secs(4)).warm_up_time(Duration::from_secs(1));
-    targets = steady_state, crowd_at_the_door
+    targets = steady_state, crowd_at_the_door, training
 }
 criterion_main!(benches);

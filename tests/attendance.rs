@@ -231,3 +231,29 @@ fn a_killed_session_keeps_every_mark_already_made() {
     let after = env.json(&["report", "--class", "Stage", "--date", "today"]);
     assert!(after["counts"]["present"].as_u64().unwrap() >= present);
 }
+
+#[test]
+fn an_xlsx_roster_from_the_office_imports_like_a_csv() {
+    let env = Env::new();
+    let path = env.dir.path().join("roster.xlsx");
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    for (c, h) in ["Student ID", "First name", "Last name", "Class"].iter().enumerate() {
+        ws.write(0, c as u16, *h).unwrap();
+    }
+    // Student numbers typed as numbers, as Excel stores them.
+    ws.write(1, 0, 1042.0).unwrap();
+    ws.write(1, 1, "Ada").unwrap();
+    ws.write(1, 2, "Lovelace").unwrap();
+    ws.write(1, 3, "7B").unwrap();
+    ws.write(2, 0, 1043.0).unwrap();
+    ws.write(2, 1, "Alan").unwrap();
+    ws.write(2, 2, "Turing").unwrap();
+    ws.write(2, 3, "7C").unwrap();
+    wb.save(&path).unwrap();
+    env.cmd().args(["roster", "import"]).arg(&path).assert().success();
+    let students = env.json(&["students"]);
+    let ids: Vec<&str> = students["students"].as_array().unwrap().iter().map(|s| s["student_id"].as_str().unwrap()).collect();
+    assert_eq!(ids, vec!["1042", "1043"]);
+    assert_eq!(env.json(&["classes"])["classes"].as_array().unwrap().len(), 2);
+}
