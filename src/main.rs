@@ -147,28 +147,22 @@ enum Command {
     History {
         #[arg(long)]
         student: String,
-        #[arg(long)]
-        from: String,
-        #[arg(long)]
-        to: String,
+        #[command(flatten)]
+        range: DateRange,
     },
     /// A class's attendance rate and status counts over a date range.
     Summary {
         #[arg(long)]
         class: String,
-        #[arg(long)]
-        from: String,
-        #[arg(long)]
-        to: String,
+        #[command(flatten)]
+        range: DateRange,
     },
     /// Export a class's attendance to Excel (default name Attendance_<class>_<from>_<to>.xlsx).
     Export {
         #[arg(long)]
         class: String,
-        #[arg(long)]
-        from: String,
-        #[arg(long)]
-        to: String,
+        #[command(flatten)]
+        range: DateRange,
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -190,6 +184,23 @@ enum Command {
     },
     /// The audit log of manual changes and deletions.
     Audit,
+}
+
+/// `--from D --to D`, both inclusive (YYYY-MM-DD or `today`).
+#[derive(Args)]
+struct DateRange {
+    #[arg(long)]
+    from: String,
+    #[arg(long)]
+    to: String,
+}
+
+impl DateRange {
+    fn parse(&self) -> anyhow::Result<(chrono::NaiveDate, chrono::NaiveDate)> {
+        let (from, to) = (date_arg(&self.from)?, date_arg(&self.to)?);
+        anyhow::ensure!(from <= to, "--from {from} is after --to {to}");
+        Ok((from, to))
+    }
 }
 
 #[derive(Subcommand)]
@@ -379,16 +390,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             cli::attendance::report_day(&mut store()?, &class, date_arg(&date)?, json)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::History { student, from, to } => {
-            cli::attendance::history(&mut store()?, &student, date_arg(&from)?, date_arg(&to)?, json)?;
+        Command::History { student, range } => {
+            let (from, to) = range.parse()?;
+            cli::attendance::history(&mut store()?, &student, from, to, json)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Summary { class, from, to } => {
-            cli::attendance::summary(&mut store()?, &class, date_arg(&from)?, date_arg(&to)?, json)?;
+        Command::Summary { class, range } => {
+            let (from, to) = range.parse()?;
+            cli::attendance::summary(&mut store()?, &class, from, to, json)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Export { class, from, to, out } => {
-            cli::attendance::export(&mut store()?, &class, date_arg(&from)?, date_arg(&to)?, out.as_deref(), json)?;
+        Command::Export { class, range, out } => {
+            let (from, to) = range.parse()?;
+            cli::attendance::export(&mut store()?, &class, from, to, out.as_deref(), json)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Override { class, date, student, status, reason, by } => {

@@ -257,3 +257,72 @@ fn an_xlsx_roster_from_the_office_imports_like_a_csv() {
     assert_eq!(ids, vec!["1042", "1043"]);
     assert_eq!(env.json(&["classes"])["classes"].as_array().unwrap().len(), 2);
 }
+
+#[test]
+fn a_locked_database_is_reported_and_nothing_is_lost_when_it_frees() {
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+    let env = Env::new();
+    let roster = env.write("roster.csv", "student_id,first_name,last_name,class\nS1,A,B,7B\n");
+    env.cmd().args(["roster", "import"]).arg(&roster).assert().success();
+    // Another program holds the write lock.
+    let mut other = diesel::sqlite::SqliteConnection::establish(env.db().to_str().unwrap()).unwrap();
+    other.batch_execute("BEGIN EXCLUSIVE").unwrap();
+    let args = ["override", "--class", "7B", "--date", "today", "--student", "S1", "--status", "excused", "--reason", "trip"];
+    let out = env.cmd().args(args).assert().failure().get_output().stderr.clone();
+    assert!(String::from_utf8_lossy(&out).contains("database is busy"), "{}", String::from_utf8_lossy(&out));
+    other.batch_execute("ROLLBACK").unwrap();
+    env.cmd().args(args).assert().success();
+    let report = env.json(&["report", "--class", "7B", "--date", "today"]);
+    assert_eq!(status_of(&report, "S1"), "excused");
+}
+
+#[test]
+fn a_full_disk_is_reported_and_committed_data_survives() {
+    // A small tmpfs stands in for a full disk (needs root, as CI and the dev machines run).
+    let env = Env::new();
+    let mnt = env.dir.path().join("small");
+    std::fs::create_dir_all(&mnt).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
+        .arg(&mnt)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("NOTICE: cannot mount a small tmpfs here (not root?); skipping the full-disk test");
+        return;
+    }
+    struct Unmount(PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _guard = Unmount(mnt.clone());
+    let db = mnt.join("rollcall.sqlite3");
+    let cmd = || {
+        let mut c = Command::cargo_bin("rollcall").unwrap();
+        c.env("ROLLCALL_DB", &db);
+        c
+    };
+    let roster = env.write("roster.csv", "student_id,first_name,last_name,class\nS1,A,B,7B\nS2,C,D,7B\n");
+    cmd().args(["roster", "import"]).arg(&roster).assert().success();
+    cmd().args(["override", "--class", "7B", "--date", "2026-11-02", "--student", "S1", "--status", "excused", "--reason", "kept"]).assert().success();
+    // Fill the disk.
+    let filler = mnt.join("filler");
+    let _ = std::fs::write(&filler, vec![0u8; 2 << 20]);
+    let mut bulk = String::from("student_id,first_name,last_name,class\n");
+    for i in 0..20000 {
+        bulk.push_str(&format!("X{i},{},{},7B\n", "n".repeat(40), "m".repeat(40)));
+    }
+    let bulk = env.write("bulk.csv", &bulk);
+    let out = cmd().args(["roster", "import"]).arg(&bulk).assert().failure().get_output().stderr.clone();
+    let err = String::from_utf8_lossy(&out);
+    assert!(err.contains("disk is full") || err.contains("is it full"), "{err}");
+    std::fs::remove_file(&filler).unwrap();
+    // What was committed before is intact, and the failed import left nothing half-done.
+    let out = cmd().args(["--json", "report", "--class", "7B", "--date", "2026-11-02"]).assert().success().get_output().stdout.clone();
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(status_of(&v, "S1"), "excused");
+    assert_eq!(v["students"].as_array().unwrap().len(), 2);
+}

@@ -31,6 +31,8 @@ pub enum StoreError {
     ReadOnly(String),
     #[error("the disk is full: nothing was lost, but nothing more can be saved until space is freed")]
     DiskFull,
+    #[error("the disk could not be written (is it full, or failing?): nothing already saved was lost; free space or check the disk")]
+    DiskIo,
     #[error("unknown class {0:?} (see `rollcall classes`, or import a roster)")]
     UnknownClass(String),
     #[error("unknown student {0:?} (see `rollcall students`)")]
@@ -60,8 +62,11 @@ fn classify(message: &str) -> Option<StoreError> {
         Some(StoreError::Locked)
     } else if m.contains("readonly") || m.contains("read-only") {
         Some(StoreError::ReadOnly(message.to_string()))
-    } else if m.contains("database or disk is full") || m.contains("disk i/o error") && m.contains("full") {
+    } else if m.contains("database or disk is full") {
         Some(StoreError::DiskFull)
+    } else if m.contains("disk i/o error") {
+        // A full disk often surfaces as an I/O error (e.g. when the WAL cannot grow).
+        Some(StoreError::DiskIo)
     } else {
         None
     }
