@@ -221,33 +221,51 @@ fn svm_score(svm: &Svm<f64, bool>, x: ArrayView1<f64>) -> f64 {
     svm.weighted_sum(&x) - svm.rho
 }
 
+/// One SVM per identity. They are independent, so the cores share them out.
 fn train_svms(gallery: &[&Enrolled], centroids: &[Vec<f32>]) -> anyhow::Result<Vec<Svm<f64, bool>>> {
-    let dim = centroids[0].len();
-    let mut svms = Vec::with_capacity(gallery.len());
-    for (i, own) in gallery.iter().enumerate() {
-        // Hard negatives: the identities whose centroids are nearest to this one.
-        let mut others: Vec<usize> = (0..gallery.len()).filter(|&j| j != i).collect();
-        others.sort_by(|&a, &b| cosine(&centroids[b], &centroids[i]).total_cmp(&cosine(&centroids[a], &centroids[i])));
-        others.truncate(HARD_NEGATIVE_IDENTITIES);
-        let negatives: Vec<&Vec<f32>> = others.iter().flat_map(|&j| gallery[j].embeddings.iter()).collect();
-        let n = own.embeddings.len() + negatives.len();
-        let mut records = Array2::<f64>::zeros((n, dim));
-        let mut targets = Array1::<bool>::from_elem(n, false);
-        for (r, e) in own.embeddings.iter().chain(negatives.iter().copied()).enumerate() {
-            records.row_mut(r).iter_mut().zip(e).for_each(|(d, &v)| *d = v as f64);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = gallery.len().div_ceil(cores).max(1);
+    let indices: Vec<usize> = (0..gallery.len()).collect();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = indices
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(|&i| train_one(gallery, centroids, i)).collect::<anyhow::Result<Vec<_>>>()))
+            .collect();
+        let mut svms = Vec::with_capacity(gallery.len());
+        for h in handles {
+            svms.extend(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))?);
         }
-        targets.slice_mut(ndarray::s![..own.embeddings.len()]).fill(true);
-        // Balance the classes: a handful of positives against ~100 negatives.
-        let c_pos = 10.0 * negatives.len() as f64 / own.embeddings.len() as f64;
-        let dataset = Dataset::new(records, targets);
-        let svm = Svm::<f64, bool>::params()
-            .pos_neg_weights(c_pos, 10.0)
-            .linear_kernel()
-            .fit(&dataset)
-            .map_err(|e| anyhow::anyhow!("SVM training failed for {}: {e}", own.key))?;
-        svms.push(svm);
+        Ok(svms)
+    })
+}
+
+fn train_one(gallery: &[&Enrolled], centroids: &[Vec<f32>], i: usize) -> anyhow::Result<Svm<f64, bool>> {
+    let dim = centroids[0].len();
+    let own = gallery[i];
+    // Hard negatives: the identities whose centroids are nearest to this one.
+    let sims: Vec<f32> = centroids.iter().map(|c| cosine(c, &centroids[i])).collect();
+    let mut others: Vec<usize> = (0..gallery.len()).filter(|&j| j != i).collect();
+    let k = HARD_NEGATIVE_IDENTITIES.min(others.len());
+    if k < others.len() {
+        others.select_nth_unstable_by(k, |&a, &b| sims[b].total_cmp(&sims[a]));
+        others.truncate(k);
     }
-    Ok(svms)
+    let negatives: Vec<&Vec<f32>> = others.iter().flat_map(|&j| gallery[j].embeddings.iter()).collect();
+    let n = own.embeddings.len() + negatives.len();
+    let mut records = Array2::<f64>::zeros((n, dim));
+    let mut targets = Array1::<bool>::from_elem(n, false);
+    for (r, e) in own.embeddings.iter().chain(negatives.iter().copied()).enumerate() {
+        records.row_mut(r).iter_mut().zip(e).for_each(|(d, &v)| *d = v as f64);
+    }
+    targets.slice_mut(ndarray::s![..own.embeddings.len()]).fill(true);
+    // Balance the classes: a handful of positives against ~100 negatives.
+    let c_pos = 10.0 * negatives.len() as f64 / own.embeddings.len() as f64;
+    let dataset = Dataset::new(records, targets);
+    Svm::<f64, bool>::params()
+        .pos_neg_weights(c_pos, 10.0)
+        .linear_kernel()
+        .fit(&dataset)
+        .map_err(|e| anyhow::anyhow!("SVM training failed for {}: {e}", own.key))
 }
 
 /// Scores of a student's own probes against a centroid made without them: probes of
