@@ -135,6 +135,9 @@ enum Command {
         /// Stop after this many frames.
         #[arg(long)]
         max_frames: Option<u64>,
+        /// Stop after this many seconds.
+        #[arg(long)]
+        max_seconds: Option<f64>,
     },
     /// The day's roll of a class.
     Report {
@@ -367,7 +370,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("deleted {student_id} and all their data");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Run { class, source, until, start, no_mood, max_frames } => {
+        Command::Run { class, source, until, start, no_mood, max_frames, max_seconds } => {
             let mut st = store()?;
             let mood = !no_mood && st.setting("mood")?.as_deref() != Some("off");
             let mut engine = cli.engine.clone();
@@ -382,6 +385,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 start: start.as_deref().map(time_arg).transpose()?,
                 mood,
                 max_frames,
+                max_seconds,
             };
             cli::attendance::run(&mut st, &mut a, args, json)?;
             Ok(ExitCode::SUCCESS)

@@ -326,3 +326,48 @@ fn a_full_disk_is_reported_and_committed_data_survives() {
     assert_eq!(status_of(&v, "S1"), "excused");
     assert_eq!(v["students"].as_array().unwrap().len(), 2);
 }
+
+/// Serve the clip as a live MJPEG stream over HTTP (one client), as an IP camera would.
+fn serve_stream(clip: &Path, port: u16) -> std::process::Child {
+    std::process::Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "quiet", "-re", "-i"])
+        .arg(clip)
+        .args(["-an", "-c:v", "mjpeg", "-q:v", "5", "-f", "mpjpeg", "-listen", "1"])
+        .arg(format!("http://127.0.0.1:{port}/cam"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("ffmpeg (installed by scripts/setup.sh)")
+}
+
+#[test]
+fn a_live_source_that_drops_out_is_reconnected_without_losing_the_session() {
+    let Some(d) = datasets() else { return };
+    let env = enrolled_stage(&d);
+    let clip = d.join("video_hamilton/short_hamilton_clip.mp4");
+    let port = 18000 + (std::process::id() % 1000) as u16;
+    let mut first = serve_stream(&clip, port);
+    std::thread::sleep(Duration::from_millis(800));
+    let bin = assert_cmd::cargo::cargo_bin("rollcall");
+    let run = std::process::Command::new(bin)
+        .env("ROLLCALL_DB", env.db())
+        .args(["--json", "run", "--class", "Stage", "--no-mood", "--max-seconds", "25", "--source"])
+        .arg(format!("http://127.0.0.1:{port}/cam"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The first stream ends after the clip (~9 s): the camera "disappears". Bring it back.
+    first.wait().unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    let mut second = serve_stream(&clip, port);
+    let out = run.wait_with_output().unwrap();
+    let _ = second.kill();
+    let _ = second.wait();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["source_outages"].as_u64().unwrap() >= 1, "{v}");
+    assert!(v["frames"].as_u64().unwrap() > 275, "frames after the reconnect were processed too: {v}");
+    let report = env.json(&["report", "--class", "Stage", "--date", "today"]);
+    assert_eq!(status_of(&report, "LMM"), "present");
+}

@@ -131,6 +131,7 @@ pub struct RunArgs<'a> {
     pub start: Option<NaiveTime>,
     pub mood: bool,
     pub max_frames: Option<u64>,
+    pub max_seconds: Option<f64>,
 }
 
 pub fn run(store: &mut Store, analyzer: &mut FaceAnalyzer, a: RunArgs, json_out: bool) -> anyhow::Result<()> {
@@ -151,7 +152,7 @@ pub fn run(store: &mut Store, analyzer: &mut FaceAnalyzer, a: RunArgs, json_out:
     }
     let mut frame = Mat::default();
     let mut events = Vec::new();
-    let (mut frames, mut faces_seen, mut window_frames) = (0u64, 0usize, 0u32);
+    let (mut frames, mut faces_seen, mut window_frames, mut outages) = (0u64, 0usize, 0u32, 0u32);
     let mut window = Instant::now();
     let started = Instant::now();
     let live = spec.is_live();
@@ -162,12 +163,15 @@ pub fn run(store: &mut Store, analyzer: &mut FaceAnalyzer, a: RunArgs, json_out:
                 break;
             }
         }
-        if a.max_frames.is_some_and(|m| frames >= m) {
+        if a.max_frames.is_some_and(|m| frames >= m) || a.max_seconds.is_some_and(|m| started.elapsed().as_secs_f64() >= m) {
             break;
         }
         let at: NaiveDateTime = match source.next(&mut frame)? {
             Next::End => break,
             Next::Reconnecting { attempt, wait } => {
+                if attempt == 1 {
+                    outages += 1;
+                }
                 if attempt == 1 || attempt % 10 == 0 {
                     eprintln!("source lost: reconnecting (attempt {attempt}, next in {:.1} s); marks so far are saved", wait.as_secs_f32());
                 }
@@ -207,7 +211,7 @@ pub fn run(store: &mut Store, analyzer: &mut FaceAnalyzer, a: RunArgs, json_out:
     let secs = started.elapsed().as_secs_f64();
     let marked: Vec<_> = events.iter().filter(|e| matches!(e, RollEvent::Marked { .. })).collect();
     let strangers = events.len() - marked.len();
-    print(json_out, json!({"class": class.name, "date": roll.session().date, "frames": frames, "seconds": secs, "fps": frames as f64 / secs.max(1e-9), "faces": faces_seen, "new_marks": marked, "strangers": strangers, "marked_total": roll.marked()}), || {
+    print(json_out, json!({"class": class.name, "date": roll.session().date, "frames": frames, "seconds": secs, "fps": frames as f64 / secs.max(1e-9), "faces": faces_seen, "new_marks": marked, "strangers": strangers, "marked_total": roll.marked(), "source_outages": outages}), || {
         println!("{frames} frame(s) in {secs:.1} s ({:.1} fps): {} new mark(s), {} stranger track(s), {} marked in this session", frames as f64 / secs.max(1e-9), marked.len(), strangers, roll.marked());
     })
 }
