@@ -86,19 +86,15 @@ impl Embedder {
     /// Embed the given faces of one image in a single batch. A face whose crop is empty gets
     /// `None` (it cannot happen with the detector's own boxes, but boxes may come from elsewhere).
     pub fn embed(&mut self, image: &Mat, faces: &[Face]) -> Result<Vec<Option<Embedding>>, VisionError> {
-        let size = image.size()?;
-        let rects: Vec<Option<Rect>> = faces.iter().map(|f| crop_rect(self.margin, size, f)).collect();
-        let valid: Vec<Rect> = rects.iter().flatten().copied().collect();
-        let per = (INPUT * INPUT * 3) as usize;
-        self.input.clear();
-        self.input.resize(valid.len() * per, 0.0);
-        for (k, rect) in valid.iter().enumerate() {
-            let roi = Mat::roi(image, *rect)?;
-            imgproc::resize(&roi, &mut self.resized, Size::new(INPUT, INPUT), 0.0, 0.0, imgproc::INTER_LINEAR)?;
-            fill_standardised(&self.resized, &mut self.input[k * per..(k + 1) * per])?;
+        let mut crops = Vec::with_capacity(faces.len());
+        let mut has_crop = Vec::with_capacity(faces.len());
+        for f in faces {
+            let c = self.crop(image, f)?;
+            has_crop.push(c.is_some());
+            crops.extend(c);
         }
-        let mut out = self.run(valid.len())?.into_iter();
-        Ok(rects.iter().map(|r| r.and_then(|_| out.next())).collect())
+        let mut out = self.embed_crops(&crops)?.into_iter();
+        Ok(has_crop.into_iter().map(|h| if h { out.next() } else { None }).collect())
     }
 
     /// The 160x160 BGR crop the embedder would use for a face, to embed later in a larger batch
