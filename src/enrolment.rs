@@ -5,13 +5,16 @@
 //! - sharpness: the variance of the Laplacian of the face crop is at least `MIN_SHARPNESS`;
 //! - pose: the nose sits between the eyes (a strongly turned head gives a different embedding).
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use opencv::core::{Mat, Rect};
 use opencv::imgproc;
 use opencv::prelude::*;
 use serde::Serialize;
 
+use crate::storage::{Store, StoreError};
+use crate::vision::embedder::EMBEDDING_MODEL_ID;
 use crate::vision::{load_image, DetectorConfig, Face, FaceAnalyzer};
 
 pub const MIN_FACE_PX: f32 = 60.0;
@@ -71,6 +74,57 @@ pub fn check_image(analyzer: &mut FaceAnalyzer, image: &Mat) -> Result<AcceptedP
         .remove(0)
         .ok_or("the face is cut off by the edge of the photo")?;
     Ok(AcceptedPhoto { embedding: embedding.0, face_size: face.height(), sharpness })
+}
+
+/// What became of one enrolment photo.
+#[derive(Debug, Clone, Serialize)]
+pub struct PhotoVerdict {
+    pub student_id: String,
+    pub photo: PathBuf,
+    pub accepted: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub face_size: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Check each (student id, photo) pair and store the accepted photos' embeddings (never the
+/// photos), one transaction per student. A rejected photo or an unknown student id is reported
+/// in its verdict and does not stop the others. `progress` is called after each photo.
+pub fn enrol_photos(store: &mut Store, analyzer: &mut FaceAnalyzer, work: &[(String, PathBuf)], mut progress: impl FnMut(&PhotoVerdict)) -> Result<Vec<PhotoVerdict>, StoreError> {
+    let mut verdicts = Vec::with_capacity(work.len());
+    let mut accepted: BTreeMap<&str, Vec<(Vec<f32>, String, f32)>> = BTreeMap::new();
+    for (id, photo) in work {
+        let outcome = match store.student(id) {
+            Err(e) => Err(e.to_string()),
+            Ok(_) => check_photo(analyzer, photo),
+        };
+        let verdict = match outcome {
+            Ok(a) => {
+                let label = photo.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default();
+                accepted.entry(id.as_str()).or_default().push((a.embedding, label, a.face_size));
+                PhotoVerdict { student_id: id.clone(), photo: photo.clone(), accepted: true, face_size: Some(a.face_size), reason: None }
+            }
+            Err(reason) => PhotoVerdict { student_id: id.clone(), photo: photo.clone(), accepted: false, face_size: None, reason: Some(reason) },
+        };
+        progress(&verdict);
+        verdicts.push(verdict);
+    }
+    for (id, items) in &accepted {
+        let s = store.student(id)?;
+        store.add_enrolments(&s, EMBEDDING_MODEL_ID, items)?;
+    }
+    Ok(verdicts)
+}
+
+/// Enrol one frame (a webcam capture): the same checks as a photo.
+pub fn enrol_image(store: &mut Store, analyzer: &mut FaceAnalyzer, student_id: &str, image: &Mat, label: &str) -> anyhow::Result<Result<AcceptedPhoto, String>> {
+    let student = store.student(student_id)?;
+    let verdict = check_image(analyzer, image);
+    if let Ok(a) = &verdict {
+        store.add_enrolments(&student, EMBEDDING_MODEL_ID, &[(a.embedding.clone(), label.to_string(), a.face_size)])?;
+    }
+    Ok(verdict)
 }
 
 /// Variance of the Laplacian over the face, on a crop scaled to 112 px so the figure does not

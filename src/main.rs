@@ -13,7 +13,9 @@ use opencv::prelude::*;
 use serde::Serialize;
 use serde_json::json;
 
+use rollcall::attendance::live::SessionPlan;
 use rollcall::eval::{self, FileError};
+use rollcall::source::SourceSpec;
 use rollcall::runtime::Threads;
 use rollcall::vision::analyzer::most_central;
 use rollcall::vision::image::save_image;
@@ -378,16 +380,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             // what keeps the loop real-time (unless --min-face was given).
             engine.min_face.get_or_insert(40.0);
             let mut a = analyzer(&engine, mood)?;
-            let args = cli::attendance::RunArgs {
-                class: &class,
-                source: &source,
+            let plan = SessionPlan {
                 until: until.as_deref().map(time_arg).transpose()?,
                 start: start.as_deref().map(time_arg).transpose()?,
                 mood,
                 max_frames,
                 max_seconds,
+                ..SessionPlan::new(&class, SourceSpec::parse(&source))
             };
-            cli::attendance::run(&mut st, &mut a, args, json)?;
+            cli::attendance::run(&mut st, &mut a, &plan, json)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Report { class, date } => {

@@ -1,6 +1,7 @@
 //! Attendance: the rules (present, late, absent, excused), taking the roll from frames, and
 //! mood summaries. Storage is reached only through `crate::storage`.
 
+pub mod live;
 pub mod mood;
 pub mod roll;
 pub mod rules;

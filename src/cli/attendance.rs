@@ -6,17 +6,16 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use chrono::{Local, NaiveDate, NaiveDateTime, NaiveTime};
+use chrono::{NaiveDate, NaiveTime};
 use opencv::core::Mat;
 use serde_json::json;
 
-use rollcall::attendance::{Roll, RollEvent, RollOptions, Status};
-use rollcall::enrolment::check_photo;
+use rollcall::attendance::live::{run_session, LiveStats, SessionInfo, SessionObserver, SessionPlan};
+use rollcall::attendance::{FrameOutcome, RollEvent, Status};
+use rollcall::enrolment::enrol_photos;
 use rollcall::report;
 use rollcall::roster::read_roster;
-use rollcall::source::{FrameSource, Next, SourceSpec};
 use rollcall::storage::Store;
-use rollcall::vision::embedder::EMBEDDING_MODEL_ID;
 use rollcall::vision::FaceAnalyzer;
 
 pub fn open_store(db: Option<&Path>) -> anyhow::Result<Store> {
@@ -69,34 +68,23 @@ pub fn enroll(store: &mut Store, analyzer: &mut FaceAnalyzer, student: Option<&s
     }
     anyhow::ensure!(!work.is_empty(), "no photos to enrol: give STUDENT_ID PHOTO... or --dir DIR (one folder per student id)");
     let bar = rollcall::eval::progress(work.len(), "enrolling");
-    let mut results = Vec::new();
-    let mut accepted: std::collections::BTreeMap<String, Vec<(Vec<f32>, String, f32)>> = Default::default();
-    for (id, photo) in &work {
+    let verdicts = enrol_photos(store, analyzer, &work, |v| {
         bar.inc(1);
-        let outcome = match store.student(id) {
-            Err(e) => Err(e.to_string()),
-            Ok(_) => check_photo(analyzer, photo),
-        };
-        match outcome {
-            Ok(a) => {
-                results.push(json!({"student_id": id, "photo": photo, "accepted": true, "face_size": a.face_size}));
-                accepted.entry(id.clone()).or_default().push((a.embedding, photo.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default(), a.face_size));
-            }
-            Err(reason) => {
-                bar.suspend(|| eprintln!("rejected {}: {reason}", photo.display()));
-                results.push(json!({"student_id": id, "photo": photo, "accepted": false, "reason": reason}));
-            }
+        if let Some(reason) = &v.reason {
+            bar.suspend(|| eprintln!("rejected {}: {reason}", v.photo.display()));
         }
-    }
+    })?;
     bar.finish_and_clear();
-    for (id, items) in &accepted {
-        let s = store.student(id)?;
-        store.add_enrolments(&s, EMBEDDING_MODEL_ID, items)?;
+    let mut accepted: std::collections::BTreeMap<&str, usize> = Default::default();
+    for v in verdicts.iter().filter(|v| v.accepted) {
+        *accepted.entry(v.student_id.as_str()).or_default() += 1;
     }
+    let results = serde_json::to_value(&verdicts)?;
+    let results = results.as_array().cloned().unwrap_or_default();
     let rejected = results.iter().filter(|r| r["accepted"] == false).count();
     print(json_out, json!({"photos": results.len(), "accepted": results.len() - rejected, "rejected": rejected, "results": results}), || {
-        for (id, items) in &accepted {
-            println!("{id}: {} photo(s) enrolled", items.len());
+        for (id, n) in &accepted {
+            println!("{id}: {n} photo(s) enrolled");
         }
         if rejected > 0 {
             println!("{rejected} photo(s) rejected (reasons above)");
@@ -124,95 +112,59 @@ pub fn students(store: &mut Store, class: Option<&str>, json_out: bool) -> anyho
     })
 }
 
-pub struct RunArgs<'a> {
-    pub class: &'a str,
-    pub source: &'a str,
-    pub until: Option<NaiveTime>,
-    pub start: Option<NaiveTime>,
-    pub mood: bool,
-    pub max_frames: Option<u64>,
-    pub max_seconds: Option<f64>,
+/// Prints marks as they happen and a progress line (a status line on a terminal, a log line otherwise).
+struct TerminalObserver {
+    tty: bool,
+    last_progress: Instant,
 }
 
-pub fn run(store: &mut Store, analyzer: &mut FaceAnalyzer, a: RunArgs, json_out: bool) -> anyhow::Result<()> {
-    let class = store.class(a.class)?;
-    let spec = SourceSpec::parse(a.source);
-    let mut source = FrameSource::open(spec.clone())?;
-    let run_started = Local::now().naive_local();
-    let starts_at = a.start.or_else(|| class.lesson_start()).map(|t| run_started.date().and_time(t)).unwrap_or(run_started);
-    let options = RollOptions { mood: a.mood && analyzer.expression.is_some(), ..RollOptions::default() };
-    let mut roll = Roll::start(store, &class, starts_at, &spec.describe(), options)?;
-    let cal = roll.recognizer().calibration().clone();
-    eprintln!(
-        "session {} for class {} (starts {}, late after {} min); {} enrolled student(s), unknown threshold {:.3} ({})",
-        roll.session().date, class.name, starts_at.format("%H:%M"), roll.session().late_after_minutes, roll.recognizer().len(), cal.threshold, cal.method
-    );
-    if roll.recognizer().is_empty() {
-        eprintln!("warning: nobody in class {} is enrolled yet; every face will be unknown (`rollcall enroll`)", class.name);
+impl SessionObserver for TerminalObserver {
+    fn started(&mut self, info: &SessionInfo) {
+        eprintln!(
+            "session {} for class {} (starts {}, late after {} min); {} enrolled student(s), unknown threshold {:.3} ({})",
+            info.date, info.class, info.starts_at.format("%H:%M"), info.late_after_minutes, info.enrolled, info.unknown_threshold, info.threshold_method
+        );
+        if info.enrolled == 0 {
+            eprintln!("warning: nobody in class {} is enrolled yet; every face will be unknown (`rollcall enroll`)", info.class);
+        }
     }
-    let mut frame = Mat::default();
-    let mut events = Vec::new();
-    let (mut frames, mut faces_seen, mut window_frames, mut outages) = (0u64, 0usize, 0u32, 0u32);
-    let mut window = Instant::now();
-    let started = Instant::now();
-    let live = spec.is_live();
-    let tty = std::io::stderr().is_terminal();
-    loop {
-        if let Some(until) = a.until {
-            if Local::now().naive_local().time() >= until && live {
-                break;
-            }
-        }
-        if a.max_frames.is_some_and(|m| frames >= m) || a.max_seconds.is_some_and(|m| started.elapsed().as_secs_f64() >= m) {
-            break;
-        }
-        let at: NaiveDateTime = match source.next(&mut frame)? {
-            Next::End => break,
-            Next::Reconnecting { attempt, wait } => {
-                if attempt == 1 {
-                    outages += 1;
-                }
-                if attempt == 1 || attempt % 10 == 0 {
-                    eprintln!("source lost: reconnecting (attempt {attempt}, next in {:.1} s); marks so far are saved", wait.as_secs_f32());
-                }
-                continue;
-            }
-            // A file's frames are stamped on the video's own timeline from the run's start.
-            Next::Frame { position: Some(p) } => run_started + chrono::Duration::from_std(p).unwrap_or_default(),
-            Next::Frame { position: None } => Local::now().naive_local(),
-        };
-        let outcome = roll.process(store, analyzer, &frame, at)?;
-        frames += 1;
-        window_frames += 1;
-        faces_seen += outcome.faces.len();
-        for e in outcome.events {
-            if let RollEvent::Marked { name, status, at, late_minutes, .. } = &e {
+
+    fn frame(&mut self, _frame: &Mat, outcome: &FrameOutcome, stats: &LiveStats) {
+        for e in &outcome.events {
+            if let RollEvent::Marked { name, status, at, late_minutes, .. } = e {
                 let late = if *status == Status::Late { format!(" ({late_minutes} min late)") } else { String::new() };
                 eprintln!("{}  {name}: {status}{late}", at.format("%H:%M:%S"));
             }
-            events.push(e);
         }
-        if window.elapsed() >= Duration::from_secs(1) {
-            let fps = window_frames as f64 / window.elapsed().as_secs_f64();
-            if tty {
-                eprint!("\r{fps:5.1} fps  {:2} face(s)  {} marked   ", outcome.faces.len(), roll.marked());
+        if self.last_progress.elapsed() >= Duration::from_secs(1) {
+            self.last_progress = Instant::now();
+            if self.tty {
+                eprint!("\r{:5.1} fps  {:2} face(s)  {} marked   ", stats.fps, outcome.faces.len(), stats.marked);
             } else {
-                tracing::info!(fps, faces = outcome.faces.len(), marked = roll.marked(), "progress");
+                tracing::info!(fps = stats.fps, faces = outcome.faces.len(), marked = stats.marked, "progress");
             }
-            window = Instant::now();
-            window_frames = 0;
         }
     }
-    let ended = if live { Local::now().naive_local() } else { run_started + chrono::Duration::from_std(started.elapsed()).unwrap_or_default().max(chrono::Duration::zero()) };
-    roll.finish(store, ended.max(run_started))?;
+
+    fn source_lost(&mut self, attempt: u32, wait: Duration) {
+        if attempt == 1 || attempt % 10 == 0 {
+            eprintln!("source lost: reconnecting (attempt {attempt}, next in {:.1} s); marks so far are saved", wait.as_secs_f32());
+        }
+    }
+}
+
+pub fn run(store: &mut Store, analyzer: &mut FaceAnalyzer, plan: &SessionPlan, json_out: bool) -> anyhow::Result<()> {
+    let tty = std::io::stderr().is_terminal();
+    let mut observer = TerminalObserver { tty, last_progress: Instant::now() };
+    let s = run_session(store, analyzer, plan, &mut observer)?;
     if tty {
         eprintln!();
     }
-    let secs = started.elapsed().as_secs_f64();
-    let marked: Vec<_> = events.iter().filter(|e| matches!(e, RollEvent::Marked { .. })).collect();
-    let strangers = events.len() - marked.len();
-    print(json_out, json!({"class": class.name, "date": roll.session().date, "frames": frames, "seconds": secs, "fps": frames as f64 / secs.max(1e-9), "faces": faces_seen, "new_marks": marked, "strangers": strangers, "marked_total": roll.marked(), "source_outages": outages}), || {
-        println!("{frames} frame(s) in {secs:.1} s ({:.1} fps): {} new mark(s), {} stranger track(s), {} marked in this session", frames as f64 / secs.max(1e-9), marked.len(), strangers, roll.marked());
+    print(json_out, serde_json::to_value(&s)?, || {
+        println!(
+            "{} frame(s) in {:.1} s ({:.1} fps): {} new mark(s), {} stranger track(s), {} marked in this session",
+            s.frames, s.seconds, s.fps, s.new_marks.len(), s.strangers, s.marked_total
+        );
     })
 }
 
