@@ -109,6 +109,14 @@ fn library_file_names() -> &'static [&'static str] {
     }
 }
 
+static RESOURCE_DIR: OnceLock<PathBuf> = OnceLock::new();
+
+/// An installed app's resource folder (the desktop shell knows it from its bundler): searched
+/// for the runtime library and the models right after the explicit settings. Set once, at start.
+pub fn set_resource_dir(dir: PathBuf) {
+    let _ = RESOURCE_DIR.set(dir);
+}
+
 fn exe_dir() -> Option<PathBuf> {
     std::env::current_exe().ok().and_then(|p| p.parent().map(Path::to_path_buf))
 }
@@ -118,6 +126,9 @@ fn exe_dir() -> Option<PathBuf> {
 /// installed bundle's resource folder), then the source tree's `vendor/` that setup fills.
 pub fn library_search_dirs() -> Vec<PathBuf> {
     let mut dirs = Vec::new();
+    if let Some(res) = RESOURCE_DIR.get() {
+        dirs.push(res.join("vendor/onnxruntime").join(platform_dir()));
+    }
     if let Some(exe) = exe_dir() {
         dirs.push(exe.clone());
         dirs.push(exe.join("lib"));
@@ -187,6 +198,9 @@ pub fn locate_models_dir(explicit: Option<&Path>) -> Result<PathBuf, RuntimeErro
     } else if let Some(p) = std::env::var_os("ROLLCALL_MODELS") {
         candidates.push(PathBuf::from(p));
     } else {
+        if let Some(res) = RESOURCE_DIR.get() {
+            candidates.push(res.join("models"));
+        }
         if let Some(exe) = exe_dir() {
             candidates.push(exe.join("models"));
             candidates.push(exe.join("../lib/rollcall/models"));

@@ -154,6 +154,18 @@ impl FrameSource {
     }
 }
 
+/// Camera indices that open and deliver a frame, among the first `max`. Used to fill a camera
+/// picker; a camera in use by another program does not deliver and is left out.
+pub fn probe_cameras(max: i32) -> Vec<i32> {
+    (0..max)
+        .filter(|&i| {
+            let Ok(mut cap) = VideoCapture::new(i, videoio::CAP_ANY) else { return false };
+            let mut m = Mat::default();
+            cap.is_opened().unwrap_or(false) && cap.read(&mut m).unwrap_or(false) && !m.empty()
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

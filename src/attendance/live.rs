@@ -95,8 +95,15 @@ pub trait SessionObserver {
 /// observer asks to stop, then close it. Marks are written as they happen, so an error half-way
 /// loses nothing already marked.
 pub fn run_session(store: &mut Store, analyzer: &mut FaceAnalyzer, plan: &SessionPlan, observer: &mut dyn SessionObserver) -> anyhow::Result<SessionSummary> {
+    store.class(&plan.class)?;
+    let source = FrameSource::open(plan.source.clone())?;
+    run_session_from(store, analyzer, plan, source, observer)
+}
+
+/// As `run_session`, with the source already open (a caller that must report a missing camera
+/// at once, before handing the loop to another thread).
+pub fn run_session_from(store: &mut Store, analyzer: &mut FaceAnalyzer, plan: &SessionPlan, mut source: FrameSource, observer: &mut dyn SessionObserver) -> anyhow::Result<SessionSummary> {
     let class = store.class(&plan.class)?;
-    let mut source = FrameSource::open(plan.source.clone())?;
     let run_started = Local::now().naive_local();
     let starts_at = plan.start.or_else(|| class.lesson_start()).map(|t| run_started.date().and_time(t)).unwrap_or(run_started);
     let mood = plan.mood && analyzer.expression.is_some();

@@ -8,3 +8,43 @@ pub mod rules;
 
 pub use roll::{FaceView, FrameOutcome, Roll, RollEvent, RollOptions};
 pub use rules::{AttendanceRules, Status};
+
+use chrono::{NaiveDate, NaiveTime};
+use serde::Serialize;
+
+use crate::storage::Store;
+
+/// A manual change as recorded.
+#[derive(Debug, Clone, Serialize)]
+pub struct OverrideOutcome {
+    pub student_id: String,
+    pub name: String,
+    pub date: NaiveDate,
+    /// The status before the change (absent if never marked).
+    pub old: Status,
+    pub new: Status,
+    pub reason: String,
+    pub by: String,
+}
+
+/// A person changes a student's status on a day, with a reason. The automatic record is kept
+/// beside the change and the change goes to the audit log. A day without a camera session
+/// (a trip, a broken camera) gets a closed "manual" session so it can still be marked.
+pub fn override_mark(store: &mut Store, class: &str, date: NaiveDate, student: &str, status: Status, reason: &str, actor: &str) -> anyhow::Result<OverrideOutcome> {
+    anyhow::ensure!(!reason.trim().is_empty(), "a reason is required for a manual change");
+    anyhow::ensure!(!actor.trim().is_empty(), "say who makes the change");
+    let c = store.class(class)?;
+    let s = store.student(student)?;
+    anyhow::ensure!(s.class_id == c.id, "student {student} is not in class {class}");
+    let session = match store.session(&c, date)? {
+        Some(s) => s,
+        None => {
+            let starts = date.and_time(c.lesson_start().unwrap_or(NaiveTime::MIN));
+            let sess = store.open_session(&c, date, starts, "manual")?;
+            store.close_session(sess.id, starts)?;
+            sess
+        }
+    };
+    let (old, new) = store.override_status(session.id, s.id, status, reason, actor)?;
+    Ok(OverrideOutcome { student_id: s.student_id.clone(), name: s.name(), date, old: old.unwrap_or(Status::Absent), new, reason: reason.to_string(), by: actor.to_string() })
+}

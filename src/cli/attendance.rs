@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use chrono::{NaiveDate, NaiveTime};
+use chrono::NaiveDate;
 use opencv::core::Mat;
 use serde_json::json;
 
@@ -215,22 +215,8 @@ pub fn export(store: &mut Store, class: &str, from: NaiveDate, to: NaiveDate, ou
 }
 
 pub fn override_mark(store: &mut Store, class: &str, date: NaiveDate, student: &str, status: Status, reason: &str, actor: &str, json_out: bool) -> anyhow::Result<()> {
-    anyhow::ensure!(!reason.trim().is_empty(), "a reason is required for a manual change");
-    let c = store.class(class)?;
-    let s = store.student(student)?;
-    anyhow::ensure!(s.class_id == c.id, "student {student} is not in class {class}");
-    let session = match store.session(&c, date)? {
-        Some(s) => s,
-        // A day without a camera session (e.g. a trip) can still get manual marks.
-        None => {
-            let starts = date.and_time(c.lesson_start().unwrap_or(NaiveTime::MIN));
-            let sess = store.open_session(&c, date, starts, "manual")?;
-            store.close_session(sess.id, starts)?;
-            sess
-        }
-    };
-    let (old, new) = store.override_status(session.id, s.id, status, reason, actor)?;
-    print(json_out, json!({"student_id": student, "date": date, "old": old.map(Status::as_str).unwrap_or("absent"), "new": new, "reason": reason, "by": actor}), || {
-        println!("{} on {}: {} -> {} ({reason}; by {actor})", s.name(), date, old.map(Status::as_str).unwrap_or("absent"), new);
+    let o = rollcall::attendance::override_mark(store, class, date, student, status, reason, actor)?;
+    print(json_out, serde_json::to_value(&o)?, || {
+        println!("{} on {}: {} -> {} ({}; by {})", o.name, o.date, o.old, o.new, o.reason, o.by);
     })
 }

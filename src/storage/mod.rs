@@ -263,6 +263,25 @@ impl Store {
         Ok(classes::table.find(id).select(Class::as_select()).first(&mut self.conn)?)
     }
 
+    /// Create a class (the first-run setup and the app's "new class"); an existing name is an error.
+    pub fn create_class(&mut self, name: &str, start: Option<NaiveTime>, late_after_minutes: i32) -> Result<Class> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(StoreError::Other("a class needs a name".into()));
+        }
+        if self.class(name).is_ok() {
+            return Err(StoreError::Other(format!("class {name} already exists")));
+        }
+        diesel::insert_into(classes::table)
+            .values((
+                classes::name.eq(name),
+                classes::session_start.eq(start.map(|t| t.format("%H:%M").to_string())),
+                classes::late_after_minutes.eq(late_after_minutes),
+            ))
+            .execute(&mut self.conn)?;
+        self.class(name)
+    }
+
     /// Set a class's lesson start ("HH:MM", or None: sessions start when their run starts) and grace.
     pub fn set_class_rules(&mut self, name: &str, start: Option<NaiveTime>, late_after_minutes: i32) -> Result<Class> {
         let class = self.class(name)?;

@@ -54,3 +54,24 @@ pub fn save_image(path: &Path, image: &Mat) -> anyhow::Result<()> {
     anyhow::ensure!(ok, "could not write {} (unsupported extension or unwritable folder)", path.display());
     Ok(())
 }
+
+/// Encode a frame as JPEG for a preview (the desktop app's live view), first scaling it down
+/// to at most `max_width` pixels wide: a preview never needs more, and a 4K camera frame would
+/// cost the encoder ten times as much. Returns the bytes and the encoded size; the scale is
+/// `encoded width / frame width`.
+pub fn encode_preview(frame: &Mat, max_width: i32, quality: i32) -> opencv::Result<(Vec<u8>, i32, i32)> {
+    let scaled;
+    let src = if frame.cols() > max_width && max_width > 0 {
+        let h = (frame.rows() as f64 * max_width as f64 / frame.cols() as f64).round() as i32;
+        let mut out = Mat::default();
+        opencv::imgproc::resize(frame, &mut out, opencv::core::Size::new(max_width, h.max(1)), 0.0, 0.0, opencv::imgproc::INTER_AREA)?;
+        scaled = out;
+        &scaled
+    } else {
+        frame
+    };
+    let mut buf = Vector::<u8>::new();
+    let params = Vector::<i32>::from_slice(&[imgcodecs::IMWRITE_JPEG_QUALITY, quality.clamp(10, 100)]);
+    imgcodecs::imencode(".jpg", src, &mut buf, &params)?;
+    Ok((buf.to_vec(), src.cols(), src.rows()))
+}

@@ -1,0 +1,206 @@
+//! The camera loops behind the live view and the enrolment preview, and how their pictures reach
+//! the window. Recognition runs on every frame; the window gets what it can take: a frame is
+//! handed to a separate encoder thread through a one-slot mailbox and dropped if the encoder is
+//! still busy, so a slow webview never slows the roll.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use opencv::core::Mat;
+use opencv::prelude::MatTraitConst;
+use serde::Serialize;
+use tauri::ipc::Channel;
+
+use rollcall::attendance::live::{run_session_from, LiveStats, SessionInfo, SessionObserver, SessionPlan, SessionSummary};
+use rollcall::attendance::{FaceView, FrameOutcome, RollEvent};
+use rollcall::enrolment::check_image;
+use rollcall::source::{FrameSource, Next, SourceSpec};
+use rollcall::storage::Store;
+use rollcall::vision::image::encode_preview;
+use rollcall::vision::DetectorConfig;
+
+use crate::state::{Engine, Running};
+
+/// Preview pictures are at most this wide (the live view is never larger on a classroom screen).
+const PREVIEW_WIDTH: i32 = 960;
+const PREVIEW_QUALITY: i32 = 70;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Picture {
+    /// JPEG, base64.
+    pub jpeg: String,
+    /// Size of the camera frame the face boxes refer to.
+    pub width: i32,
+    pub height: i32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum LiveMessage {
+    Started { info: SessionInfo },
+    Frame { picture: Picture, faces: Vec<FaceView>, stats: LiveStats },
+    Event { event: RollEvent },
+    SourceLost { attempt: u32, wait_seconds: f32 },
+    SourceBack,
+    Ended { summary: SessionSummary },
+    Failed { error: String },
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum PreviewMessage {
+    Frame { picture: Picture },
+    /// Whether the current picture would be accepted for enrolment, and if not why.
+    Quality { ok: bool, message: String },
+    SourceLost { attempt: u32 },
+    Ended { error: Option<String> },
+}
+
+fn picture(frame: &Mat) -> Option<Picture> {
+    let (bytes, _, _) = encode_preview(frame, PREVIEW_WIDTH, PREVIEW_QUALITY).ok()?;
+    Some(Picture { jpeg: base64::engine::general_purpose::STANDARD.encode(bytes), width: frame.cols(), height: frame.rows() })
+}
+
+type FrameMail = (Mat, Vec<FaceView>, LiveStats);
+
+/// Sends the session's frames, events and troubles to the window.
+struct WindowObserver {
+    stop: Arc<AtomicBool>,
+    channel: Channel<LiveMessage>,
+    mailbox: SyncSender<FrameMail>,
+}
+
+impl SessionObserver for WindowObserver {
+    fn started(&mut self, info: &SessionInfo) {
+        let _ = self.channel.send(LiveMessage::Started { info: info.clone() });
+    }
+
+    fn frame(&mut self, frame: &Mat, outcome: &FrameOutcome, stats: &LiveStats) {
+        for event in &outcome.events {
+            let _ = self.channel.send(LiveMessage::Event { event: event.clone() });
+        }
+        match self.mailbox.try_send((frame.clone(), outcome.faces.clone(), stats.clone())) {
+            Ok(()) | Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {}
+        }
+    }
+
+    fn source_lost(&mut self, attempt: u32, wait: Duration) {
+        let _ = self.channel.send(LiveMessage::SourceLost { attempt, wait_seconds: wait.as_secs_f32() });
+    }
+
+    fn source_back(&mut self) {
+        let _ = self.channel.send(LiveMessage::SourceBack);
+    }
+
+    fn stop_requested(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+}
+
+/// Open the source and the database now (so a missing camera is reported to the caller at once),
+/// then take the roll on a thread of its own until stopped.
+pub fn start_session(engine: Engine, db: PathBuf, class: String, spec: SourceSpec, mood: bool, min_face: f32, channel: Channel<LiveMessage>) -> anyhow::Result<Running> {
+    let source = FrameSource::open(spec.clone())?;
+    let mut store = Store::open(&db)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let (mailbox, inbox) = sync_channel::<FrameMail>(1);
+    let encoder_channel = channel.clone();
+    std::thread::Builder::new().name("live-encoder".into()).spawn(move || {
+        for (frame, faces, stats) in inbox {
+            if let Some(picture) = picture(&frame) {
+                let _ = encoder_channel.send(LiveMessage::Frame { picture, faces, stats });
+            }
+        }
+    })?;
+    let flag = stop.clone();
+    let handle = std::thread::Builder::new().name("session".into()).spawn(move || {
+        let Some(Ok(engine)) = engine.get() else {
+            let _ = channel.send(LiveMessage::Failed { error: "the face engine is not loaded".into() });
+            return;
+        };
+        let mut analyzer = engine.lock().unwrap_or_else(|e| e.into_inner());
+        let saved = analyzer.detector.config();
+        analyzer.detector.set_config(DetectorConfig { min_face, ..saved });
+        // A video file stands in for a camera here: play it at its own speed.
+        let plan = SessionPlan { mood, realtime: true, ..SessionPlan::new(&class, spec) };
+        let mut observer = WindowObserver { stop: flag, channel: channel.clone(), mailbox };
+        let result = run_session_from(&mut store, &mut analyzer, &plan, source, &mut observer);
+        analyzer.detector.set_config(saved);
+        let _ = channel.send(match result {
+            Ok(summary) => LiveMessage::Ended { summary },
+            Err(e) => LiveMessage::Failed { error: format!("{e:#}") },
+        });
+    })?;
+    Ok(Running { stop, handle })
+}
+
+/// How often the enrolment preview judges the picture (each judgement embeds the face).
+const QUALITY_EVERY: Duration = Duration::from_millis(250);
+
+/// A camera preview for enrolment: pictures, the latest frame kept for "capture", and a
+/// face-quality verdict a few times a second. A video file loops (it stands in for a camera).
+pub fn start_preview(engine: Engine, spec: SourceSpec, latest: Arc<Mutex<Option<Mat>>>, channel: Channel<PreviewMessage>) -> anyhow::Result<Running> {
+    let mut source = FrameSource::open(spec.clone())?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let handle = std::thread::Builder::new().name("preview".into()).spawn(move || {
+        let mut frame = Mat::default();
+        let mut last_quality = Instant::now() - QUALITY_EVERY;
+        let mut started = Instant::now();
+        let mut error = None;
+        while !flag.load(Ordering::SeqCst) {
+            match source.next(&mut frame) {
+                Ok(Next::Frame { position }) => {
+                    if let Some(p) = position {
+                        if let Some(wait) = p.checked_sub(started.elapsed()) {
+                            std::thread::sleep(wait.min(Duration::from_millis(100)));
+                        }
+                    }
+                }
+                Ok(Next::Reconnecting { attempt, .. }) => {
+                    let _ = channel.send(PreviewMessage::SourceLost { attempt });
+                    continue;
+                }
+                Ok(Next::End) => match FrameSource::open(spec.clone()) {
+                    Ok(s) => {
+                        source = s;
+                        started = Instant::now();
+                        continue;
+                    }
+                    Err(e) => {
+                        error = Some(e.to_string());
+                        break;
+                    }
+                },
+                Err(e) => {
+                    error = Some(e.to_string());
+                    break;
+                }
+            }
+            *latest.lock().unwrap_or_else(|e| e.into_inner()) = Some(frame.clone());
+            if let Some(picture) = picture(&frame) {
+                let _ = channel.send(PreviewMessage::Frame { picture });
+            }
+            if last_quality.elapsed() >= QUALITY_EVERY {
+                last_quality = Instant::now();
+                if let Some(Ok(engine)) = engine.get() {
+                    // Skip the verdict rather than wait while a capture is being enrolled.
+                    if let Ok(mut analyzer) = engine.try_lock() {
+                        let (ok, message) = match check_image(&mut analyzer, &frame) {
+                            Ok(a) => (true, format!("Good picture: face {:.0} px, sharp. Press Capture.", a.face_size)),
+                            Err(reason) => (false, reason),
+                        };
+                        let _ = channel.send(PreviewMessage::Quality { ok, message });
+                    }
+                }
+            }
+        }
+        *latest.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        let _ = channel.send(PreviewMessage::Ended { error });
+    })?;
+    Ok(Running { stop, handle })
+}

@@ -1,0 +1,281 @@
+//! The commands the UI invokes. Each one parses its arguments, calls the core, and turns the
+//! result (or the error, as a sentence for a person) into JSON. Nothing is decided here.
+
+use std::path::PathBuf;
+
+use chrono::{NaiveDate, NaiveTime};
+use serde::Serialize;
+use serde_json::{json, Value};
+use tauri::ipc::Channel;
+use tauri::State;
+
+use rollcall::attendance::Status;
+use rollcall::report;
+use rollcall::roster::read_roster;
+use rollcall::source::SourceSpec;
+use rollcall::storage::Store;
+
+use crate::camera::{self, LiveMessage, PreviewMessage};
+use crate::state::{AppState, DB_FILE_NAME};
+
+/// Errors reach the UI as one readable sentence (with its causes).
+type Answer<T> = Result<T, String>;
+
+fn say(e: impl Into<anyhow::Error>) -> String {
+    format!("{:#}", e.into())
+}
+
+fn date(s: &str) -> Answer<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| format!("{s:?} is not a date (YYYY-MM-DD)"))
+}
+
+fn time(s: Option<&str>) -> Answer<Option<NaiveTime>> {
+    match s.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(t) => NaiveTime::parse_from_str(t, "%H:%M").map(Some).map_err(|_| format!("{t:?} is not a time (HH:MM)")),
+    }
+}
+
+/// Settings the app keeps in the database's settings table.
+const SETTING_KEYS: [&str; 6] = ["school_name", "camera", "mood", "min_face", "setup_done", "operator"];
+
+#[tauri::command(async)]
+pub fn app_info(state: State<'_, AppState>) -> Answer<Value> {
+    let mut store = state.store();
+    let mut settings = serde_json::Map::new();
+    for key in SETTING_KEYS {
+        settings.insert(key.into(), store.setting(key).map_err(say)?.map_or(Value::Null, Value::String));
+    }
+    let (engine, engine_error) = state.engine_status();
+    Ok(json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "database": store.path(),
+        "data_folder": store.path().parent(),
+        "engine": engine,
+        "engine_error": engine_error,
+        "session_running": state.session_running(),
+        "settings": settings,
+    }))
+}
+
+#[tauri::command(async)]
+pub fn save_settings(state: State<'_, AppState>, settings: serde_json::Map<String, Value>) -> Answer<()> {
+    let mut store = state.store();
+    for (key, value) in settings {
+        if !SETTING_KEYS.contains(&key.as_str()) {
+            return Err(format!("unknown setting {key}"));
+        }
+        if key == "min_face" {
+            let v = value.as_str().and_then(|v| v.parse::<f32>().ok()).filter(|v| (20.0..=400.0).contains(v));
+            v.ok_or("the smallest face must be between 20 and 400 pixels")?;
+        }
+        let text = match value {
+            Value::String(s) => s,
+            other => other.to_string(),
+        };
+        store.set_setting(&key, &text).map_err(say)?;
+    }
+    Ok(())
+}
+
+/// Move to (or create) the database in another folder, e.g. a backed-up network share.
+#[tauri::command(async)]
+pub fn set_data_folder(state: State<'_, AppState>, folder: PathBuf) -> Answer<Value> {
+    if state.session_running() {
+        return Err("stop the session before changing the data folder".into());
+    }
+    let new = Store::open(&folder.join(DB_FILE_NAME)).map_err(say)?;
+    let file = state.data_folder_file().ok_or("this system has no configuration folder to remember the choice in")?;
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir).map_err(say)?;
+    }
+    std::fs::write(&file, folder.to_string_lossy().as_bytes()).map_err(say)?;
+    let path = new.path().to_path_buf();
+    *state.store() = new;
+    Ok(json!({ "database": path }))
+}
+
+#[tauri::command(async)]
+pub fn list_classes(state: State<'_, AppState>) -> Answer<Value> {
+    let mut store = state.store();
+    let classes = store.classes().map_err(say)?;
+    let students = store.students(None).map_err(say)?;
+    Ok(Value::Array(
+        classes
+            .iter()
+            .map(|c| {
+                let members = students.iter().filter(|(s, _, _)| s.class_id == c.id);
+                let (count, enrolled) = members.fold((0, 0), |(n, e), (_, _, photos)| (n + 1, e + usize::from(*photos > 0)));
+                json!({"name": c.name, "session_start": c.session_start, "late_after_minutes": c.late_after_minutes, "students": count, "enrolled": enrolled})
+            })
+            .collect(),
+    ))
+}
+
+#[tauri::command(async)]
+pub fn create_class(state: State<'_, AppState>, name: String, start: Option<String>, late_after_minutes: i32) -> Answer<()> {
+    state.store().create_class(&name, time(start.as_deref())?, late_after_minutes.max(0)).map_err(say)?;
+    Ok(())
+}
+
+#[tauri::command(async)]
+pub fn update_class(state: State<'_, AppState>, name: String, start: Option<String>, late_after_minutes: i32) -> Answer<()> {
+    state.store().set_class_rules(&name, time(start.as_deref())?, late_after_minutes.max(0)).map_err(say)?;
+    Ok(())
+}
+
+#[tauri::command(async)]
+pub fn roster_preview(path: PathBuf) -> Answer<Value> {
+    let plan = read_roster(&path).map_err(say)?;
+    Ok(json!({"entries": plan.entries, "problems": plan.problems}))
+}
+
+#[tauri::command(async)]
+pub fn roster_import(state: State<'_, AppState>, path: PathBuf) -> Answer<Value> {
+    let plan = read_roster(&path).map_err(say)?;
+    if !plan.problems.is_empty() {
+        return Err(format!("nothing imported: {} row(s) need fixing (see the preview)", plan.problems.len()));
+    }
+    let changes = state.store().apply_roster(&plan.entries).map_err(say)?;
+    Ok(serde_json::to_value(changes).map_err(say)?)
+}
+
+#[tauri::command(async)]
+pub fn list_students(state: State<'_, AppState>, class: Option<String>) -> Answer<Value> {
+    let rows = state.store().students(class.as_deref()).map_err(say)?;
+    Ok(Value::Array(
+        rows.iter()
+            .map(|(s, c, n)| json!({"student_id": s.student_id, "first_name": s.first_name, "last_name": s.last_name, "name": s.name(), "class": c, "enrolled_photos": n}))
+            .collect(),
+    ))
+}
+
+#[tauri::command(async)]
+pub fn delete_student(state: State<'_, AppState>, student_id: String, by: String) -> Answer<()> {
+    state.store().delete_student(&student_id, &by).map_err(say)
+}
+
+#[tauri::command(async)]
+pub fn enrol_photos(state: State<'_, AppState>, student_id: String, photos: Vec<PathBuf>) -> Answer<Value> {
+    let engine = state.engine()?;
+    let mut analyzer = engine.try_lock().map_err(|_| "the camera is using the face engine: stop the session or preview first".to_string())?;
+    let work: Vec<(String, PathBuf)> = photos.into_iter().map(|p| (student_id.clone(), p)).collect();
+    let verdicts = rollcall::enrolment::enrol_photos(&mut state.store(), &mut analyzer, &work, |_| {}).map_err(say)?;
+    Ok(serde_json::to_value(verdicts).map_err(say)?)
+}
+
+#[tauri::command(async)]
+pub fn probe_cameras() -> Vec<i32> {
+    rollcall::source::probe_cameras(4)
+}
+
+#[derive(Debug, Serialize)]
+pub struct Started {
+    pub class: String,
+    pub source: String,
+}
+
+/// Start taking the roll. Frames and events arrive on `channel`; the session runs until
+/// `session_stop`, the end of a video file, or the window closing.
+#[tauri::command(async)]
+pub fn session_start(state: State<'_, AppState>, class: String, source: String, channel: Channel<LiveMessage>) -> Answer<Started> {
+    if state.session_running() {
+        return Err("a session is already running".into());
+    }
+    if let Some(p) = state.preview.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        p.finish();
+    }
+    let spec = SourceSpec::parse(&source);
+    let (mood, min_face, db) = {
+        let mut store = state.store();
+        store.class(&class).map_err(say)?;
+        let mood = store.setting("mood").map_err(say)?.as_deref() == Some("on");
+        let min_face = store.setting("min_face").map_err(say)?.and_then(|v| v.parse().ok()).unwrap_or(40.0);
+        (mood, min_face, store.path().to_path_buf())
+    };
+    let engine = state.engine.clone();
+    state.engine()?;
+    let running = camera::start_session(engine, db, class.clone(), spec.clone(), mood, min_face, channel).map_err(say)?;
+    *state.session.lock().unwrap_or_else(|e| e.into_inner()) = Some(running);
+    Ok(Started { class, source: spec.describe() })
+}
+
+#[tauri::command(async)]
+pub fn session_stop(state: State<'_, AppState>) -> Answer<()> {
+    if let Some(r) = state.session.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        r.finish();
+    }
+    Ok(())
+}
+
+/// A camera preview for enrolment, with a face-quality verdict a few times a second.
+#[tauri::command(async)]
+pub fn preview_start(state: State<'_, AppState>, source: String, channel: Channel<PreviewMessage>) -> Answer<()> {
+    if state.session_running() {
+        return Err("a session is using the camera: stop it to enrol with the camera".into());
+    }
+    if let Some(p) = state.preview.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        p.finish();
+    }
+    state.engine()?;
+    let running = camera::start_preview(state.engine.clone(), SourceSpec::parse(&source), state.preview_frame.clone(), channel).map_err(say)?;
+    *state.preview.lock().unwrap_or_else(|e| e.into_inner()) = Some(running);
+    Ok(())
+}
+
+/// Enrol the preview's current frame for a student (the same checks as a photo).
+#[tauri::command(async)]
+pub fn preview_capture(state: State<'_, AppState>, student_id: String) -> Answer<Value> {
+    let frame = state.preview_frame.lock().unwrap_or_else(|e| e.into_inner()).clone().ok_or("no camera picture yet: start the camera first")?;
+    let mut analyzer = state.engine()?.lock().unwrap_or_else(|e| e.into_inner());
+    let label = format!("camera {}", chrono::Local::now().format("%Y-%m-%d %H:%M:%S"));
+    let verdict = rollcall::enrolment::enrol_image(&mut state.store(), &mut analyzer, &student_id, &frame, &label).map_err(say)?;
+    Ok(match verdict {
+        Ok(a) => json!({"accepted": true, "face_size": a.face_size, "sharpness": a.sharpness}),
+        Err(reason) => json!({"accepted": false, "reason": reason}),
+    })
+}
+
+#[tauri::command(async)]
+pub fn preview_stop(state: State<'_, AppState>) -> Answer<()> {
+    if let Some(p) = state.preview.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        p.finish();
+    }
+    Ok(())
+}
+
+#[tauri::command(async)]
+pub fn report_daily(state: State<'_, AppState>, class: String, date: String) -> Answer<report::DailyReport> {
+    report::daily(&mut state.store(), &class, self::date(&date)?).map_err(say)
+}
+
+#[tauri::command(async)]
+pub fn report_history(state: State<'_, AppState>, student_id: String, from: String, to: String) -> Answer<report::StudentHistory> {
+    report::history(&mut state.store(), &student_id, date(&from)?, date(&to)?).map_err(say)
+}
+
+#[tauri::command(async)]
+pub fn report_summary(state: State<'_, AppState>, class: String, from: String, to: String) -> Answer<report::ClassSummary> {
+    report::summary(&mut state.store(), &class, date(&from)?, date(&to)?).map_err(say)
+}
+
+#[tauri::command(async)]
+pub fn override_mark(state: State<'_, AppState>, class: String, date: String, student_id: String, status: String, reason: String, by: String) -> Answer<Value> {
+    let status = Status::parse(&status).ok_or_else(|| format!("{status:?} is not a status (present, late, absent, excused)"))?;
+    let o = rollcall::attendance::override_mark(&mut state.store(), &class, self::date(&date)?, &student_id, status, &reason, &by).map_err(say)?;
+    Ok(serde_json::to_value(o).map_err(say)?)
+}
+
+#[tauri::command(async)]
+pub fn export_xlsx(state: State<'_, AppState>, class: String, from: String, to: String, path: PathBuf) -> Answer<Value> {
+    let summary = report::xlsx::export(&mut state.store(), &class, date(&from)?, date(&to)?, &path).map_err(say)?;
+    Ok(json!({"path": path, "students": summary.students.len(), "days": summary.dates.len()}))
+}
+
+/// Where an export goes unless the user picks another place: the Documents folder.
+#[tauri::command(async)]
+pub fn default_export_path(class: String, from: String, to: String) -> Answer<PathBuf> {
+    let name = report::xlsx::default_file_name(&class, date(&from)?, date(&to)?);
+    let dir = directories::UserDirs::new().and_then(|u| u.document_dir().map(PathBuf::from)).or_else(|| directories::UserDirs::new().map(|u| u.home_dir().to_path_buf()));
+    Ok(dir.map(|d| d.join(&name)).unwrap_or(name))
+}

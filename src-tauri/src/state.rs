@@ -1,0 +1,112 @@
+//! What the shell keeps between calls: the open database, the face engine (loaded once, in the
+//! background, at start), and the running camera loops (a session, or an enrolment preview).
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::thread::JoinHandle;
+
+use opencv::core::Mat;
+use rollcall::storage::Store;
+use rollcall::vision::{AnalyzerOptions, FaceAnalyzer};
+
+/// The face engine, shared by the session loop, the enrolment preview and photo enrolment. Its
+/// ONNX sessions are created once; every later use borrows them.
+pub type Engine = Arc<OnceLock<Result<Mutex<FaceAnalyzer>, String>>>;
+
+/// A background loop (session or preview) and the flag that ends it.
+pub struct Running {
+    pub stop: Arc<AtomicBool>,
+    pub handle: JoinHandle<()>,
+}
+
+impl Running {
+    pub fn finish(self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = self.handle.join();
+    }
+}
+
+pub struct AppState {
+    pub store: Mutex<Store>,
+    pub engine: Engine,
+    pub session: Mutex<Option<Running>>,
+    pub preview: Mutex<Option<Running>>,
+    /// The enrolment preview's latest frame, for "capture".
+    pub preview_frame: Arc<Mutex<Option<Mat>>>,
+    pub config_dir: Option<PathBuf>,
+}
+
+/// File in the app's config folder that remembers a data folder chosen in Settings.
+const DATA_FOLDER_FILE: &str = "data-folder.txt";
+pub const DB_FILE_NAME: &str = "rollcall.sqlite3";
+
+impl AppState {
+    pub fn open(config_dir: Option<PathBuf>) -> anyhow::Result<AppState> {
+        let store = Store::open(&database_path(config_dir.as_deref()))?;
+        let engine: Engine = Arc::new(OnceLock::new());
+        // Load the models while the window opens, so the first session starts at once.
+        let loader = engine.clone();
+        std::thread::spawn(move || {
+            loader.get_or_init(load_engine);
+        });
+        Ok(AppState { store: Mutex::new(store), engine, session: Mutex::new(None), preview: Mutex::new(None), preview_frame: Arc::default(), config_dir })
+    }
+
+    pub fn store(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The engine, waiting for the start-up load if it is still running.
+    pub fn engine(&self) -> Result<&Mutex<FaceAnalyzer>, String> {
+        self.engine.get_or_init(load_engine).as_ref().map_err(Clone::clone)
+    }
+
+    pub fn engine_status(&self) -> (&'static str, Option<String>) {
+        match self.engine.get() {
+            None => ("loading", None),
+            Some(Ok(_)) => ("ready", None),
+            Some(Err(e)) => ("failed", Some(e.clone())),
+        }
+    }
+
+    pub fn data_folder_file(&self) -> Option<PathBuf> {
+        self.config_dir.as_ref().map(|d| d.join(DATA_FOLDER_FILE))
+    }
+
+    pub fn session_running(&self) -> bool {
+        self.session.lock().unwrap_or_else(|e| e.into_inner()).as_ref().is_some_and(|r| !r.handle.is_finished())
+    }
+
+    /// Stop every camera loop and wait for each to close what it opened (the session's marks
+    /// and mood summaries are written by then).
+    pub fn stop_all(&self) {
+        for slot in [&self.session, &self.preview] {
+            if let Some(r) = slot.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                r.finish();
+            }
+        }
+    }
+}
+
+fn load_engine() -> Result<Mutex<FaceAnalyzer>, String> {
+    let started = std::time::Instant::now();
+    let analyzer = FaceAnalyzer::load(&AnalyzerOptions::default()).map_err(|e| e.to_string())?;
+    tracing::info!(ms = started.elapsed().as_millis() as u64, models = %analyzer.models_dir().display(), "face engine loaded");
+    Ok(Mutex::new(analyzer))
+}
+
+/// `ROLLCALL_DB` (as for the CLI), else a data folder chosen in Settings, else the OS's
+/// app-data folder (the same database the CLI uses by default).
+fn database_path(config_dir: Option<&std::path::Path>) -> PathBuf {
+    if let Some(p) = std::env::var_os("ROLLCALL_DB").filter(|p| !p.is_empty()) {
+        return PathBuf::from(p);
+    }
+    if let Some(folder) = config_dir.and_then(|d| std::fs::read_to_string(d.join(DATA_FOLDER_FILE)).ok()) {
+        let folder = folder.trim();
+        if !folder.is_empty() {
+            return PathBuf::from(folder).join(DB_FILE_NAME);
+        }
+    }
+    Store::default_path()
+}
