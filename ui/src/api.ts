@@ -1,0 +1,239 @@
+// The one place the UI talks to the backend. Every figure the UI shows comes from here: the UI
+// never computes attendance (status, lateness, rates) itself.
+import { Channel, invoke } from "@tauri-apps/api/core";
+
+export type Status = "present" | "late" | "absent" | "excused";
+export const STATUSES: Status[] = ["present", "late", "absent", "excused"];
+export type Mood = "angry" | "disgust" | "fear" | "happy" | "sad" | "surprise" | "neutral";
+
+export interface Settings {
+  school_name: string | null;
+  camera: string | null;
+  /** "on" | "off"; null until the first-run question is answered. */
+  mood: string | null;
+  min_face: string | null;
+  setup_done: string | null;
+  operator: string | null;
+}
+
+export interface AppInfo {
+  version: string;
+  database: string;
+  data_folder: string;
+  engine: "loading" | "ready" | "failed";
+  engine_error: string | null;
+  session_running: boolean;
+  settings: Settings;
+}
+
+export interface ClassInfo {
+  name: string;
+  session_start: string | null;
+  late_after_minutes: number;
+  students: number;
+  enrolled: number;
+}
+
+export interface StudentRow {
+  student_id: string;
+  first_name: string;
+  last_name: string;
+  name: string;
+  class: string;
+  enrolled_photos: number;
+}
+
+export interface StudentDay {
+  student_id: string;
+  name: string;
+  status: Status;
+  first_seen: string | null;
+  last_seen: string | null;
+  late_minutes: number;
+  mood: string | null;
+  mood_distribution: Record<string, number> | null;
+  mood_samples: number;
+  source: string | null;
+  auto_status: Status | null;
+  confidence: number | null;
+}
+
+export interface DailyReport {
+  class: string;
+  date: string;
+  session_held: boolean;
+  session_starts_at: string | null;
+  students: StudentDay[];
+  counts: Record<Status, number>;
+}
+
+export interface HistoryDay extends StudentDay {
+  date: string;
+}
+
+export interface StudentHistory {
+  student_id: string;
+  name: string;
+  class: string;
+  from: string;
+  to: string;
+  days: HistoryDay[];
+  counts: Record<Status, number>;
+  attendance_rate: number | null;
+}
+
+export interface StudentSummary {
+  student_id: string;
+  name: string;
+  counts: Record<Status, number>;
+  attendance_rate: number | null;
+  late_minutes_total: number;
+  mood: string | null;
+  by_date: Record<string, Status>;
+  mood_by_date: Record<string, string>;
+}
+
+export interface ClassSummary {
+  class: string;
+  from: string;
+  to: string;
+  dates: string[];
+  students: StudentSummary[];
+  counts: Record<Status, number>;
+  attendance_rate: number | null;
+}
+
+export interface RosterPreview {
+  entries: { student_id: string; first_name: string; last_name: string; class: string }[];
+  problems: { row: number; problem: string }[];
+}
+
+export interface PhotoVerdict {
+  student_id: string;
+  photo: string;
+  accepted: boolean;
+  face_size?: number;
+  reason?: string;
+}
+
+export interface Face {
+  x1: number;
+  y1: number;
+  x2: number;
+  y2: number;
+  score: number;
+}
+
+export interface FaceView {
+  face: Face;
+  track: number;
+  student_id: string | null;
+  name: string | null;
+  stranger: boolean;
+  mood: Mood | null;
+}
+
+export interface Picture {
+  jpeg: string;
+  width: number;
+  height: number;
+}
+
+export interface LiveStats {
+  frames: number;
+  fps: number;
+  faces_seen: number;
+  marked: number;
+  source_outages: number;
+  seconds: number;
+}
+
+export interface SessionInfo {
+  class: string;
+  date: string;
+  starts_at: string;
+  late_after_minutes: number;
+  source: string;
+  enrolled: number;
+  mood: boolean;
+}
+
+export type RollEvent =
+  | { event: "marked"; student_id: string; name: string; status: Status; at: string; late_minutes: number; similarity: number }
+  | { event: "stranger"; track: number };
+
+export type LiveMessage =
+  | { kind: "started"; info: SessionInfo }
+  | { kind: "frame"; picture: Picture; faces: FaceView[]; stats: LiveStats }
+  | { kind: "event"; event: RollEvent }
+  | { kind: "source_lost"; attempt: number; wait_seconds: number }
+  | { kind: "source_back" }
+  | { kind: "ended"; summary: { frames: number; fps: number; marked_total: number } }
+  | { kind: "failed"; error: string };
+
+export type PreviewMessage =
+  | { kind: "frame"; picture: Picture }
+  | { kind: "quality"; ok: boolean; message: string }
+  | { kind: "source_lost"; attempt: number }
+  | { kind: "ended"; error: string | null };
+
+function channel<T>(onMessage: (m: T) => void): Channel<T> {
+  const ch = new Channel<T>();
+  ch.onmessage = onMessage;
+  return ch;
+}
+
+export const api = {
+  appInfo: () => invoke<AppInfo>("app_info"),
+  saveSettings: (settings: Partial<Record<keyof Settings, string>>) => invoke<void>("save_settings", { settings }),
+  setDataFolder: (folder: string) => invoke<{ database: string }>("set_data_folder", { folder }),
+
+  listClasses: () => invoke<ClassInfo[]>("list_classes"),
+  createClass: (name: string, start: string | null, lateAfterMinutes: number) =>
+    invoke<void>("create_class", { name, start, lateAfterMinutes }),
+  updateClass: (name: string, start: string | null, lateAfterMinutes: number) =>
+    invoke<void>("update_class", { name, start, lateAfterMinutes }),
+
+  rosterPreview: (path: string) => invoke<RosterPreview>("roster_preview", { path }),
+  rosterImport: (path: string) =>
+    invoke<{ classes_created: number; students_added: number; students_updated: number }>("roster_import", { path }),
+  listStudents: (klass?: string) => invoke<StudentRow[]>("list_students", { class: klass ?? null }),
+  deleteStudent: (studentId: string, by: string) => invoke<void>("delete_student", { studentId, by }),
+  enrolPhotos: (studentId: string, photos: string[]) => invoke<PhotoVerdict[]>("enrol_photos", { studentId, photos }),
+
+  probeCameras: () => invoke<number[]>("probe_cameras"),
+  sessionStart: (klass: string, source: string, onMessage: (m: LiveMessage) => void) =>
+    invoke<{ class: string; source: string }>("session_start", { class: klass, source, channel: channel(onMessage) }),
+  sessionStop: () => invoke<void>("session_stop"),
+  previewStart: (source: string, onMessage: (m: PreviewMessage) => void) =>
+    invoke<void>("preview_start", { source, channel: channel(onMessage) }),
+  previewCapture: (studentId: string) =>
+    invoke<{ accepted: boolean; reason?: string; face_size?: number }>("preview_capture", { studentId }),
+  previewStop: () => invoke<void>("preview_stop"),
+
+  reportDaily: (klass: string, date: string) => invoke<DailyReport>("report_daily", { class: klass, date }),
+  reportHistory: (studentId: string, from: string, to: string) =>
+    invoke<StudentHistory>("report_history", { studentId, from, to }),
+  reportSummary: (klass: string, from: string, to: string) => invoke<ClassSummary>("report_summary", { class: klass, from, to }),
+  overrideMark: (klass: string, date: string, studentId: string, status: Status, reason: string, by: string) =>
+    invoke<{ old: Status; new: Status }>("override_mark", { class: klass, date, studentId, status, reason, by }),
+  exportXlsx: (klass: string, from: string, to: string, path: string) =>
+    invoke<{ path: string; students: number; days: number }>("export_xlsx", { class: klass, from, to, path }),
+  defaultExportPath: (klass: string, from: string, to: string) => invoke<string>("default_export_path", { class: klass, from, to }),
+};
+
+/** Errors from commands are sentences already; anything else becomes one. */
+export function errorText(e: unknown): string {
+  return typeof e === "string" ? e : e instanceof Error ? e.message : JSON.stringify(e);
+}
+
+/** Local date as YYYY-MM-DD (the backend's date format). */
+export function isoDate(d: Date): string {
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+}
+
+/** "2026-11-28T08:03:12" -> "08:03". */
+export function clock(t: string | null): string {
+  return t ? t.slice(11, 16) : "";
+}

@@ -1,0 +1,37 @@
+// A camera picture with the faces the backend found drawn over it. The boxes are in the camera
+// frame's pixels; the SVG's viewBox is the frame, so they scale with the picture.
+import type { FaceView, Picture } from "../api";
+import { MOOD_COLOURS } from "./common";
+
+export function VideoView({ picture, faces, placeholder }: { picture: Picture | null; faces?: FaceView[]; placeholder: string }) {
+  if (!picture) {
+    return (
+      <div class="video video-empty" data-testid="video">
+        <span>{placeholder}</span>
+      </div>
+    );
+  }
+  return (
+    <div class="video" data-testid="video">
+      <img src={`data:image/jpeg;base64,${picture.jpeg}`} alt="camera" />
+      <svg viewBox={`0 0 ${picture.width} ${picture.height}`} preserveAspectRatio="xMidYMid meet" aria-hidden="true">
+        {(faces ?? []).map((f) => {
+          const colour = f.name ? "#2ecc71" : f.stranger ? "#e67e22" : "#f1c40f";
+          const w = f.face.x2 - f.face.x1;
+          const label = f.name ? `${f.name}${f.mood ? ` · ${f.mood}` : ""}` : f.stranger ? "unknown" : "…";
+          const font = Math.max(14, picture.width / 40);
+          return (
+            <g key={f.track}>
+              <rect x={f.face.x1} y={f.face.y1} width={w} height={f.face.y2 - f.face.y1} fill="none" stroke={colour} stroke-width={Math.max(2, picture.width / 300)} />
+              <rect x={f.face.x1} y={f.face.y1 - font * 1.4} width={Math.max(w, label.length * font * 0.6)} height={font * 1.4} fill={colour} opacity={0.85} />
+              <text x={f.face.x1 + 4} y={f.face.y1 - font * 0.35} font-size={font} fill="#000">
+                {label}
+              </text>
+              {f.mood ? <circle cx={f.face.x2 - 8} cy={f.face.y2 - 8} r={6} fill={MOOD_COLOURS[f.mood]} /> : null}
+            </g>
+          );
+        })}
+      </svg>
+    </div>
+  );
+}

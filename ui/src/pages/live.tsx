@@ -1,0 +1,183 @@
+// Live: the camera with names over faces, and today's roster filling in as students arrive.
+import { useEffect, useRef, useState } from "preact/hooks";
+import { api, clock, errorText, isoDate, type ClassInfo, type DailyReport, type FaceView, type LiveMessage, type LiveStats, type Picture, type RollEvent } from "../api";
+import { Empty, Notice, StatusChip } from "../components/common";
+import { SourcePicker } from "../components/source";
+import { VideoView } from "../components/video";
+
+export function LivePage({ classes, defaultSource, onNavigate }: { classes: ClassInfo[]; defaultSource: string; onNavigate: (page: string) => void }) {
+  const [klass, setKlass] = useState(classes[0]?.name ?? "");
+  const [source, setSource] = useState(defaultSource);
+  const [running, setRunning] = useState(false);
+  const [picture, setPicture] = useState<Picture | null>(null);
+  const [faces, setFaces] = useState<FaceView[]>([]);
+  const [stats, setStats] = useState<LiveStats | null>(null);
+  const [report, setReport] = useState<DailyReport | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [lost, setLost] = useState<string | null>(null);
+  const [log, setLog] = useState<RollEvent[]>([]);
+  const frameQueued = useRef<Extract<LiveMessage, { kind: "frame" }> | null>(null);
+
+  useEffect(() => {
+    if (!klass && classes.length) setKlass(classes[0].name);
+  }, [classes]);
+
+  const refresh = async (k = klass) => {
+    if (!k) return;
+    try {
+      setReport(await api.reportDaily(k, isoDate(new Date())));
+    } catch (e) {
+      setError(errorText(e));
+    }
+  };
+  useEffect(() => {
+    refresh();
+  }, [klass]);
+
+  // Frames are drawn at the display's pace: only the newest waiting frame is rendered.
+  const onMessage = (m: LiveMessage) => {
+    switch (m.kind) {
+      case "frame":
+        if (!frameQueued.current) {
+          requestAnimationFrame(() => {
+            const f = frameQueued.current;
+            frameQueued.current = null;
+            if (f) {
+              setPicture(f.picture);
+              setFaces(f.faces);
+              setStats(f.stats);
+            }
+          });
+        }
+        frameQueued.current = m;
+        break;
+      case "event":
+        setLog((l) => [m.event, ...l].slice(0, 50));
+        if (m.event.event === "marked") refresh();
+        break;
+      case "source_lost":
+        setLost(`Camera lost: reconnecting (attempt ${m.attempt}). Marks so far are saved.`);
+        break;
+      case "source_back":
+        setLost(null);
+        break;
+      case "started":
+        refresh();
+        break;
+      case "ended":
+        setRunning(false);
+        setLost(null);
+        refresh();
+        break;
+      case "failed":
+        setRunning(false);
+        setError(m.error);
+        refresh();
+        break;
+    }
+  };
+
+  const start = async () => {
+    setError(null);
+    setLog([]);
+    try {
+      await api.sessionStart(klass, source, onMessage);
+      setRunning(true);
+    } catch (e) {
+      setError(errorText(e));
+    }
+  };
+  const stop = async () => {
+    await api.sessionStop().catch((e) => setError(errorText(e)));
+    setRunning(false);
+  };
+
+  if (!classes.length) {
+    return (
+      <section>
+        <h1>Live</h1>
+        <Empty title="No class yet">
+          Create a class and enrol its students first. <button onClick={() => onNavigate("students")}>Go to Students</button>
+        </Empty>
+      </section>
+    );
+  }
+
+  const current = classes.find((c) => c.name === klass);
+  return (
+    <section class="live">
+      <h1>Live</h1>
+      <div class="toolbar">
+        <label>
+          Class{" "}
+          <select name="class" value={klass} disabled={running} onChange={(e) => setKlass((e.target as HTMLSelectElement).value)}>
+            {classes.map((c) => (
+              <option key={c.name} value={c.name}>
+                {c.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        {running ? (
+          <button class="primary danger" id="stop-session" onClick={stop}>
+            Stop session
+          </button>
+        ) : (
+          <button class="primary" id="start-session" onClick={start} disabled={!klass || !source}>
+            Start session
+          </button>
+        )}
+        {stats ? (
+          <span class="stats" data-testid="stats">
+            {stats.fps.toFixed(0)} fps · {stats.marked} marked
+          </span>
+        ) : null}
+      </div>
+      {!running ? <SourcePicker id="live-source" value={source} onChange={setSource} /> : null}
+      {error ? (
+        <Notice kind="error">
+          {error} {running ? null : "Choose another camera, a video file or a stream above and start again."}
+        </Notice>
+      ) : null}
+      {lost ? <Notice kind="info">{lost}</Notice> : null}
+      {current && current.enrolled === 0 ? (
+        <Notice kind="info">
+          Nobody in {current.name} is enrolled yet, so every face will be "unknown". <button onClick={() => onNavigate("students")}>Enrol students</button>
+        </Notice>
+      ) : null}
+      <div class="live-grid">
+        <VideoView picture={picture} faces={faces} placeholder={running ? "Waiting for the first picture…" : "Press Start session to take the roll."} />
+        <aside class="roster" aria-label="Today's roster">
+          <h2>
+            Today {report?.session_starts_at ? <small>lesson {clock(report.session_starts_at)}</small> : null}
+          </h2>
+          {report && report.students.length ? (
+            <ul>
+              {report.students.map((s) => (
+                <li key={s.student_id} data-student={s.student_id}>
+                  <span class="name">{s.name}</span>
+                  <span class="seen">{s.first_seen ? clock(s.first_seen) : ""}</span>
+                  <StatusChip status={s.status} manual={s.source === "manual"} />
+                </li>
+              ))}
+            </ul>
+          ) : (
+            <Empty title="No students in this class">Import a roster on the Students page.</Empty>
+          )}
+          {report ? (
+            <p class="counts">
+              {report.counts.present} present · {report.counts.late} late · {report.counts.absent} not seen
+            </p>
+          ) : null}
+        </aside>
+      </div>
+      {log.length ? (
+        <ol class="event-log" aria-label="What happened">
+          {log.map((e, i) => (
+            <li key={i}>{e.event === "marked" ? `${clock(e.at)} ${e.name}: ${e.status}${e.status === "late" ? ` (${e.late_minutes} min)` : ""}` : "An unknown person was seen"}</li>
+          ))}
+        </ol>
+      ) : null}
+    </section>
+  );
+}

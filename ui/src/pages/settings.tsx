@@ -1,0 +1,192 @@
+// Settings, and the first-run setup (the same choices, asked once, in order).
+import { open } from "@tauri-apps/plugin-dialog";
+import { useState } from "preact/hooks";
+import { api, errorText, type AppInfo, type ClassInfo } from "../api";
+import { MOOD_NOTICE, Notice } from "../components/common";
+import { SourcePicker } from "../components/source";
+
+function MoodChoice({ value, onChange }: { value: string | null; onChange: (v: "on" | "off") => void }) {
+  return (
+    <fieldset class="mood-choice">
+      <legend>Mood recognition</legend>
+      <p class="notice notice-info">{MOOD_NOTICE}</p>
+      <label>
+        <input type="radio" name="mood" value="off" checked={value === "off"} onChange={() => onChange("off")} /> Off — never run the expression model, store no moods
+      </label>
+      <label>
+        <input type="radio" name="mood" value="on" checked={value === "on"} onChange={() => onChange("on")} /> On — record each recognised student's mood (only where the law allows it)
+      </label>
+    </fieldset>
+  );
+}
+
+export function SettingsPage({ info, classes, reload }: { info: AppInfo; classes: ClassInfo[]; reload: () => void }) {
+  const s = info.settings;
+  const [school, setSchool] = useState(s.school_name ?? "");
+  const [operator, setOperator] = useState(s.operator ?? "");
+  const [camera, setCamera] = useState(s.camera ?? "0");
+  const [mood, setMood] = useState<string | null>(s.mood);
+  const [minFace, setMinFace] = useState(s.min_face ?? "40");
+  const [msg, setMsg] = useState<{ kind: "error" | "ok"; text: string } | null>(null);
+
+  const saveAll = async (e: Event) => {
+    e.preventDefault();
+    try {
+      await api.saveSettings({ school_name: school, operator, camera, mood: mood ?? "off", min_face: minFace });
+      setMsg({ kind: "ok", text: "Settings saved." });
+      reload();
+    } catch (err) {
+      setMsg({ kind: "error", text: errorText(err) });
+    }
+  };
+  const moveData = async () => {
+    const dir = await open({ directory: true, multiple: false });
+    if (typeof dir !== "string") return;
+    try {
+      const r = await api.setDataFolder(dir);
+      setMsg({ kind: "ok", text: `Now using ${r.database}.` });
+      reload();
+    } catch (err) {
+      setMsg({ kind: "error", text: errorText(err) });
+    }
+  };
+
+  return (
+    <section class="settings">
+      <h1>Settings</h1>
+      <form class="card" onSubmit={saveAll}>
+        <label>
+          School name <input name="school" value={school} onInput={(e) => setSchool((e.target as HTMLInputElement).value)} />
+        </label>
+        <label>
+          Your name (recorded with corrections) <input name="operator" value={operator} onInput={(e) => setOperator((e.target as HTMLInputElement).value)} />
+        </label>
+        <SourcePicker id="settings-source" value={camera} onChange={setCamera} />
+        <label>
+          Smallest face to look for (pixels; larger is faster, smaller sees further){" "}
+          <input type="number" name="min-face" min={20} max={400} value={minFace} onInput={(e) => setMinFace((e.target as HTMLInputElement).value)} />
+        </label>
+        <MoodChoice value={mood} onChange={setMood} />
+        <button class="primary" type="submit">
+          Save settings
+        </button>
+        {msg ? <Notice kind={msg.kind}>{msg.text}</Notice> : null}
+      </form>
+      <div class="card">
+        <h2>Late rule per class</h2>
+        {classes.map((c) => (
+          <ClassRule key={c.name} klass={c} onSaved={reload} />
+        ))}
+      </div>
+      <div class="card">
+        <h2>Data</h2>
+        <p>
+          Database: <code data-testid="database">{info.database}</code>
+        </p>
+        <p class="hint">Everything stays on this computer. Back up this file to keep the register.</p>
+        <button onClick={moveData}>Use another data folder…</button>
+        <p class="hint">
+          Face engine: {info.engine}
+          {info.engine_error ? ` — ${info.engine_error}` : ""} · Rollcall {info.version}
+        </p>
+      </div>
+    </section>
+  );
+}
+
+function ClassRule({ klass, onSaved }: { klass: ClassInfo; onSaved: () => void }) {
+  const [start, setStart] = useState(klass.session_start ?? "");
+  const [late, setLate] = useState(klass.late_after_minutes);
+  const [msg, setMsg] = useState<string | null>(null);
+  return (
+    <form
+      class="row"
+      onSubmit={async (e) => {
+        e.preventDefault();
+        try {
+          await api.updateClass(klass.name, start || null, late);
+          setMsg("saved");
+          onSaved();
+        } catch (err) {
+          setMsg(errorText(err));
+        }
+      }}
+    >
+      <strong>{klass.name}</strong>
+      <label>
+        starts <input type="time" value={start} onInput={(e) => setStart((e.target as HTMLInputElement).value)} />
+      </label>
+      <label>
+        late after <input type="number" min={0} max={120} value={late} onInput={(e) => setLate(Number((e.target as HTMLInputElement).value))} /> min
+      </label>
+      <button type="submit">Save</button>
+      {msg ? <span class="hint">{msg}</span> : null}
+    </form>
+  );
+}
+
+/** First run: school, first class, camera and the mood question, instead of an empty window. */
+export function SetupPage({ info, onDone }: { info: AppInfo; onDone: () => void }) {
+  const [school, setSchool] = useState(info.settings.school_name ?? "");
+  const [operator, setOperator] = useState("");
+  const [klass, setKlass] = useState("");
+  const [start, setStart] = useState("08:30");
+  const [late, setLate] = useState(10);
+  const [camera, setCamera] = useState("0");
+  const [mood, setMood] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  const finish = async (e: Event) => {
+    e.preventDefault();
+    if (!mood) {
+      setError("Please choose whether mood recognition is on or off.");
+      return;
+    }
+    try {
+      if (klass.trim()) await api.createClass(klass.trim(), start || null, late);
+      await api.saveSettings({ school_name: school, operator, camera, mood, min_face: "40", setup_done: "yes" });
+      onDone();
+    } catch (err) {
+      setError(errorText(err));
+    }
+  };
+
+  return (
+    <main class="setup">
+      <form class="card" onSubmit={finish} aria-label="First-run setup">
+        <h1>Welcome to Rollcall</h1>
+        <p>Four questions and you are ready. You can change all of this later in Settings.</p>
+        <label>
+          1. School name <input name="setup-school" value={school} onInput={(e) => setSchool((e.target as HTMLInputElement).value)} />
+        </label>
+        <label>
+          Your name <input name="setup-operator" value={operator} onInput={(e) => setOperator((e.target as HTMLInputElement).value)} />
+        </label>
+        <fieldset>
+          <legend>2. First class (optional: a roster import creates classes too)</legend>
+          <label>
+            Name <input name="setup-class" value={klass} onInput={(e) => setKlass((e.target as HTMLInputElement).value)} />
+          </label>
+          <label>
+            Lesson starts <input type="time" value={start} onInput={(e) => setStart((e.target as HTMLInputElement).value)} />
+          </label>
+          <label>
+            Late after (minutes) <input type="number" min={0} value={late} onInput={(e) => setLate(Number((e.target as HTMLInputElement).value))} />
+          </label>
+        </fieldset>
+        <div>
+          <strong>3.</strong>
+          <SourcePicker id="setup-source" value={camera} onChange={setCamera} />
+        </div>
+        <div>
+          <strong>4.</strong>
+          <MoodChoice value={mood} onChange={setMood} />
+        </div>
+        {error ? <Notice kind="error">{error}</Notice> : null}
+        <button class="primary" type="submit" id="finish-setup">
+          Start using Rollcall
+        </button>
+      </form>
+    </main>
+  );
+}

@@ -1,0 +1,299 @@
+// Students: classes, roster import with a preview, enrolment from photos or the camera, deletion.
+import { ask, open } from "@tauri-apps/plugin-dialog";
+import { useEffect, useState } from "preact/hooks";
+import { api, errorText, type ClassInfo, type PhotoVerdict, type Picture, type RosterPreview, type StudentRow } from "../api";
+import { Empty, Notice } from "../components/common";
+import { SourcePicker } from "../components/source";
+import { VideoView } from "../components/video";
+
+export function StudentsPage({ classes, reload, defaultSource, operator }: { classes: ClassInfo[]; reload: () => void; defaultSource: string; operator: string }) {
+  const [students, setStudents] = useState<StudentRow[]>([]);
+  const [filter, setFilter] = useState<string>("");
+  const [enrolling, setEnrolling] = useState<StudentRow | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  const load = async () => {
+    try {
+      setStudents(await api.listStudents(filter || undefined));
+    } catch (e) {
+      setError(errorText(e));
+    }
+  };
+  useEffect(() => {
+    load();
+  }, [filter, classes]);
+
+  const remove = async (s: StudentRow) => {
+    const sure = await ask(`Delete ${s.name} (${s.student_id}) and all their face data? Past attendance records are removed too.`, {
+      title: "Delete student",
+      kind: "warning",
+    });
+    if (!sure) return;
+    try {
+      await api.deleteStudent(s.student_id, operator);
+      reload();
+    } catch (e) {
+      setError(errorText(e));
+    }
+  };
+
+  return (
+    <section class="students">
+      <h1>Students</h1>
+      {error ? <Notice kind="error">{error}</Notice> : null}
+      <div class="two-col">
+        <NewClass onCreated={reload} />
+        <RosterImport onImported={reload} />
+      </div>
+      {enrolling ? <Enrolment student={enrolling} defaultSource={defaultSource} onClose={() => (setEnrolling(null), reload())} /> : null}
+      <h2>
+        Students{" "}
+        <select aria-label="Show class" value={filter} onChange={(e) => setFilter((e.target as HTMLSelectElement).value)}>
+          <option value="">all classes</option>
+          {classes.map((c) => (
+            <option key={c.name} value={c.name}>
+              {c.name} ({c.enrolled}/{c.students} enrolled)
+            </option>
+          ))}
+        </select>
+      </h2>
+      {students.length === 0 ? (
+        <Empty title="No students yet">Import a roster (CSV or Excel with columns student_id, first_name, last_name, class) above, then enrol each student with a few photos.</Empty>
+      ) : (
+        <table class="table">
+          <thead>
+            <tr>
+              <th>ID</th>
+              <th>Name</th>
+              <th>Class</th>
+              <th>Face photos</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {students.map((s) => (
+              <tr key={s.student_id}>
+                <td>{s.student_id}</td>
+                <td>{s.name}</td>
+                <td>{s.class}</td>
+                <td>{s.enrolled_photos === 0 ? <span class="warn">not enrolled</span> : s.enrolled_photos}</td>
+                <td class="actions">
+                  <button onClick={() => setEnrolling(s)}>Enrol…</button>
+                  <button class="danger" onClick={() => remove(s)}>
+                    Delete
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
+
+function NewClass({ onCreated }: { onCreated: () => void }) {
+  const [name, setName] = useState("");
+  const [start, setStart] = useState("08:30");
+  const [late, setLate] = useState(10);
+  const [msg, setMsg] = useState<{ kind: "error" | "ok"; text: string } | null>(null);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    try {
+      await api.createClass(name, start || null, late);
+      setMsg({ kind: "ok", text: `Class ${name} created.` });
+      setName("");
+      onCreated();
+    } catch (err) {
+      setMsg({ kind: "error", text: errorText(err) });
+    }
+  };
+  return (
+    <form class="card" onSubmit={submit}>
+      <h2>New class</h2>
+      <label>
+        Name <input name="class-name" required value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} />
+      </label>
+      <label>
+        Lesson starts <input type="time" name="class-start" value={start} onInput={(e) => setStart((e.target as HTMLInputElement).value)} />
+      </label>
+      <label>
+        Late after (minutes){" "}
+        <input type="number" min={0} max={120} name="class-late" value={late} onInput={(e) => setLate(Number((e.target as HTMLInputElement).value))} />
+      </label>
+      <button type="submit">Create class</button>
+      {msg ? <Notice kind={msg.kind}>{msg.text}</Notice> : null}
+    </form>
+  );
+}
+
+function RosterImport({ onImported }: { onImported: () => void }) {
+  const [path, setPath] = useState("");
+  const [preview, setPreview] = useState<RosterPreview | null>(null);
+  const [msg, setMsg] = useState<{ kind: "error" | "ok"; text: string } | null>(null);
+  const browse = async () => {
+    const f = await open({ multiple: false, filters: [{ name: "Roster", extensions: ["csv", "xlsx", "xls", "ods"] }] });
+    if (typeof f === "string") {
+      setPath(f);
+      check(f);
+    }
+  };
+  const check = async (p = path) => {
+    setMsg(null);
+    try {
+      setPreview(await api.rosterPreview(p));
+    } catch (e) {
+      setPreview(null);
+      setMsg({ kind: "error", text: errorText(e) });
+    }
+  };
+  const apply = async () => {
+    try {
+      const c = await api.rosterImport(path);
+      setMsg({ kind: "ok", text: `Imported: ${c.students_added} added, ${c.students_updated} updated, ${c.classes_created} new class(es).` });
+      setPreview(null);
+      onImported();
+    } catch (e) {
+      setMsg({ kind: "error", text: errorText(e) });
+    }
+  };
+  return (
+    <div class="card">
+      <h2>Import a roster</h2>
+      <p class="hint">CSV or Excel, columns student_id, first_name, last_name, class. Nothing changes until you press Import.</p>
+      <div class="row">
+        <input name="roster-path" aria-label="Roster file" value={path} placeholder="roster.csv" onInput={(e) => setPath((e.target as HTMLInputElement).value)} />
+        <button type="button" onClick={browse}>
+          Browse…
+        </button>
+        <button type="button" onClick={() => check()} disabled={!path}>
+          Preview
+        </button>
+      </div>
+      {preview ? (
+        <div class="preview">
+          <p>
+            {preview.entries.length} student(s) in {new Set(preview.entries.map((e) => e.class)).size} class(es).
+          </p>
+          {preview.problems.length ? (
+            <Notice kind="error">
+              Fix these rows first:
+              <ul>
+                {preview.problems.map((p) => (
+                  <li key={p.row}>
+                    row {p.row}: {p.problem}
+                  </li>
+                ))}
+              </ul>
+            </Notice>
+          ) : (
+            <button class="primary" onClick={apply}>
+              Import {preview.entries.length} student(s)
+            </button>
+          )}
+        </div>
+      ) : null}
+      {msg ? <Notice kind={msg.kind}>{msg.text}</Notice> : null}
+    </div>
+  );
+}
+
+function Enrolment({ student, defaultSource, onClose }: { student: StudentRow; defaultSource: string; onClose: () => void }) {
+  const [verdicts, setVerdicts] = useState<PhotoVerdict[]>([]);
+  const [busy, setBusy] = useState(false);
+  const [source, setSource] = useState(defaultSource);
+  const [camera, setCamera] = useState(false);
+  const [picture, setPicture] = useState<Picture | null>(null);
+  const [quality, setQuality] = useState<{ ok: boolean; message: string } | null>(null);
+  const [captures, setCaptures] = useState<string[]>([]);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => () => void api.previewStop(), []);
+
+  const photos = async () => {
+    const files = await open({ multiple: true, filters: [{ name: "Photos", extensions: ["jpg", "jpeg", "png", "bmp", "webp", "tif", "tiff"] }] });
+    if (!files || !files.length) return;
+    setBusy(true);
+    try {
+      setVerdicts(await api.enrolPhotos(student.student_id, files as string[]));
+    } catch (e) {
+      setError(errorText(e));
+    }
+    setBusy(false);
+  };
+  const startCamera = async () => {
+    setError(null);
+    try {
+      await api.previewStart(source, (m) => {
+        if (m.kind === "frame") setPicture(m.picture);
+        else if (m.kind === "quality") setQuality({ ok: m.ok, message: m.message });
+        else if (m.kind === "ended") {
+          setCamera(false);
+          if (m.error) setError(m.error);
+        }
+      });
+      setCamera(true);
+    } catch (e) {
+      setError(errorText(e));
+    }
+  };
+  const capture = async () => {
+    try {
+      const r = await api.previewCapture(student.student_id);
+      setCaptures((c) => [...c, r.accepted ? `Capture ${c.length + 1}: enrolled (face ${Math.round(r.face_size ?? 0)} px)` : `Not enrolled: ${r.reason}`]);
+    } catch (e) {
+      setError(errorText(e));
+    }
+  };
+
+  return (
+    <div class="card enrolment" role="dialog" aria-label={`Enrol ${student.name}`}>
+      <h2>
+        Enrol {student.name} <small>({student.student_id})</small>
+      </h2>
+      <p class="hint">Use 3–5 pictures: facing the camera, good light, one face in each. Only the face measurements are stored, not the pictures.</p>
+      {error ? <Notice kind="error">{error}</Notice> : null}
+      <div class="two-col">
+        <div>
+          <h3>From photos</h3>
+          <button onClick={photos} disabled={busy}>
+            {busy ? "Checking…" : "Choose photos…"}
+          </button>
+          <ul class="verdicts">
+            {verdicts.map((v) => (
+              <li key={v.photo} class={v.accepted ? "ok" : "bad"}>
+                {v.photo.split(/[\\/]/).pop()}: {v.accepted ? "enrolled" : v.reason}
+              </li>
+            ))}
+          </ul>
+        </div>
+        <div>
+          <h3>With the camera</h3>
+          {camera ? (
+            <>
+              <VideoView picture={picture} placeholder="Starting the camera…" />
+              {quality ? <Notice kind={quality.ok ? "ok" : "info"}>{quality.message}</Notice> : null}
+              <div class="row">
+                <button class="primary" onClick={capture} disabled={!quality?.ok}>
+                  Capture
+                </button>
+                <button onClick={() => api.previewStop().then(() => setCamera(false))}>Stop camera</button>
+              </div>
+              <ul class="verdicts">
+                {captures.map((c, i) => (
+                  <li key={i}>{c}</li>
+                ))}
+              </ul>
+            </>
+          ) : (
+            <>
+              <SourcePicker id="enrol-source" value={source} onChange={setSource} />
+              <button onClick={startCamera}>Start camera</button>
+            </>
+          )}
+        </div>
+      </div>
+      <button onClick={onClose}>Done</button>
+    </div>
+  );
+}
