@@ -130,6 +130,10 @@ pub fn start_session(engine: Engine, db: PathBuf, class: String, spec: SourceSpe
         let mut observer = WindowObserver { stop: flag, channel: channel.clone(), mailbox };
         let result = run_session_from(&mut store, &mut analyzer, &plan, source, &mut observer);
         analyzer.detector.set_config(saved);
+        match &result {
+            Ok(s) => tracing::info!(frames = s.frames, fps = s.fps, marked = s.marked_total, "session ended"),
+            Err(e) => tracing::error!(error = %format!("{e:#}"), "session ended with an error"),
+        }
         let _ = channel.send(match result {
             Ok(summary) => LiveMessage::Ended { summary },
             Err(e) => LiveMessage::Failed { error: format!("{e:#}") },

@@ -19,7 +19,7 @@ export function VideoView({ picture, faces, placeholder }: { picture: Picture | 
           const colour = f.name ? "#2ecc71" : f.stranger ? "#e67e22" : "#f1c40f";
           const w = f.face.x2 - f.face.x1;
           const label = f.name ? `${f.name}${f.mood ? ` · ${f.mood}` : ""}` : f.stranger ? "unknown" : "…";
-          const font = Math.max(14, picture.width / 40);
+          const font = Math.max(4, picture.width / 40);
           return (
             <g key={f.track}>
               <rect x={f.face.x1} y={f.face.y1} width={w} height={f.face.y2 - f.face.y1} fill="none" stroke={colour} stroke-width={Math.max(2, picture.width / 300)} />

@@ -1,0 +1,179 @@
+// The real app in its real webview (WebKitGTK), driven through tauri-driver + WebKitWebDriver.
+// A database with the two people of the video_hamilton clip enrolled (made with the CLI), the
+// clip as the camera: both must become Present in the live roster; then Reports, a correction
+// and an Excel export that is read back. Screenshots of every page go to test-output/screenshots.
+//
+// Needs: the built app (ROLLCALL_APP), the CLI (ROLLCALL_CLI), tauri-driver (TAURI_DRIVER),
+// /usr/bin/WebKitWebDriver, a display (run under xvfb-run), ../shared/datasets (ROLLCALL_DATASETS).
+import assert from "node:assert/strict";
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { after, before, test } from "node:test";
+import ExcelJS from "exceljs";
+import { remote } from "webdriverio";
+
+const root = resolve(import.meta.dirname, "../..");
+const target = process.env.CARGO_TARGET_DIR ?? join(root, "target");
+const APP = process.env.ROLLCALL_APP ?? join(target, "release/rollcall-app");
+const CLI = process.env.ROLLCALL_CLI ?? join(target, "release/rollcall");
+const DRIVER = process.env.TAURI_DRIVER ?? "tauri-driver";
+const DATASETS = process.env.ROLLCALL_DATASETS ?? join(root, "../shared/datasets");
+const SHOTS = join(root, "test-output/screenshots");
+const CLIP = join(DATASETS, "video_hamilton/short_hamilton_clip.mp4");
+
+const work = mkdtempSync(join(tmpdir(), "rollcall-e2e-"));
+// The app and WebKit write to the XDG folders: keep them inside the test's own folder.
+const env = {
+  ...process.env,
+  ROLLCALL_DB: join(work, "rollcall.sqlite3"),
+  XDG_DATA_HOME: join(work, "data"),
+  XDG_CACHE_HOME: join(work, "cache"),
+  XDG_CONFIG_HOME: join(work, "config"),
+  HOME: work,
+  ROLLCALL_LOG: "rollcall=info,rollcall_app=info",
+};
+let driver;
+let driverLog = "";
+let browser;
+
+function cli(...args) {
+  return execFileSync(CLI, args, { env, encoding: "utf8" });
+}
+
+before(async () => {
+  assert.ok(existsSync(APP), `the app is not built: ${APP} (bash scripts/test.sh builds it)`);
+  assert.ok(existsSync(CLIP), `dataset missing: ${CLIP}`);
+  mkdirSync(SHOTS, { recursive: true });
+  const roster = join(work, "roster.csv");
+  writeFileSync(roster, "student_id,first_name,last_name,class\nLMM,Lin-Manuel,Miranda,Stage\nALC,Alex,Lacamoire,Stage\nABS,Absent,Student,Stage\n");
+  cli("roster", "import", roster);
+  cli("enroll", "LMM", join(DATASETS, "video_hamilton/reference/lin_manuel_miranda.png"));
+  cli("enroll", "ALC", join(DATASETS, "video_hamilton/reference/alex_lacamoire.png"));
+
+  driver = spawn(DRIVER, ["--native-driver", "/usr/bin/WebKitWebDriver"], { env, stdio: ["ignore", "pipe", "pipe"] });
+  driver.stdout.on("data", (d) => (driverLog += d));
+  driver.stderr.on("data", (d) => (driverLog += d));
+  await new Promise((r) => setTimeout(r, 1500));
+  browser = await remote({
+    hostname: "127.0.0.1",
+    port: 4444,
+    logLevel: "warn",
+    connectionRetryCount: 5,
+    capabilities: { "tauri:options": { application: APP }, "wdio:enforceWebDriverClassic": true },
+  });
+});
+
+after(async () => {
+  try {
+    await browser?.deleteSession();
+  } catch {}
+  // SIGTERM, never SIGKILL: tauri-driver then stops WebKitWebDriver too.
+  driver?.kill("SIGTERM");
+  await new Promise((r) => setTimeout(r, 500));
+});
+
+async function shot(name) {
+  await browser.saveScreenshot(join(SHOTS, name));
+}
+
+async function chipOf(student) {
+  const chip = await browser.$(`li[data-student="${student}"] .chip`);
+  return (await chip.isExisting()) ? chip.getAttribute("data-status") : null;
+}
+
+test("first run, a live session marks both people present, reports, correction and Excel export", { timeout: 300_000 }, async () => {
+  const launched = Date.now();
+  // First run: the setup form instead of an empty window.
+  const setup = await browser.$('form[aria-label="First-run setup"]');
+  await setup.waitForExist({ timeout: 30_000 });
+  await shot("01-first-run.png");
+  await (await browser.$('input[name="setup-school"]')).setValue("Hamilton High");
+  await (await browser.$('input[name="setup-operator"]')).setValue("Ms Smith");
+  await (await browser.$('input[name="mood"][value="on"]')).click();
+  await (await browser.$("#finish-setup")).click();
+
+  // Live: the clip as the camera.
+  const startButton = await browser.$("#start-session");
+  await startButton.waitForExist({ timeout: 20_000 });
+  await (await browser.$('#live-source input[value="file"]')).click();
+  await (await browser.$('input[name="source-file"]')).setValue(CLIP);
+  const clicked = Date.now();
+  await startButton.click();
+  await (await browser.$('[data-testid="video"] img')).waitForExist({ timeout: 20_000 });
+  const firstFrameMs = Date.now() - clicked;
+  console.log(`app start to window ready + setup: ${clicked - launched} ms; start to first frame: ${firstFrameMs} ms`);
+  assert.ok(firstFrameMs <= 3000, `first frame after ${firstFrameMs} ms (target 3 s)`);
+
+  await browser.waitUntil(async () => (await chipOf("LMM")) === "present" && (await chipOf("ALC")) === "present", {
+    timeout: 120_000,
+    interval: 250,
+    timeoutMsg: "both people did not become Present",
+  });
+  await shot("02-live-session.png");
+  assert.equal(await chipOf("ABS"), "absent", "nobody else is marked");
+  const stats = await (await browser.$('[data-testid="stats"]')).getText();
+  console.log(`live stats while running: ${stats}`);
+  // The clip ends; the session closes itself.
+  await (await browser.$("#start-session")).waitForExist({ timeout: 120_000 });
+
+  // Students.
+  await (await browser.$("#tab-students")).click();
+  await (await browser.$("table.table")).waitForExist({ timeout: 10_000 });
+  await shot("03-students.png");
+
+  // Reports: the day, a correction with a reason, the export.
+  await (await browser.$("#tab-reports")).click();
+  const lmmRow = await browser.$('#daily-table tr[data-student="LMM"] .chip');
+  await lmmRow.waitForExist({ timeout: 10_000 });
+  assert.equal(await lmmRow.getAttribute("data-status"), "present");
+  await (await browser.$('#daily-table tr[data-student="ABS"] button=Correct…')).click();
+  await (await browser.$('select[name="override-status"]')).selectByAttribute("value", "excused");
+  await (await browser.$('input[name="override-reason"]')).setValue("dentist appointment");
+  await (await browser.$("button=Save change")).click();
+  await browser.waitUntil(async () => (await (await browser.$('#daily-table tr[data-student="ABS"] .chip')).getAttribute("data-status")) === "excused", {
+    timeout: 10_000,
+    timeoutMsg: "the correction did not show",
+  });
+  const out = join(work, "stage-export.xlsx");
+  const exportPath = await browser.$('input[name="export-path"]');
+  await exportPath.waitForExist({ timeout: 10_000 });
+  await exportPath.setValue(out);
+  await (await browser.$("#export")).click();
+  await (await browser.$('[data-testid="export-result"]')).waitForExist({ timeout: 20_000 });
+  await shot("04-reports.png");
+
+  const wb = new ExcelJS.Workbook();
+  await wb.xlsx.readFile(out);
+  const names = wb.worksheets.map((w) => w.name);
+  for (const sheet of ["Summary", "Attendance grid", "Daily detail", "Mood"]) {
+    assert.ok(names.includes(sheet), `sheet ${sheet} missing from ${names}`);
+  }
+  const cells = [];
+  wb.getWorksheet("Attendance grid").eachRow((row) => cells.push(row.values.filter((v) => v !== undefined && v !== null).map(String)));
+  const rowOf = (name) => cells.find((r) => r.some((v) => v.includes(name)));
+  assert.ok(rowOf("Miranda")?.includes("P"), `Miranda is not P in ${JSON.stringify(cells)}`);
+  assert.ok(rowOf("Lacamoire")?.includes("P"), `Lacamoire is not P in ${JSON.stringify(cells)}`);
+  assert.ok(rowOf("Student")?.includes("E"), `the corrected student is not E in ${JSON.stringify(cells)}`);
+
+  // Settings.
+  await (await browser.$("#tab-settings")).click();
+  await (await browser.$('[data-testid="database"]')).waitForExist({ timeout: 10_000 });
+  await shot("05-settings.png");
+});
+
+test("closing the window mid-session ends the session cleanly with its marks saved", { timeout: 120_000 }, async () => {
+  await (await browser.$("#tab-live")).click();
+  await (await browser.$("#start-session")).click();
+  await (await browser.$('[data-testid="stats"]')).waitForExist({ timeout: 20_000 });
+  await browser.pause(1500);
+  await browser.closeWindow().catch(() => {});
+  await new Promise((r) => setTimeout(r, 4000));
+  assert.match(driverLog, /session ended/, `the app did not close its session:\n${driverLog.slice(-3000)}`);
+  const report = JSON.parse(cli("--json", "report", "--class", "Stage", "--date", "today"));
+  const status = (id) => report.students.find((s) => s.student_id === id).status;
+  assert.equal(status("LMM"), "present");
+  assert.equal(status("ALC"), "present");
+  assert.equal(status("ABS"), "excused");
+});

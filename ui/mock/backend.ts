@@ -1,0 +1,110 @@
+// An in-memory stand-in for the Rust backend, for UI tests only (vitest and the mocked browser
+// test). It is never part of the product build: only `vite build --mode mock` and the unit
+// tests import it.
+import { mockIPC } from "@tauri-apps/api/mocks";
+import type { Channel } from "@tauri-apps/api/core";
+import type { DailyReport, LiveMessage, Status } from "../src/api";
+
+const FRAME = "/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAMCAgICAgMCAgIDAwMDBAYEBAQEBAgGBgUGCQgKCgkICQkKDA8MCgsOCwkJDRENDg8QEBEQCgwSExIQEw8QEBD/2wBDAQMDAwQDBAgEBAgQCwkLEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBD/wAARCAA8AFADAREAAhEBAxEB/8QAHAABAQACAgMAAAAAAAAAAAAAAAgGBwIJAwQF/8QAKhAAAQQBAwMDAwUAAAAAAAAAAQACAwQFBgcRCBITITFBUVNhFDJxg6P/xAAYAQEBAQEBAAAAAAAAAAAAAAAAAQIFBv/EABYRAQEBAAAAAAAAAAAAAAAAAAABEf/aAAwDAQACEQMRAD8AkRewcIQEBAQEBAQEBAQEBAQZdo/aTcrXsbZ9JaMyWQrucWCyIvHXLh7jyv4ZyPpyia9zVmx27WiK0l3UuhMlXqwt75bETW2IY2/V0kRc1o/khDWCoogICAgICDf/AEobFUdzczZ1Zqur5tP4WVsTa7ge25aI7uwn5YwFrnD57mD1BKJavCvXr1K8VWrBHDBCxscccbQ1jGAcBrQPQAD0ACMvIgjbq82CxOnKo3R0Xj46lR8zYsvTgZxHG554ZO1o9Ggu4a4DgdzmkD1KLKlVGhAQEBAQdhHR5Xx0OxWKkpFvmnt3JLfH3vM5o5/rbGjNbrRBBgW/VfHWdmNZR5MtEIw9iRvP3mt7ov8AQMQjrJRsQEBAQEFO9Gu82M0rdt7aamuR1aeWsC1jrEjg1jLRaGujcT7d4azt5PAc0j3cjNWsiCCWOszebGV8E/aXAXI7F+7JHJl3RuDhXhY4PbCfo9zg1xHPIa3g/uRYjNGhAQEBAQEG2ND9UO8WhakOMp6hZk6FcBsVbKRfqAxoAAaH8iQNAAAb38D4ARMfQ1Z1db1aprSU4c1UwcMre14xNfxPI/Ejy6Rp/LXAoY0zJJJNI6WV7nveS5znHkuJ9yT8lFcUBAQEBAQEBAQEBAQEBAQEBAQEBAQEBB//2Q==";
+
+export interface MockState {
+  settings: Record<string, string | null>;
+  classes: { name: string; session_start: string | null; late_after_minutes: number }[];
+  students: { student_id: string; first_name: string; last_name: string; class: string; enrolled_photos: number }[];
+  statuses: Record<string, Status>;
+  calls: { cmd: string; args: Record<string, unknown> }[];
+}
+
+export function freshState(setupDone = false): MockState {
+  return {
+    settings: { school_name: null, camera: "0", mood: null, min_face: "40", setup_done: setupDone ? "yes" : null, operator: null },
+    classes: [{ name: "7B", session_start: "08:30", late_after_minutes: 10 }],
+    students: [
+      { student_id: "S1", first_name: "Ada", last_name: "Lovelace", class: "7B", enrolled_photos: 3 },
+      { student_id: "S2", first_name: "Alan", last_name: "Turing", class: "7B", enrolled_photos: 0 },
+    ],
+    statuses: { S1: "absent", S2: "absent" },
+    calls: [],
+  };
+}
+
+function daily(state: MockState, klass: string, date: string): DailyReport {
+  const students = state.students
+    .filter((s) => s.class === klass)
+    .map((s) => ({
+      student_id: s.student_id,
+      name: `${s.first_name} ${s.last_name}`,
+      status: state.statuses[s.student_id] ?? "absent",
+      first_seen: state.statuses[s.student_id] === "present" ? `${date}T08:27:00` : null,
+      last_seen: null,
+      late_minutes: 0,
+      mood: state.statuses[s.student_id] === "present" ? "happy" : null,
+      mood_distribution: state.statuses[s.student_id] === "present" ? { happy: 0.7, neutral: 0.3 } : null,
+      mood_samples: 10,
+      source: state.statuses[s.student_id] === "absent" ? null : "auto",
+      auto_status: null,
+      confidence: null,
+    }));
+  const counts = { present: 0, late: 0, absent: 0, excused: 0 } as Record<Status, number>;
+  students.forEach((s) => counts[s.status]++);
+  return { class: klass, date, session_held: true, session_starts_at: `${date}T08:30:00`, students, counts };
+}
+
+export function installMockBackend(state: MockState) {
+  mockIPC(
+    (cmd, raw) => {
+      const args = (raw ?? {}) as Record<string, any>;
+      state.calls.push({ cmd, args });
+      switch (cmd) {
+        case "app_info":
+          return { version: "test", database: "/tmp/rollcall.sqlite3", data_folder: "/tmp", engine: "ready", engine_error: null, session_running: false, settings: { ...state.settings } };
+        case "save_settings":
+          Object.assign(state.settings, args.settings);
+          return null;
+        case "list_classes":
+          return state.classes.map((c) => {
+            const members = state.students.filter((s) => s.class === c.name);
+            return { ...c, students: members.length, enrolled: members.filter((s) => s.enrolled_photos > 0).length };
+          });
+        case "create_class":
+          if (state.classes.some((c) => c.name === args.name)) throw `class ${args.name} already exists`;
+          state.classes.push({ name: args.name, session_start: args.start, late_after_minutes: args.lateAfterMinutes });
+          return null;
+        case "list_students":
+          return state.students.filter((s) => !args.class || s.class === args.class).map((s) => ({ ...s, name: `${s.first_name} ${s.last_name}` }));
+        case "probe_cameras":
+          return [];
+        case "report_daily":
+          return daily(state, args.class, args.date);
+        case "report_summary":
+          return { class: args.class, from: args.from, to: args.to, dates: [args.to], students: [], counts: { present: 1, late: 0, absent: 1, excused: 0 }, attendance_rate: 0.5 };
+        case "default_export_path":
+          return `/home/office/Documents/${args.class}.xlsx`;
+        case "override_mark":
+          state.statuses[args.studentId] = args.status;
+          return { old: "absent", new: args.status };
+        case "session_start": {
+          const channel = args.channel as Channel<LiveMessage>;
+          const send = (m: LiveMessage) => channel.onmessage(m);
+          setTimeout(() => {
+            send({ kind: "started", info: { class: args.class, date: "", starts_at: "", late_after_minutes: 10, source: args.source, enrolled: 1, mood: true } });
+            send({
+              kind: "frame",
+              picture: { jpeg: FRAME, width: 80, height: 60 },
+              faces: [{ face: { x1: 26, y1: 14, x2: 54, y2: 42, score: 0.99 }, track: 1, student_id: "S1", name: "Ada Lovelace", stranger: false, mood: "happy" }],
+              stats: { frames: 1, fps: 30, faces_seen: 1, marked: 1, source_outages: 0, seconds: 0.1 },
+            });
+            state.statuses.S1 = "present";
+            send({ kind: "event", event: { event: "marked", student_id: "S1", name: "Ada Lovelace", status: "present", at: "2026-11-28T08:27:00", late_minutes: 0, similarity: 0.8 } });
+          }, 50);
+          return { class: args.class, source: args.source };
+        }
+        case "session_stop":
+          return null;
+        default:
+          throw `the mock backend has no ${cmd}`;
+      }
+    },
+    { shouldMockEvents: true },
+  );
+}

@@ -1,0 +1,65 @@
+import { clearMocks } from "@tauri-apps/api/mocks";
+import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/preact";
+import { afterEach, expect, test } from "vitest";
+import { freshState, installMockBackend } from "../mock/backend";
+import { App } from "./app";
+import { MoodBars, StatusChip } from "./components/common";
+import { kindOf } from "./components/source";
+
+afterEach(() => {
+  cleanup();
+  clearMocks();
+});
+
+test("status chips carry the status for people and tests", () => {
+  render(<StatusChip status="late" manual />);
+  const chip = screen.getByText(/Late/);
+  expect(chip.getAttribute("data-status")).toBe("late");
+  expect(chip.textContent).toContain("✎");
+});
+
+test("mood bars show each share as a percentage, largest first", () => {
+  const { container } = render(<MoodBars distribution={{ neutral: 0.25, happy: 0.75 }} label="happy" />);
+  const names = [...container.querySelectorAll(".mood-name")].map((n) => n.textContent);
+  expect(names).toEqual(["happy", "neutral"]);
+  expect(screen.getByText("75%")).toBeTruthy();
+});
+
+test("a source is a camera number, a URL or a file", () => {
+  expect(kindOf("0")).toBe("camera");
+  expect(kindOf("rtsp://10.0.0.5/stream")).toBe("url");
+  expect(kindOf("/videos/door.mp4")).toBe("file");
+});
+
+test("first run asks the mood question before anything else happens", async () => {
+  const state = freshState(false);
+  installMockBackend(state);
+  render(<App />);
+  await screen.findByText("Welcome to Rollcall");
+  fireEvent.click(screen.getByText("Start using Rollcall"));
+  await screen.findByText(/choose whether mood recognition is on or off/);
+  expect(state.calls.some((c) => c.cmd === "save_settings")).toBe(false);
+
+  fireEvent.input(screen.getByLabelText(/School name/), { target: { value: "Hill School" } });
+  fireEvent.click(screen.getByDisplayValue("off"));
+  fireEvent.click(screen.getByText("Start using Rollcall"));
+  await waitFor(() => expect(state.settings.setup_done).toBe("yes"));
+  expect(state.settings.mood).toBe("off");
+  expect(state.settings.school_name).toBe("Hill School");
+  await screen.findByText("Hill School");
+});
+
+test("the live roster shows what the backend reports as a session marks a student", async () => {
+  const state = freshState(true);
+  installMockBackend(state);
+  const { container } = render(<App />);
+  await screen.findByText("Start session");
+  const chip = () => container.querySelector('li[data-student="S1"] .chip')?.getAttribute("data-status");
+  await waitFor(() => expect(chip()).toBe("absent"));
+  // An unenrolled student is pointed out.
+  expect(screen.getByText(/Alan Turing/)).toBeTruthy();
+  fireEvent.click(screen.getByText("Start session"));
+  await waitFor(() => expect(chip()).toBe("present"));
+  expect(state.calls.filter((c) => c.cmd === "report_daily").length).toBeGreaterThan(1);
+  await screen.findByText(/Ada Lovelace: present/);
+});
