@@ -1,16 +1,15 @@
 #!/usr/bin/env bash
-# Set everything up (idempotent) and run Rollcall's main job.
-# For now that is the face engine on a sample photo; the desktop app replaces it when it lands.
-# Usage: bash scripts/run.sh [IMAGE...]
+# Set everything up (idempotent), build the desktop app and open it.
+# The database is the OS's app-data one unless ROLLCALL_DB names another file.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 bash scripts/setup.sh
-cargo build --release --bin rollcall
-BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/rollcall"
-images=("$@")
-[ ${#images[@]} -gt 0 ] || images=(tests/fixtures/astronaut.png)
-out="${CARGO_TARGET_DIR:-$ROOT/target}/annotated"
-"$BIN" detect "${images[@]}" --annotate "$out"
-"$BIN" expression "${images[@]}"
-echo "annotated copies: $out/" >&2
+bash scripts/build-app.sh
+APP="${CARGO_TARGET_DIR:-$ROOT/target}/release/rollcall-app"
+if [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+  echo "no display: Rollcall is a desktop app. Run this from a desktop session (or under xvfb-run)." >&2
+  echo "The app is built at $APP; the packages are under ${CARGO_TARGET_DIR:-$ROOT/target}/release/bundle/." >&2
+  exit 1
+fi
+exec "$APP"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Idempotent setup for a fresh Debian/Ubuntu machine: system packages, the ONNX Runtime
-# library (from the PyPI wheel, sha256-checked), and the checks that the models are intact.
+# Idempotent setup for a fresh Debian/Ubuntu machine: system packages (core, desktop app, tests),
+# the ONNX Runtime library (from the PyPI wheel, sha256-checked), the checks that the models are
+# intact, the UI's npm packages (from package-lock.json) and tauri-driver for the app's tests.
 # Safe to run again: every step is skipped when its result is already in place.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -19,9 +20,12 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 # --- system packages -------------------------------------------------------------
 APT_CORE=(build-essential pkg-config clang libclang-dev libopencv-dev python3 python3-pip unzip ca-certificates)
-APT_TEST=(ffmpeg)
+# The desktop app (Tauri 2 on WebKitGTK) and its bundles; rpm builds the .rpm.
+APT_APP=(libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev libayatana-appindicator3-dev libxdo-dev libssl-dev libsoup-3.0-dev file rpm)
+# Tests: a video stream server, a virtual display, the webview's WebDriver, a browser for the UI.
+APT_TEST=(ffmpeg xvfb xauth webkit2gtk-driver chromium imagemagick fonts-dejavu-core)
 missing=()
-for p in "${APT_CORE[@]}" "${APT_TEST[@]}"; do
+for p in "${APT_CORE[@]}" "${APT_APP[@]}" "${APT_TEST[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -61,3 +65,27 @@ fi
 ( cd models && sha256sum -c --quiet SHA256SUMS ) || {
   echo "a file in models/ does not match models/SHA256SUMS: restore it with git checkout models/" >&2; exit 1; }
 log "models verified"
+
+# --- the UI's packages (exact versions from ui/package-lock.json) ---------------------
+if ! command -v node >/dev/null 2>&1 || ! node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)'; then
+  echo "Node.js 20.19 or newer is needed for the UI (found: $(node --version 2>/dev/null || echo none)); install it and run this again" >&2
+  exit 1
+fi
+stamp="ui/node_modules/.rollcall-lock-sha256"
+want="$(sha256sum ui/package-lock.json | cut -d' ' -f1)"
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+  log "UI packages present"
+else
+  log "installing UI packages (npm ci)"
+  ( cd ui && npm ci --no-audit --no-fund --loglevel=error )
+  echo "$want" > "$stamp"
+fi
+
+# --- tauri-driver (WebDriver for the real app), built from crates.io once ------------------
+TOOLS="${ROLLCALL_TOOLS:-$HOME/.cache/rollcall/tools}"
+if [ -x "$TOOLS/bin/tauri-driver" ]; then
+  log "tauri-driver present"
+else
+  log "building tauri-driver 2.1.0 (once)"
+  cargo install tauri-driver --version 2.1.0 --locked --root "$TOOLS" --quiet
+fi

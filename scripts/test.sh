@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# Set everything up (idempotent) and run the whole test suite: every benchmark once in test mode
-# (so they keep compiling and running), then unit tests, integration tests on real faces from
-# ../shared/datasets (ROLLCALL_DATASETS overrides), and the CLI end to end.
+# Set everything up (idempotent) and run the whole test suite:
+#  1. the core: every benchmark once in test mode, unit tests, integration tests on real faces
+#     from ../shared/datasets (ROLLCALL_DATASETS overrides), the CLI end to end;
+#  2. the UI: type check, vitest component tests, the built UI in headless Chromium (IPC mocked);
+#  3. the desktop app: built once with its .deb/.rpm, the packages checked (the unpacked app loads
+#     its bundled engine), then the real app in its webview under Xvfb (tauri-driver): a session
+#     on the video_hamilton clip, reports, a correction, an Excel export read back, screenshots
+#     of every page in test-output/screenshots/.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -9,5 +14,23 @@ bash scripts/setup.sh
 export ROLLCALL_DATASETS="${ROLLCALL_DATASETS:-$ROOT/../shared/datasets}"
 # Tests write their own temporary databases; keep them (and any app data) out of the user's folders.
 export XDG_DATA_HOME="${XDG_DATA_HOME:-$(mktemp -d)}"
-cargo test --release --benches
-cargo test --release --lib --bins --tests
+TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
+TOOLS="${ROLLCALL_TOOLS:-$HOME/.cache/rollcall/tools}"
+step() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }
+
+step "core: benchmarks (test mode), unit, integration and CLI tests"
+cargo test --release -p rollcall --benches
+cargo test --release -p rollcall --lib --bins --tests
+cargo build --release -p rollcall --bin rollcall
+
+step "UI: type check, component tests, headless Chromium with the IPC mocked"
+( cd ui && npx tsc --noEmit && npx vitest run && npx vite build --mode mock --logLevel warn && node --test e2e/mocked-ui.test.mjs )
+
+step "desktop app: build, packages"
+bash scripts/build-app.sh
+bash scripts/check-package.sh
+
+step "desktop app: end to end in the real webview"
+ROLLCALL_APP="$TARGET/release/rollcall-app" ROLLCALL_CLI="$TARGET/release/rollcall" TAURI_DRIVER="$TOOLS/bin/tauri-driver" \
+  xvfb-run -a -s "-screen 0 1280x800x24" node --test --test-concurrency=1 ui/e2e/app.test.mjs
+echo "screenshots: $ROOT/test-output/screenshots/" >&2

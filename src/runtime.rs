@@ -132,7 +132,8 @@ pub fn library_search_dirs() -> Vec<PathBuf> {
     if let Some(exe) = exe_dir() {
         dirs.push(exe.clone());
         dirs.push(exe.join("lib"));
-        // Tauri's Linux bundle puts resources under /usr/lib/<product>/.
+        // Tauri's Linux bundle puts resources under /usr/lib/<product name>/.
+        dirs.push(exe.join("../lib/Rollcall/vendor/onnxruntime").join(platform_dir()));
         dirs.push(exe.join("../lib/rollcall/vendor/onnxruntime").join(platform_dir()));
         // macOS .app: Contents/MacOS/<exe> with resources in Contents/Resources.
         dirs.push(exe.join("../Resources/vendor/onnxruntime").join(platform_dir()));
@@ -176,7 +177,7 @@ pub fn environment() -> Result<&'static Environment, RuntimeError> {
     ENVIRONMENT
         .get_or_init(|| {
             let path = locate_library()?;
-            tracing::debug!(path = %path.display(), "loading ONNX Runtime");
+            tracing::info!(path = %path.display(), "loading ONNX Runtime");
             let unusable = |reason: String| RuntimeError::LibraryUnusable { path: path.clone(), reason };
             ort::init_from(&path)
                 .map_err(|e| unusable(e.to_string()))?
@@ -203,6 +204,7 @@ pub fn locate_models_dir(explicit: Option<&Path>) -> Result<PathBuf, RuntimeErro
         }
         if let Some(exe) = exe_dir() {
             candidates.push(exe.join("models"));
+            candidates.push(exe.join("../lib/Rollcall/models"));
             candidates.push(exe.join("../lib/rollcall/models"));
             candidates.push(exe.join("../Resources/models"));
         }
