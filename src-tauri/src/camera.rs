@@ -28,6 +28,9 @@ use crate::state::{Engine, Running};
 /// Preview pictures are at most this wide (the live view is never larger on a classroom screen).
 const PREVIEW_WIDTH: i32 = 960;
 const PREVIEW_QUALITY: i32 = 70;
+/// The live view is refreshed at most this often. More costs the webview (and on 2 cores, the
+/// recognition beside it) without a visible gain for boxes and names.
+const LIVE_VIEW_INTERVAL: Duration = Duration::from_millis(66);
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Picture {
@@ -72,6 +75,7 @@ struct WindowObserver {
     stop: Arc<AtomicBool>,
     channel: Channel<LiveMessage>,
     mailbox: SyncSender<FrameMail>,
+    last_picture: Option<Instant>,
 }
 
 impl SessionObserver for WindowObserver {
@@ -83,8 +87,12 @@ impl SessionObserver for WindowObserver {
         for event in &outcome.events {
             let _ = self.channel.send(LiveMessage::Event { event: event.clone() });
         }
+        if self.last_picture.is_some_and(|t| t.elapsed() < LIVE_VIEW_INTERVAL) {
+            return;
+        }
         match self.mailbox.try_send((frame.clone(), outcome.faces.clone(), stats.clone())) {
-            Ok(()) | Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {}
+            Ok(()) => self.last_picture = Some(Instant::now()),
+            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {}
         }
     }
 
@@ -127,7 +135,7 @@ pub fn start_session(engine: Engine, db: PathBuf, class: String, spec: SourceSpe
         analyzer.detector.set_config(DetectorConfig { min_face, ..saved });
         // A video file stands in for a camera here: play it at its own speed.
         let plan = SessionPlan { mood, realtime: true, ..SessionPlan::new(&class, spec) };
-        let mut observer = WindowObserver { stop: flag, channel: channel.clone(), mailbox };
+        let mut observer = WindowObserver { stop: flag, channel: channel.clone(), mailbox, last_picture: None };
         let result = run_session_from(&mut store, &mut analyzer, &plan, source, &mut observer);
         analyzer.detector.set_config(saved);
         match &result {

@@ -32,7 +32,7 @@ export function SourcePicker({ value, onChange, id }: { value: string; onChange:
       <div class="segmented" role="radiogroup" aria-label="Kind of source">
         {(["camera", "file", "url"] as Kind[]).map((k) => (
           <label key={k} class={kind === k ? "on" : ""}>
-            <input type="radio" name={`${id}-kind`} value={k} checked={kind === k} onChange={() => choose(k)} />
+            <input type="radio" name={`${id}-kind`} id={`${id}-${k}`} value={k} checked={kind === k} onChange={() => choose(k)} />
             {k === "camera" ? "Webcam" : k === "file" ? "Video file" : "Network (RTSP)"}
           </label>
         ))}

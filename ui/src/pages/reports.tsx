@@ -119,7 +119,7 @@ export function ReportsPage({ classes, operator, mood }: { classes: ClassInfo[];
                   <td>{s.status === "late" ? s.late_minutes : ""}</td>
                   {mood ? <td>{s.mood_distribution ? <MoodBars distribution={s.mood_distribution} label={`${s.mood} (${s.mood_samples} samples)`} /> : ""}</td> : null}
                   <td>
-                    <button onClick={() => setEditing(s)}>Correct…</button>
+                    <button class="correct" onClick={() => setEditing(s)}>Correct…</button>
                   </td>
                 </tr>
               ))}
@@ -240,7 +240,7 @@ function Correction({ student, operator, onSave, onCancel }: { student: StudentD
       </label>
       {error ? <Notice kind="error">{error}</Notice> : null}
       <div class="row">
-        <button class="primary" type="submit">
+        <button class="primary" type="submit" id="save-override">
           Save change
         </button>
         <button type="button" onClick={onCancel}>

@@ -11,10 +11,10 @@ function MoodChoice({ value, onChange }: { value: string | null; onChange: (v: "
       <legend>Mood recognition</legend>
       <p class="notice notice-info">{MOOD_NOTICE}</p>
       <label>
-        <input type="radio" name="mood" value="off" checked={value === "off"} onChange={() => onChange("off")} /> Off — never run the expression model, store no moods
+        <input type="radio" name="mood" id="mood-off" value="off" checked={value === "off"} onChange={() => onChange("off")} /> Off — never run the expression model, store no moods
       </label>
       <label>
-        <input type="radio" name="mood" value="on" checked={value === "on"} onChange={() => onChange("on")} /> On — record each recognised student's mood (only where the law allows it)
+        <input type="radio" name="mood" id="mood-on" value="on" checked={value === "on"} onChange={() => onChange("on")} /> On — record each recognised student's mood (only where the law allows it)
       </label>
     </fieldset>
   );
