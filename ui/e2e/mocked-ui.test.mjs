@@ -46,6 +46,7 @@ test("first run, then the live view with a frame, keyboard page switching", { ti
   await page.click("#start-session");
   await page.locator('li[data-student="S1"] .chip[data-status="present"]').waitFor();
   await page.locator('[data-testid="video"] svg rect').first().waitFor();
+  await page.locator('[data-testid="video"] canvas').waitFor();
   await page.screenshot({ path: join(SHOTS, "mocked-02-live.png"), fullPage: true });
 
   // Alt+3 opens Reports without the mouse.

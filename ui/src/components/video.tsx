@@ -1,7 +1,32 @@
 // A camera picture with the faces the backend found drawn over it. The boxes are in the camera
 // frame's pixels; the SVG's viewBox is the frame, so they scale with the picture.
+import { useEffect, useRef } from "preact/hooks";
 import type { FaceView, Picture } from "../api";
 import { MOOD_COLOURS } from "./common";
+
+/** Paints each new picture onto a canvas once it has decoded, so the old one stays on screen
+ * meanwhile (swapping an <img> source blanks it while decoding: a flickering, often black view). */
+function Frame({ picture }: { picture: Picture }) {
+  const canvas = useRef<HTMLCanvasElement>(null);
+  useEffect(() => {
+    const img = new Image();
+    img.onload = () => {
+      const c = canvas.current;
+      const ctx = c?.getContext("2d");
+      if (!c || !ctx) return;
+      if (c.width !== img.naturalWidth || c.height !== img.naturalHeight) {
+        c.width = img.naturalWidth;
+        c.height = img.naturalHeight;
+      }
+      ctx.drawImage(img, 0, 0);
+    };
+    img.src = `data:image/jpeg;base64,${picture.jpeg}`;
+    return () => {
+      img.onload = null;
+    };
+  }, [picture]);
+  return <canvas ref={canvas} aria-label="camera" />;
+}
 
 export function VideoView({ picture, faces, placeholder }: { picture: Picture | null; faces?: FaceView[]; placeholder: string }) {
   if (!picture) {
@@ -13,7 +38,7 @@ export function VideoView({ picture, faces, placeholder }: { picture: Picture | 
   }
   return (
     <div class="video" data-testid="video">
-      <img src={`data:image/jpeg;base64,${picture.jpeg}`} alt="camera" />
+      <Frame picture={picture} />
       <svg viewBox={`0 0 ${picture.width} ${picture.height}`} preserveAspectRatio="xMidYMid meet" aria-hidden="true">
         {(faces ?? []).map((f) => {
           const colour = f.name ? "#2ecc71" : f.stranger ? "#e67e22" : "#f1c40f";
