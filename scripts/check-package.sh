@@ -25,7 +25,15 @@ dpkg-deb -x "$deb" "$work/root"
 export ROLLCALL_DB="$work/db.sqlite3" XDG_DATA_HOME="$work/data" XDG_CACHE_HOME="$work/cache" XDG_CONFIG_HOME="$work/config"
 export ROLLCALL_LOG="rollcall=info,rollcall_app=info"
 unset ROLLCALL_ORT_LIB ROLLCALL_MODELS ORT_DYLIB_PATH
-( xvfb-run -a timeout 20 "$work/root/usr/bin/rollcall-app" >"$work/app.log" 2>&1 || true )
+xvfb-run -a timeout 20 "$work/root/usr/bin/rollcall-app" >"$work/app.log" 2>&1 &
+app=$!
+# Wait until the engine has loaded (or failed), at most 20 s, then close the app.
+for _ in $(seq 40); do
+  grep -qE "face engine loaded|could not|error" "$work/app.log" && break
+  sleep 0.5
+done
+pkill -f "$work/root/usr/bin/rollcall-app" 2>/dev/null || true
+wait "$app" 2>/dev/null || true
 grep -q "loading ONNX Runtime path=$work/root/usr/.*Rollcall/vendor/onnxruntime/linux-x86_64/libonnxruntime.so" "$work/app.log" \
   || fail "the packaged app did not load its own ONNX Runtime:\n$(grep -v WARN "$work/app.log" | tail -20)"
 grep -q "face engine loaded.*models=$work/root/usr/.*Rollcall/models" "$work/app.log" \

@@ -5,11 +5,11 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 bash scripts/setup.sh
-bash scripts/build-app.sh
+bash scripts/build-app.sh --no-bundle
 APP="${CARGO_TARGET_DIR:-$ROOT/target}/release/rollcall-app"
 if [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
   echo "no display: Rollcall is a desktop app. Run this from a desktop session (or under xvfb-run)." >&2
-  echo "The app is built at $APP; the packages are under ${CARGO_TARGET_DIR:-$ROOT/target}/release/bundle/." >&2
+  echo "The app is built at $APP; \`bash scripts/build-app.sh\` makes the .deb and .rpm." >&2
   exit 1
 fi
 exec "$APP"

@@ -8,6 +8,7 @@ pub mod recognition;
 pub mod report;
 pub mod roster;
 pub mod runtime;
+pub mod settings;
 pub mod source;
 pub mod vision;
 pub mod storage;

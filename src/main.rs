@@ -374,11 +374,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Run { class, source, until, start, no_mood, max_frames, max_seconds } => {
             let mut st = store()?;
-            let mood = !no_mood && st.setting("mood")?.as_deref() != Some("off");
+            // Mood stays on for the CLI until someone switches it off (the app asks on first run).
+            let mood = !no_mood && rollcall::settings::mood(&mut st)?.unwrap_or(true);
             let mut engine = cli.engine.clone();
             // Live rooms: faces under 40 px are too small to recognise, and skipping them is
             // what keeps the loop real-time (unless --min-face was given).
-            engine.min_face.get_or_insert(40.0);
+            engine.min_face.get_or_insert(rollcall::settings::min_face(&mut st)?);
             let mut a = analyzer(&engine, mood)?;
             let plan = SessionPlan {
                 until: until.as_deref().map(time_arg).transpose()?,

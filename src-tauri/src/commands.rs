@@ -12,6 +12,7 @@ use tauri::State;
 use rollcall::attendance::Status;
 use rollcall::report;
 use rollcall::roster::read_roster;
+use rollcall::settings;
 use rollcall::source::SourceSpec;
 use rollcall::storage::Store;
 
@@ -36,14 +37,11 @@ fn time(s: Option<&str>) -> Answer<Option<NaiveTime>> {
     }
 }
 
-/// Settings the app keeps in the database's settings table.
-const SETTING_KEYS: [&str; 6] = ["school_name", "camera", "mood", "min_face", "setup_done", "operator"];
-
 #[tauri::command(async)]
 pub fn app_info(state: State<'_, AppState>) -> Answer<Value> {
     let mut store = state.store();
     let mut settings = serde_json::Map::new();
-    for key in SETTING_KEYS {
+    for key in settings::KEYS {
         settings.insert(key.into(), store.setting(key).map_err(say)?.map_or(Value::Null, Value::String));
     }
     let (engine, engine_error) = state.engine_status();
@@ -60,20 +58,20 @@ pub fn app_info(state: State<'_, AppState>) -> Answer<Value> {
 
 #[tauri::command(async)]
 pub fn save_settings(state: State<'_, AppState>, settings: serde_json::Map<String, Value>) -> Answer<()> {
+    let values = settings;
+    let values: Vec<(String, String)> = values
+        .into_iter()
+        .map(|(key, value)| {
+            let text = match value {
+                Value::String(s) => s,
+                other => other.to_string(),
+            };
+            settings::validate(&key, &text).map(|()| (key, text))
+        })
+        .collect::<Result<_, _>>()?;
     let mut store = state.store();
-    for (key, value) in settings {
-        if !SETTING_KEYS.contains(&key.as_str()) {
-            return Err(format!("unknown setting {key}"));
-        }
-        if key == "min_face" {
-            let v = value.as_str().and_then(|v| v.parse::<f32>().ok()).filter(|v| (20.0..=400.0).contains(v));
-            v.ok_or("the smallest face must be between 20 and 400 pixels")?;
-        }
-        let text = match value {
-            Value::String(s) => s,
-            other => other.to_string(),
-        };
-        store.set_setting(&key, &text).map_err(say)?;
+    for (key, value) in values {
+        store.set_setting(&key, &value).map_err(say)?;
     }
     Ok(())
 }
@@ -96,20 +94,8 @@ pub fn set_data_folder(state: State<'_, AppState>, folder: PathBuf) -> Answer<Va
 }
 
 #[tauri::command(async)]
-pub fn list_classes(state: State<'_, AppState>) -> Answer<Value> {
-    let mut store = state.store();
-    let classes = store.classes().map_err(say)?;
-    let students = store.students(None).map_err(say)?;
-    Ok(Value::Array(
-        classes
-            .iter()
-            .map(|c| {
-                let members = students.iter().filter(|(s, _, _)| s.class_id == c.id);
-                let (count, enrolled) = members.fold((0, 0), |(n, e), (_, _, photos)| (n + 1, e + usize::from(*photos > 0)));
-                json!({"name": c.name, "session_start": c.session_start, "late_after_minutes": c.late_after_minutes, "students": count, "enrolled": enrolled})
-            })
-            .collect(),
-    ))
+pub fn list_classes(state: State<'_, AppState>) -> Answer<Vec<report::ClassOverview>> {
+    report::class_overview(&mut state.store()).map_err(say)
 }
 
 #[tauri::command(async)]
@@ -182,15 +168,14 @@ pub fn session_start(state: State<'_, AppState>, class: String, source: String, 
     if state.session_running() {
         return Err("a session is already running".into());
     }
-    if let Some(p) = state.preview.lock().unwrap_or_else(|e| e.into_inner()).take() {
-        p.finish();
-    }
+    AppState::stop(&state.preview);
     let spec = SourceSpec::parse(&source);
     let (mood, min_face, db) = {
         let mut store = state.store();
         store.class(&class).map_err(say)?;
-        let mood = store.setting("mood").map_err(say)?.as_deref() == Some("on");
-        let min_face = store.setting("min_face").map_err(say)?.and_then(|v| v.parse().ok()).unwrap_or(40.0);
+        // Off unless chosen: the first-run setup always asks.
+        let mood = settings::mood(&mut store).map_err(say)?.unwrap_or(false);
+        let min_face = settings::min_face(&mut store).map_err(say)?;
         (mood, min_face, store.path().to_path_buf())
     };
     let engine = state.engine.clone();
@@ -202,9 +187,7 @@ pub fn session_start(state: State<'_, AppState>, class: String, source: String, 
 
 #[tauri::command(async)]
 pub fn session_stop(state: State<'_, AppState>) -> Answer<()> {
-    if let Some(r) = state.session.lock().unwrap_or_else(|e| e.into_inner()).take() {
-        r.finish();
-    }
+    AppState::stop(&state.session);
     Ok(())
 }
 
@@ -214,9 +197,7 @@ pub fn preview_start(state: State<'_, AppState>, source: String, channel: Channe
     if state.session_running() {
         return Err("a session is using the camera: stop it to enrol with the camera".into());
     }
-    if let Some(p) = state.preview.lock().unwrap_or_else(|e| e.into_inner()).take() {
-        p.finish();
-    }
+    AppState::stop(&state.preview);
     state.engine()?;
     let running = camera::start_preview(state.engine.clone(), SourceSpec::parse(&source), state.preview_frame.clone(), channel).map_err(say)?;
     *state.preview.lock().unwrap_or_else(|e| e.into_inner()) = Some(running);
@@ -238,9 +219,7 @@ pub fn preview_capture(state: State<'_, AppState>, student_id: String) -> Answer
 
 #[tauri::command(async)]
 pub fn preview_stop(state: State<'_, AppState>) -> Answer<()> {
-    if let Some(p) = state.preview.lock().unwrap_or_else(|e| e.into_inner()).take() {
-        p.finish();
-    }
+    AppState::stop(&state.preview);
     Ok(())
 }
 

@@ -81,10 +81,15 @@ impl AppState {
     /// Stop every camera loop and wait for each to close what it opened (the session's marks
     /// and mood summaries are written by then).
     pub fn stop_all(&self) {
-        for slot in [&self.session, &self.preview] {
-            if let Some(r) = slot.lock().unwrap_or_else(|e| e.into_inner()).take() {
-                r.finish();
-            }
+        Self::stop(&self.session);
+        Self::stop(&self.preview);
+    }
+
+    /// End the loop in `slot`, if any, and wait for it.
+    pub fn stop(slot: &Mutex<Option<Running>>) {
+        let running = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(r) = running {
+            r.finish();
         }
     }
 }

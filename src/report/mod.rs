@@ -205,3 +205,32 @@ pub fn summary(store: &mut Store, class: &str, from: NaiveDate, to: NaiveDate) -
         students: rows,
     })
 }
+
+/// A class at a glance: how many students, how many of them can be recognised.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClassOverview {
+    pub name: String,
+    pub session_start: Option<String>,
+    pub late_after_minutes: i32,
+    pub students: usize,
+    /// Students with at least one enrolled face.
+    pub enrolled: usize,
+}
+
+pub fn class_overview(store: &mut Store) -> anyhow::Result<Vec<ClassOverview>> {
+    let classes = store.classes()?;
+    let students = store.students(None)?;
+    Ok(classes
+        .into_iter()
+        .map(|c| {
+            let members: Vec<_> = students.iter().filter(|(s, _, _)| s.class_id == c.id).collect();
+            ClassOverview {
+                students: members.len(),
+                enrolled: members.iter().filter(|(_, _, photos)| *photos > 0).count(),
+                name: c.name,
+                session_start: c.session_start,
+                late_after_minutes: c.late_after_minutes,
+            }
+        })
+        .collect())
+}
