@@ -14,6 +14,27 @@ fn analyzer() -> FaceAnalyzer {
 }
 
 #[test]
+fn follow_keeps_a_moving_face_and_drops_a_vanished_one() {
+    let mut a = analyzer();
+    let img = load_image(&fixture("astronaut.png")).unwrap();
+    let found = a.detector.detect(&img).unwrap();
+    // The face moved 6 px right and 4 px down since the last frame.
+    let mut moved = Mat::default();
+    let shift = Mat::from_slice_2d(&[[1f64, 0.0, 6.0], [0.0, 1.0, 4.0]]).unwrap();
+    imgproc::warp_affine(&img, &mut moved, &shift, img.size().unwrap(), imgproc::INTER_LINEAR, opencv::core::BORDER_REPLICATE, opencv::core::Scalar::default()).unwrap();
+    let followed = a.detector.follow(&moved, &found).unwrap();
+    assert_eq!(followed.len(), 1, "{followed:?}");
+    let (f, g) = (followed[0], found[0]);
+    // The landmarks (what the embedder's crop follows) move with the face.
+    for (p, q) in f.landmarks.iter().zip(g.landmarks) {
+        assert!(((p[0] - q[0]) - 6.0).abs() <= 2.0 && ((p[1] - q[1]) - 4.0).abs() <= 2.0, "followed {f:?} from {g:?}");
+    }
+    // Where the face was, there is now only a plain wall.
+    let blank = Mat::new_rows_cols_with_default(img.rows(), img.cols(), img.typ(), opencv::core::Scalar::all(128.0)).unwrap();
+    assert!(a.detector.follow(&blank, &found).unwrap().is_empty());
+}
+
+#[test]
 fn astronaut_matches_the_reference_cascade_within_2px() {
     let mut a = analyzer();
     let img = load_image(&fixture("astronaut.png")).unwrap();

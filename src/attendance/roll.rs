@@ -36,6 +36,10 @@ pub struct RollOptions {
     pub mood_flush_every: Duration,
     /// Frames a track survives without a detection.
     pub max_missed_frames: u64,
+    /// Run the full detector on every this many frames; in between, the faces of the previous
+    /// frame are followed (`FaceDetector::follow`), which costs a fraction of the pyramid. A new
+    /// face is therefore found within this many frames. 1 = full detection on every frame.
+    pub detect_every: u64,
 }
 
 impl Default for RollOptions {
@@ -48,6 +52,7 @@ impl Default for RollOptions {
             seen_every: Duration::from_secs(10),
             mood_flush_every: Duration::from_secs(30),
             max_missed_frames: 10,
+            detect_every: 3,
         }
     }
 }
@@ -152,7 +157,12 @@ impl Roll {
     pub fn process(&mut self, store: &mut Store, analyzer: &mut FaceAnalyzer, frame: &Mat, at: NaiveDateTime) -> anyhow::Result<FrameOutcome> {
         let frame_no = self.frame_no;
         self.frame_no += 1;
-        let faces = analyzer.detector.detect(frame)?;
+        let previous: Vec<Face> = self.tracker.tracks().iter().filter(|t| t.last_frame + 1 == frame_no).map(|t| t.face).collect();
+        let faces = if frame_no % self.options.detect_every.max(1) == 0 || previous.is_empty() {
+            analyzer.detector.detect(frame)?
+        } else {
+            analyzer.detector.follow(frame, &previous)?
+        };
         let track_of = self.tracker.update(frame_no, &faces);
         let mut out = FrameOutcome::default();
 

@@ -149,6 +149,23 @@ impl FaceDetector {
         faces
     }
 
+    /// Follow faces found in the previous frame into this one without the image pyramid: O-Net
+    /// alone on each previous box, squared (as R-Net would have handed it over). Between frames a
+    /// face moves a little and O-Net's box regression takes up the motion; a box that no longer
+    /// holds a face falls under O-Net's threshold. Several times cheaper than `detect`, but it
+    /// cannot find a face that was not there before: callers still run `detect` regularly.
+    pub fn follow(&mut self, image: &Mat, previous: &[Face]) -> Result<Vec<Face>, VisionError> {
+        if previous.is_empty() || image.rows() < 12 || image.cols() < 12 {
+            return Ok(Vec::new());
+        }
+        let boxes: Vec<ScoredBox> = previous.iter().map(|f| ScoredBox::new(f.x1, f.y1, f.x2, f.y2, f.score).squared()).collect();
+        let mut frame = std::mem::take(&mut self.frame_f32);
+        image.convert_to(&mut frame, CV_32FC3, 1.0, 0.0)?;
+        let faces = self.stage3(&frame, &boxes);
+        self.frame_f32 = frame;
+        faces
+    }
+
     /// Pyramid scales: `m * factor^k` while the scaled short side stays >= 12 px (P-Net's window).
     pub fn scales(&self, height: i32, width: i32) -> Vec<f64> {
         pyramid_scales(height, width, self.config.min_face, self.config.scale_factor)
