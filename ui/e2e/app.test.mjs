@@ -117,6 +117,9 @@ test("first run, a live session marks both people present, reports, correction a
   console.log(`live stats while running: ${stats}`);
   // The clip ends; the session closes itself.
   await (await browser.$("#start-session")).waitForExist({ timeout: 120_000 });
+  // The whole clip (275 frames, 10.0 s at 29.97 fps) played as a camera: frames and rate of the session.
+  await browser.waitUntil(async () => /session ended/.test(driverLog), { timeout: 10_000 });
+  console.log(`session: ${driverLog.match(/session ended.*/)[0]}`);
 
   // Students.
   await (await browser.$("#tab-students")).click();
