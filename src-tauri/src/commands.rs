@@ -40,9 +40,9 @@ fn time(s: Option<&str>) -> Answer<Option<NaiveTime>> {
 #[tauri::command(async)]
 pub fn app_info(state: State<'_, AppState>) -> Answer<Value> {
     let mut store = state.store();
-    let mut settings = serde_json::Map::new();
+    let mut values = serde_json::Map::new();
     for key in settings::KEYS {
-        settings.insert(key.into(), store.setting(key).map_err(say)?.map_or(Value::Null, Value::String));
+        values.insert(key.into(), store.setting(key).map_err(say)?.map_or(Value::Null, Value::String));
     }
     let (engine, engine_error) = state.engine_status();
     Ok(json!({
@@ -52,21 +52,21 @@ pub fn app_info(state: State<'_, AppState>) -> Answer<Value> {
         "engine": engine,
         "engine_error": engine_error,
         "session_running": state.session_running(),
-        "settings": settings,
+        "settings": values,
     }))
 }
 
 #[tauri::command(async)]
 pub fn save_settings(state: State<'_, AppState>, settings: serde_json::Map<String, Value>) -> Answer<()> {
-    let values = settings;
-    let values: Vec<(String, String)> = values
+    // Check every value before storing any.
+    let values: Vec<(String, String)> = settings
         .into_iter()
         .map(|(key, value)| {
             let text = match value {
                 Value::String(s) => s,
                 other => other.to_string(),
             };
-            settings::validate(&key, &text).map(|()| (key, text))
+            rollcall::settings::validate(&key, &text).map(|()| (key, text))
         })
         .collect::<Result<_, _>>()?;
     let mut store = state.store();
