@@ -74,8 +74,12 @@ after(async () => {
   await new Promise((r) => setTimeout(r, 500));
 });
 
+// The window as the X server shows it (ffmpeg's x11grab). Not WebDriver's screenshot: with no GPU
+// the app turns WebKit's compositing off (src-tauri/src/main.rs), and WebKitWebDriver 2.50's
+// snapshot then hangs on some pages.
 async function shot(name) {
-  await browser.saveScreenshot(join(SHOTS, name));
+  await new Promise((r) => setTimeout(r, 150)); // let the last change paint
+  execFileSync("ffmpeg", ["-loglevel", "error", "-y", "-f", "x11grab", "-draw_mouse", "0", "-video_size", "1280x800", "-i", process.env.DISPLAY, "-frames:v", "1", join(SHOTS, name)]);
 }
 
 async function chipOf(student) {
@@ -115,8 +119,15 @@ test("first run, a live session marks both people present, reports, correction a
   assert.equal(await chipOf("ABS"), "absent", "nobody else is marked");
   const stats = await (await browser.$('[data-testid="stats"]')).getText();
   console.log(`live stats while running: ${stats}`);
+  const canvas = await browser.$('[data-testid="video"] canvas');
+  const paintedAtMarks = Number(await canvas.getAttribute("data-painted"));
+  const marksAt = Date.now();
   // The clip ends; the session closes itself.
   await (await browser.$("#start-session")).waitForExist({ timeout: 120_000 });
+  const painted = Number(await canvas.getAttribute("data-painted"));
+  const paintedRate = (painted - paintedAtMarks) / ((Date.now() - marksAt) / 1000);
+  console.log(`live view: ${painted} pictures painted in the session, ${paintedRate.toFixed(1)}/s after both were marked`);
+  assert.ok(painted > 10, `the live view hardly moved: ${painted} pictures painted`);
   // The whole clip (275 frames, 10.0 s at 29.97 fps) played as a camera: frames and rate of the session.
   await browser.waitUntil(async () => /session ended/.test(driverLog), { timeout: 10_000 });
   console.log(`session: ${driverLog.match(/session ended.*/)[0]}`);

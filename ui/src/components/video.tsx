@@ -19,6 +19,8 @@ function Frame({ picture }: { picture: Picture }) {
         c.height = img.naturalHeight;
       }
       ctx.drawImage(img, 0, 0);
+      // How many pictures this view has painted: lets a test see the live view really moves.
+      c.dataset.painted = String(Number(c.dataset.painted ?? 0) + 1);
     };
     img.src = `data:image/jpeg;base64,${picture.jpeg}`;
     return () => {
