@@ -131,6 +131,7 @@ test("first run, a live session marks both people present, reports, correction a
   // The whole clip (275 frames, 10.0 s at 29.97 fps) played as a camera: frames and rate of the session.
   await browser.waitUntil(async () => /session ended/.test(driverLog), { timeout: 10_000 });
   console.log(`session: ${driverLog.match(/session ended.*/)[0]}`);
+  console.log(`webview: ${driverLog.match(/no GPU.*/)?.[0] ?? "compositing left on"}`);
 
   // Students.
   await (await browser.$("#tab-students")).click();
