@@ -11,7 +11,7 @@ use opencv::core::{Mat, Point, Rect, Scalar};
 use opencv::imgproc;
 use opencv::prelude::*;
 use serde::Serialize;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use rollcall::attendance::live::SessionPlan;
 use rollcall::eval::{self, FileError};
@@ -89,6 +89,12 @@ enum Command {
     /// Class rosters (CSV or XLSX: student_id, first_name, last_name, class).
     #[command(subcommand)]
     Roster(RosterCommand),
+    /// Show the settings the app and `run` share (`rollcall settings`), or change one
+    /// (`rollcall settings set mood off`, `… set min_similarity 0.7`).
+    Settings {
+        #[command(subcommand)]
+        action: Option<SettingsCommand>,
+    },
     /// List classes and their lesson rules.
     Classes,
     /// Set a class's lesson start and late rule.
@@ -134,6 +140,10 @@ enum Command {
         /// Do not run or store mood recognition.
         #[arg(long)]
         no_mood: bool,
+        /// Never accept a face below this cosine similarity (0.30-0.95), over the threshold
+        /// calibrated from the enrolled photos. Default: the `min_similarity` setting, else none.
+        #[arg(long)]
+        min_similarity: Option<f32>,
         /// Stop after this many frames.
         #[arg(long)]
         max_frames: Option<u64>,
@@ -206,6 +216,12 @@ impl DateRange {
         anyhow::ensure!(from <= to, "--from {from} is after --to {to}");
         Ok((from, to))
     }
+}
+
+#[derive(Subcommand)]
+enum SettingsCommand {
+    /// Change a setting (checked before it is stored).
+    Set { key: String, value: String },
 }
 
 #[derive(Subcommand)]
@@ -332,6 +348,25 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let ok = cli::attendance::roster_import(&mut store()?, &file, dry_run, json)?;
             Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(2) })
         }
+        Command::Settings { action } => {
+            let mut st = store()?;
+            if let Some(SettingsCommand::Set { key, value }) = action {
+                rollcall::settings::validate(&key, &value).map_err(|e| anyhow::anyhow!("{e} (settings: {})", rollcall::settings::KEYS.join(", ")))?;
+                st.set_setting(&key, &value)?;
+            }
+            let mut all = serde_json::Map::new();
+            for key in rollcall::settings::KEYS {
+                all.insert(key.to_string(), st.setting(key)?.map_or(Value::Null, Value::String));
+            }
+            if json {
+                print_json(&Value::Object(all))?;
+            } else {
+                for (k, v) in all {
+                    println!("{k:<16} {}", v.as_str().unwrap_or("(not set)"));
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Classes => {
             let classes = store()?.classes()?;
             if json {
@@ -372,7 +407,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("deleted {student_id} and all their data");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Run { class, source, until, start, no_mood, max_frames, max_seconds } => {
+        Command::Run { class, source, until, start, no_mood, min_similarity, max_frames, max_seconds } => {
             let mut st = store()?;
             // Mood stays on for the CLI until someone switches it off (the app asks on first run).
             let mood = !no_mood && rollcall::settings::mood(&mut st)?.unwrap_or(true);
@@ -380,8 +415,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             // Live rooms: faces under 40 px are too small to recognise, and skipping them is
             // what keeps the loop real-time (unless --min-face was given).
             engine.min_face.get_or_insert(rollcall::settings::min_face(&mut st)?);
+            if let Some(v) = min_similarity {
+                rollcall::settings::validate(rollcall::settings::MIN_SIMILARITY, &v.to_string()).map_err(|e| anyhow::anyhow!("--min-similarity: {e}"))?;
+            }
+            let min_similarity = min_similarity.or(rollcall::settings::min_similarity(&mut st)?);
             let mut a = analyzer(&engine, mood)?;
             let plan = SessionPlan {
+                min_similarity,
                 until: until.as_deref().map(time_arg).transpose()?,
                 start: start.as_deref().map(time_arg).transpose()?,
                 mood,

@@ -13,11 +13,16 @@ pub const MIN_FACE: &str = "min_face";
 pub const SETUP_DONE: &str = "setup_done";
 /// Who makes corrections from this machine, by default.
 pub const OPERATOR: &str = "operator";
-pub const KEYS: [&str; 6] = [SCHOOL_NAME, CAMERA, MOOD, MIN_FACE, SETUP_DONE, OPERATOR];
+/// Recognition strictness: "auto" (or absent) keeps the threshold calibrated from the enrolled
+/// photos; a number raises every student's threshold to at least that cosine similarity.
+pub const MIN_SIMILARITY: &str = "min_similarity";
+pub const KEYS: [&str; 7] = [SCHOOL_NAME, CAMERA, MOOD, MIN_FACE, SETUP_DONE, OPERATOR, MIN_SIMILARITY];
 
 /// The live loop's default: large enough to skip the tiny-face pyramid levels that cost the most.
 pub const DEFAULT_MIN_FACE: f32 = 40.0;
 pub const MIN_FACE_RANGE: (f32, f32) = (20.0, 400.0);
+/// Below 0.30 strangers get through (recognition::MIN_THRESHOLD); above 0.95 nobody is recognised.
+pub const MIN_SIMILARITY_RANGE: (f32, f32) = (0.30, 0.95);
 
 /// Check a value before it is stored; the error is a sentence for the person who typed it.
 pub fn validate(key: &str, value: &str) -> Result<(), String> {
@@ -28,6 +33,15 @@ pub fn validate(key: &str, value: &str) -> Result<(), String> {
             .filter(|v| (MIN_FACE_RANGE.0..=MIN_FACE_RANGE.1).contains(v))
             .map(|_| ())
             .ok_or_else(|| format!("the smallest face must be between {} and {} pixels", MIN_FACE_RANGE.0, MIN_FACE_RANGE.1)),
+        MIN_SIMILARITY if value.is_empty() || value == "auto" => Ok(()),
+        MIN_SIMILARITY => value
+            .parse::<f32>()
+            .ok()
+            .filter(|v| (MIN_SIMILARITY_RANGE.0..=MIN_SIMILARITY_RANGE.1).contains(v))
+            .map(|_| ())
+            .ok_or_else(|| {
+                format!("the minimum similarity is \"auto\" or a number from {} to {}", MIN_SIMILARITY_RANGE.0, MIN_SIMILARITY_RANGE.1)
+            }),
         MOOD if value != "on" && value != "off" => Err("mood recognition is \"on\" or \"off\"".into()),
         k if KEYS.contains(&k) => Ok(()),
         k => Err(format!("unknown setting {k}")),
@@ -39,6 +53,30 @@ pub fn mood(store: &mut Store) -> Result<Option<bool>, StoreError> {
     Ok(store.setting(MOOD)?.map(|v| v == "on"))
 }
 
+/// The school's minimum similarity, or `None` for the calibrated threshold alone.
+pub fn min_similarity(store: &mut Store) -> Result<Option<f32>, StoreError> {
+    Ok(store.setting(MIN_SIMILARITY)?.and_then(|v| v.parse().ok()))
+}
+
 pub fn min_face(store: &mut Store) -> Result<f32, StoreError> {
     Ok(store.setting(MIN_FACE)?.and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_MIN_FACE))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_checked_before_they_are_stored() {
+        assert!(validate(MIN_FACE, "40").is_ok());
+        assert!(validate(MIN_FACE, "10").is_err());
+        assert!(validate(MOOD, "maybe").is_err());
+        for ok in ["auto", "", "0.3", "0.72", "0.95"] {
+            assert!(validate(MIN_SIMILARITY, ok).is_ok(), "{ok}");
+        }
+        for bad in ["0.2", "1.5", "high"] {
+            assert!(validate(MIN_SIMILARITY, bad).unwrap_err().contains("minimum similarity"), "{bad}");
+        }
+        assert!(validate("colour", "red").is_err());
+    }
 }

@@ -87,6 +87,26 @@ fn the_clip_marks_both_people_present_once_and_nobody_else() {
 }
 
 #[test]
+fn a_strict_minimum_similarity_from_the_settings_marks_nobody_and_a_bad_one_is_refused() {
+    let Some(d) = datasets() else { return };
+    let env = enrolled_stage(&d);
+    let clip = d.join("video_hamilton/short_hamilton_clip.mp4");
+    let out = env.cmd().args(["settings", "set", "min_similarity", "1.5"]).assert().failure().get_output().stderr.clone();
+    assert!(String::from_utf8_lossy(&out).contains("minimum similarity"), "{}", String::from_utf8_lossy(&out));
+    // One reference photo each scores ~0.6-0.8 against the clip's faces: 0.95 rejects them all.
+    env.cmd().args(["settings", "set", "min_similarity", "0.95"]).assert().success();
+    let run = env.json(&["run", "--class", "Stage", "--no-mood", "--max-frames", "150", "--source", clip.to_str().unwrap()]);
+    assert_eq!(run["unknown_threshold"].as_f64().unwrap(), 0.95f32 as f64, "{run}");
+    assert_eq!(run["marked_total"], 0, "{run}");
+    let report = env.json(&["report", "--class", "Stage", "--date", "today"]);
+    assert_eq!(report["counts"]["present"], 0);
+    // Back to automatic: the same frames mark both.
+    env.cmd().args(["settings", "set", "min_similarity", "auto"]).assert().success();
+    let run = env.json(&["run", "--class", "Stage", "--no-mood", "--source", clip.to_str().unwrap()]);
+    assert_eq!(run["marked_total"], 2, "{run}");
+}
+
+#[test]
 fn overrides_keep_the_camera_record_and_are_audited_and_exported() {
     let Some(d) = datasets() else { return };
     let env = enrolled_stage(&d);

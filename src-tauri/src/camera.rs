@@ -113,8 +113,8 @@ impl SessionObserver for WindowObserver {
 
 /// Open the source and the database now (so a missing camera is reported to the caller at once),
 /// then take the roll on a thread of its own until stopped.
-pub fn start_session(engine: Engine, db: PathBuf, class: String, spec: SourceSpec, mood: bool, min_face: f32, channel: Channel<LiveMessage>) -> anyhow::Result<Running> {
-    let source = FrameSource::open(spec.clone())?;
+pub fn start_session(engine: Engine, db: PathBuf, plan: SessionPlan, min_face: f32, channel: Channel<LiveMessage>) -> anyhow::Result<Running> {
+    let source = FrameSource::open(plan.source.clone())?;
     let mut store = Store::open(&db)?;
     let stop = Arc::new(AtomicBool::new(false));
     let (mailbox, inbox) = sync_channel::<FrameMail>(1);
@@ -135,8 +135,6 @@ pub fn start_session(engine: Engine, db: PathBuf, class: String, spec: SourceSpe
         let mut analyzer = engine.lock().unwrap_or_else(|e| e.into_inner());
         let saved = analyzer.detector.config();
         analyzer.detector.set_config(DetectorConfig { min_face, ..saved });
-        // A video file stands in for a camera here: play it at its own speed.
-        let plan = SessionPlan { mood, realtime: true, ..SessionPlan::new(&class, spec) };
         let mut observer = WindowObserver { stop: flag, channel: channel.clone(), mailbox, last_picture: None };
         let result = run_session_from(&mut store, &mut analyzer, &plan, source, &mut observer);
         analyzer.detector.set_config(saved);

@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use tauri::ipc::Channel;
 use tauri::State;
 
+use rollcall::attendance::live::SessionPlan;
 use rollcall::attendance::Status;
 use rollcall::report;
 use rollcall::roster::read_roster;
@@ -170,17 +171,22 @@ pub fn session_start(state: State<'_, AppState>, class: String, source: String, 
     }
     AppState::stop(&state.preview);
     let spec = SourceSpec::parse(&source);
-    let (mood, min_face, db) = {
+    let (plan, min_face, db) = {
         let mut store = state.store();
         store.class(&class).map_err(say)?;
-        // Off unless chosen: the first-run setup always asks.
-        let mood = settings::mood(&mut store).map_err(say)?.unwrap_or(false);
-        let min_face = settings::min_face(&mut store).map_err(say)?;
-        (mood, min_face, store.path().to_path_buf())
+        let plan = SessionPlan {
+            // Off unless chosen: the first-run setup always asks.
+            mood: settings::mood(&mut store).map_err(say)?.unwrap_or(false),
+            min_similarity: settings::min_similarity(&mut store).map_err(say)?,
+            // A video file stands in for a camera here: play it at its own speed.
+            realtime: true,
+            ..SessionPlan::new(&class, spec.clone())
+        };
+        (plan, settings::min_face(&mut store).map_err(say)?, store.path().to_path_buf())
     };
     let engine = state.engine.clone();
     state.engine()?;
-    let running = camera::start_session(engine, db, class.clone(), spec.clone(), mood, min_face, channel).map_err(say)?;
+    let running = camera::start_session(engine, db, plan, min_face, channel).map_err(say)?;
     *state.session.lock().unwrap_or_else(|e| e.into_inner()) = Some(running);
     Ok(Started { class, source: spec.describe() })
 }

@@ -30,11 +30,13 @@ pub struct SessionPlan {
     /// Deliver a video file's frames at the file's own frame rate, as a camera would, instead
     /// of as fast as the machine can (the desktop app's "file as camera").
     pub realtime: bool,
+    /// The school's minimum similarity (settings::MIN_SIMILARITY); `None`: calibrated only.
+    pub min_similarity: Option<f32>,
 }
 
 impl SessionPlan {
     pub fn new(class: &str, source: SourceSpec) -> Self {
-        SessionPlan { class: class.to_string(), source, start: None, until: None, mood: true, max_frames: None, max_seconds: None, realtime: false }
+        SessionPlan { class: class.to_string(), source, start: None, until: None, mood: true, max_frames: None, max_seconds: None, realtime: false, min_similarity: None }
     }
 }
 
@@ -107,7 +109,7 @@ pub fn run_session_from(store: &mut Store, analyzer: &mut FaceAnalyzer, plan: &S
     let run_started = Local::now().naive_local();
     let starts_at = plan.start.or_else(|| class.lesson_start()).map(|t| run_started.date().and_time(t)).unwrap_or(run_started);
     let mood = plan.mood && analyzer.expression.is_some();
-    let mut roll = Roll::start(store, &class, starts_at, &plan.source.describe(), RollOptions { mood, ..RollOptions::default() })?;
+    let mut roll = Roll::start(store, &class, starts_at, &plan.source.describe(), RollOptions { mood, min_similarity: plan.min_similarity, ..RollOptions::default() })?;
     let cal = roll.recognizer().calibration();
     let info = SessionInfo {
         class: class.name.clone(),

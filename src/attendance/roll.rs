@@ -40,6 +40,8 @@ pub struct RollOptions {
     /// frame are followed (`FaceDetector::follow`), which costs a fraction of the pyramid. A new
     /// face is therefore found within this many frames. 1 = full detection on every frame.
     pub detect_every: u64,
+    /// The school's minimum similarity over the calibrated threshold (`Recognizer::with_floor`).
+    pub min_similarity: Option<f32>,
 }
 
 impl Default for RollOptions {
@@ -53,6 +55,7 @@ impl Default for RollOptions {
             mood_flush_every: Duration::from_secs(30),
             max_missed_frames: 10,
             detect_every: 3,
+            min_similarity: None,
         }
     }
 }
@@ -120,7 +123,10 @@ impl Roll {
     pub fn start(store: &mut Store, class: &Class, starts_at: NaiveDateTime, source: &str, options: RollOptions) -> anyhow::Result<Roll> {
         let session = store.open_session(class, starts_at.date(), starts_at, source)?;
         let gallery = store.gallery(class.id, EMBEDDING_MODEL_ID)?;
-        let recognizer = Recognizer::train(&gallery, options.track_len)?;
+        let mut recognizer = Recognizer::train(&gallery, options.track_len)?;
+        if let Some(floor) = options.min_similarity {
+            recognizer = recognizer.with_floor(floor);
+        }
         let students = store.class_students(class.id)?.into_iter().map(|s| (s.id, s)).collect();
         let rules = AttendanceRules { starts_at: session.starts_at, late_after_minutes: session.late_after_minutes as i64 };
         let marked = store.marks(session.id)?.len();

@@ -171,6 +171,19 @@ impl Recognizer {
         Ok(Recognizer { center, keys, centroids, svms, thresholds, calibration })
     }
 
+    /// Never accept below `floor`, whatever the calibration chose: a school that would rather
+    /// ask a student to look at the camera again than risk a wrong mark.
+    pub fn with_floor(mut self, floor: f32) -> Recognizer {
+        if floor > self.calibration.threshold {
+            self.calibration.threshold = floor;
+            self.calibration.method = "set by the school (minimum similarity)";
+        }
+        self.thresholds.iter_mut().for_each(|t| *t = t.max(floor));
+        let [lo, mid, hi] = self.calibration.student_thresholds_min_median_max;
+        self.calibration.student_thresholds_min_median_max = [lo.max(floor), mid.max(floor), hi.max(floor)];
+        self
+    }
+
     pub fn calibration(&self) -> &Calibration {
         &self.calibration
     }
@@ -468,5 +481,21 @@ mod tests {
         // Single photos keep the global threshold alone.
         let single = Recognizer::train(&g, 1).unwrap();
         assert_eq!(single.calibration().student_thresholds_min_median_max, [single.threshold(); 3]);
+    }
+
+    #[test]
+    fn a_school_floor_raises_every_threshold_and_never_lowers_one() {
+        let g: Vec<Enrolled> = (0..4).map(|i| Enrolled { key: format!("s{i}"), embeddings: person(i, 5, 16) }).collect();
+        let calibrated = Recognizer::train(&g, 3).unwrap();
+        let t = calibrated.threshold();
+        let own = person(1, 8, 16);
+        let track = [own[5].as_slice(), own[6].as_slice(), own[7].as_slice()];
+        let Decision::Known { similarity, .. } = calibrated.decide(&track) else { panic!("s1 not recognised") };
+        let strict = Recognizer::train(&g, 3).unwrap().with_floor(similarity + 0.01);
+        assert!(strict.decide(&track).key().is_none());
+        assert_eq!(strict.threshold(), similarity + 0.01);
+        let lax = Recognizer::train(&g, 3).unwrap().with_floor(0.0);
+        assert_eq!(lax.threshold(), t);
+        assert_eq!(lax.decide(&track).key(), Some("s1"));
     }
 }

@@ -17,7 +17,7 @@ export interface MockState {
 
 export function freshState(setupDone = false): MockState {
   return {
-    settings: { school_name: null, camera: "0", mood: null, min_face: "40", setup_done: setupDone ? "yes" : null, operator: null },
+    settings: { school_name: null, camera: "0", mood: null, min_face: "40", min_similarity: null, setup_done: setupDone ? "yes" : null, operator: null },
     classes: [{ name: "7B", session_start: "08:30", late_after_minutes: 10 }],
     students: [
       { student_id: "S1", first_name: "Ada", last_name: "Lovelace", class: "7B", enrolled_photos: 3 },

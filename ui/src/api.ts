@@ -12,6 +12,8 @@ export interface Settings {
   /** "on" | "off"; null until the first-run question is answered. */
   mood: string | null;
   min_face: string | null;
+  /** "auto" (or null): the threshold calibrated from the enrolled photos; else a cosine floor. */
+  min_similarity: string | null;
   setup_done: string | null;
   operator: string | null;
 }

@@ -27,12 +27,13 @@ export function SettingsPage({ info, classes, reload }: { info: AppInfo; classes
   const [camera, setCamera] = useState(s.camera ?? "0");
   const [mood, setMood] = useState<string | null>(s.mood);
   const [minFace, setMinFace] = useState(s.min_face ?? "40");
+  const [minSimilarity, setMinSimilarity] = useState(s.min_similarity && s.min_similarity !== "auto" ? s.min_similarity : "");
   const [msg, setMsg] = useState<{ kind: "error" | "ok"; text: string } | null>(null);
 
   const saveAll = async (e: Event) => {
     e.preventDefault();
     try {
-      await api.saveSettings({ school_name: school, operator, camera, mood: mood ?? "off", min_face: minFace });
+      await api.saveSettings({ school_name: school, operator, camera, mood: mood ?? "off", min_face: minFace, min_similarity: minSimilarity.trim() || "auto" });
       setMsg({ kind: "ok", text: "Settings saved." });
       reload();
     } catch (err) {
@@ -65,6 +66,21 @@ export function SettingsPage({ info, classes, reload }: { info: AppInfo; classes
         <label>
           Smallest face to look for (pixels; larger is faster, smaller sees further){" "}
           <input type="number" name="min-face" min={20} max={400} value={minFace} onInput={(e) => setMinFace((e.target as HTMLInputElement).value)} />
+        </label>
+        <label>
+          Recognition: minimum similarity (empty = automatic, learned from the enrolled photos; higher = fewer wrong marks,
+          more students asked to look again){" "}
+          <input
+            type="number"
+            name="min-similarity"
+            min={0.3}
+            max={0.95}
+            step={0.01}
+            placeholder="auto"
+            style={{ width: "6em" }}
+            value={minSimilarity}
+            onInput={(e) => setMinSimilarity((e.target as HTMLInputElement).value)}
+          />
         </label>
         <MoodChoice value={mood} onChange={setMood} />
         <button class="primary" type="submit">
