@@ -107,6 +107,56 @@ fn a_strict_minimum_similarity_from_the_settings_marks_nobody_and_a_bad_one_is_r
 }
 
 #[test]
+fn a_student_enrolled_while_the_roll_runs_is_recognised_without_a_restart() {
+    use rollcall::attendance::{Roll, RollOptions};
+    use rollcall::source::{FrameSource, Next, SourceSpec};
+    use rollcall::storage::Store;
+    use rollcall::vision::{AnalyzerOptions, FaceAnalyzer};
+    let Some(d) = datasets() else { return };
+    let env = Env::new();
+    let roster = env.write("roster.csv", ROSTER);
+    env.cmd().args(["roster", "import"]).arg(&roster).assert().success();
+    let mut store = Store::open(&env.db()).unwrap();
+    let mut analyzer = FaceAnalyzer::load(&AnalyzerOptions { expressions: false, ..AnalyzerOptions::default() }).unwrap();
+    analyzer.detector.set_config(rollcall::vision::DetectorConfig { min_face: 40.0, ..analyzer.detector.config() });
+    let class = store.class("Stage").unwrap();
+    let now = chrono::Local::now().naive_local();
+    let options = RollOptions { mood: false, gallery_check_every: Duration::ZERO, ..RollOptions::default() };
+    let mut roll = Roll::start(&mut store, &class, now, "clip", options).unwrap();
+    assert!(roll.recognizer().is_empty());
+    let mut source = FrameSource::open(SourceSpec::parse(d.join("video_hamilton/short_hamilton_clip.mp4").to_str().unwrap())).unwrap();
+    let mut frame = opencv::core::Mat::default();
+    let mut frames = 0;
+    let mut strangers_on_screen = 0;
+    while frames < 275 {
+        match source.next(&mut frame).unwrap() {
+            Next::Frame { .. } => {}
+            Next::End => break,
+            other => panic!("{other:?}"),
+        }
+        if frames == 20 {
+            // Nobody enrolled yet: both faces on screen were written off as strangers. Now the
+            // office enrols them, while they are still in the shot.
+            assert_eq!(roll.marked(), 0);
+            assert_eq!(strangers_on_screen, 2);
+            let refs = d.join("video_hamilton/reference");
+            let work = [("LMM".to_string(), refs.join("lin_manuel_miranda.png")), ("ALC".to_string(), refs.join("alex_lacamoire.png"))];
+            let verdicts = rollcall::enrolment::enrol_photos(&mut store, &mut analyzer, &work, |_| {}).unwrap();
+            assert_eq!(verdicts.len(), 2);
+        }
+        let outcome = roll.process(&mut store, &mut analyzer, &frame, now).unwrap();
+        strangers_on_screen = outcome.faces.iter().filter(|f| f.stranger).count();
+        frames += 1;
+    }
+    assert_eq!(roll.recognizer().len(), 2, "the roll did not retrain");
+    assert_eq!(roll.marked(), 2, "both people should be marked once enrolled");
+    let report = env.json(&["report", "--class", "Stage", "--date", "today"]);
+    assert_eq!(status_of(&report, "LMM"), "present");
+    assert_eq!(status_of(&report, "ALC"), "present");
+    assert_eq!(status_of(&report, "ABS"), "absent");
+}
+
+#[test]
 fn overrides_keep_the_camera_record_and_are_audited_and_exported() {
     let Some(d) = datasets() else { return };
     let env = enrolled_stage(&d);

@@ -6,7 +6,7 @@
 //! (and an expression sample now and then), which is what keeps a busy doorway real-time.
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::NaiveDateTime;
 use opencv::core::Mat;
@@ -42,6 +42,8 @@ pub struct RollOptions {
     pub detect_every: u64,
     /// The school's minimum similarity over the calibrated threshold (`Recognizer::with_floor`).
     pub min_similarity: Option<f32>,
+    /// How often a running roll looks for enrolment changes (and retrains when there are).
+    pub gallery_check_every: Duration,
 }
 
 impl Default for RollOptions {
@@ -56,6 +58,7 @@ impl Default for RollOptions {
             max_missed_frames: 10,
             detect_every: 3,
             min_similarity: None,
+            gallery_check_every: Duration::from_secs(5),
         }
     }
 }
@@ -70,7 +73,11 @@ enum Identity {
 
 #[derive(Debug, Clone, Default)]
 struct TrackState {
+    /// The latest embeddings of this face (at most `max_track_frames`).
     embeddings: Vec<Vec<f32>>,
+    /// Embedded since the track started or since the recognizer last changed: a track is
+    /// written off as a stranger after `max_track_frames` of them without a decision.
+    examined: usize,
     votes: Vec<Option<String>>,
     identity: Identity,
     first_seen: Option<NaiveDateTime>,
@@ -115,6 +122,9 @@ pub struct Roll {
     options: RollOptions,
     frame_no: u64,
     marked: usize,
+    class_id: i32,
+    gallery_version: (i64, Option<i32>),
+    gallery_checked: Instant,
 }
 
 impl Roll {
@@ -122,12 +132,8 @@ impl Roll {
     /// the class's enrolled students.
     pub fn start(store: &mut Store, class: &Class, starts_at: NaiveDateTime, source: &str, options: RollOptions) -> anyhow::Result<Roll> {
         let session = store.open_session(class, starts_at.date(), starts_at, source)?;
-        let gallery = store.gallery(class.id, EMBEDDING_MODEL_ID)?;
-        let mut recognizer = Recognizer::train(&gallery, options.track_len)?;
-        if let Some(floor) = options.min_similarity {
-            recognizer = recognizer.with_floor(floor);
-        }
-        let students = store.class_students(class.id)?.into_iter().map(|s| (s.id, s)).collect();
+        let gallery_version = store.gallery_version(class.id, EMBEDDING_MODEL_ID)?;
+        let (recognizer, students) = Self::train(store, class.id, &options)?;
         let rules = AttendanceRules { starts_at: session.starts_at, late_after_minutes: session.late_after_minutes as i64 };
         let marked = store.marks(session.id)?.len();
         Ok(Roll {
@@ -143,7 +149,57 @@ impl Roll {
             options,
             frame_no: 0,
             marked,
+            class_id: class.id,
+            gallery_version,
+            gallery_checked: Instant::now(),
         })
+    }
+
+    fn train(store: &mut Store, class_id: i32, options: &RollOptions) -> anyhow::Result<(Recognizer, HashMap<i32, Student>)> {
+        let gallery = store.gallery(class_id, EMBEDDING_MODEL_ID)?;
+        let mut recognizer = Recognizer::train(&gallery, options.track_len)?;
+        if let Some(floor) = options.min_similarity {
+            recognizer = recognizer.with_floor(floor);
+        }
+        let students = store.class_students(class_id)?.into_iter().map(|s| (s.id, s)).collect();
+        Ok((recognizer, students))
+    }
+
+    /// Enrolment changed while the roll runs (a student enrolled at the door, another deleted):
+    /// retrain, and give the faces already written off as strangers another look.
+    fn follow_enrolment(&mut self, store: &mut Store) -> anyhow::Result<()> {
+        if self.gallery_checked.elapsed() < self.options.gallery_check_every {
+            return Ok(());
+        }
+        self.gallery_checked = Instant::now();
+        let version = store.gallery_version(self.class_id, EMBEDDING_MODEL_ID)?;
+        if version == self.gallery_version {
+            return Ok(());
+        }
+        let (recognizer, students) = Self::train(store, self.class_id, &self.options)?;
+        tracing::info!(students = recognizer.len(), threshold = recognizer.threshold(), "enrolment changed: recognizer retrained");
+        self.recognizer = recognizer;
+        self.students = students;
+        self.gallery_version = version;
+        for track in self.tracker.tracks_mut() {
+            let st = &mut track.state;
+            match st.identity {
+                // A stranger may be the student just enrolled: the frames already seen of them are
+                // judged again by the new recognizer (with the next new one), and they get a
+                // stranger's full allowance of new frames.
+                Identity::Stranger | Identity::Pending => {
+                    st.identity = Identity::Pending;
+                    st.examined = 0;
+                    st.votes = st.embeddings.iter().map(|e| self.recognizer.vote(e)).collect();
+                }
+                // A deleted student is nobody now.
+                Identity::Student(row) if !self.students.contains_key(&row) => {
+                    *st = TrackState { first_seen: st.first_seen, ..TrackState::default() };
+                }
+                Identity::Student(_) => {}
+            }
+        }
+        Ok(())
     }
 
     pub fn session(&self) -> &Session {
@@ -161,6 +217,7 @@ impl Roll {
 
     /// Process one frame seen at `at`.
     pub fn process(&mut self, store: &mut Store, analyzer: &mut FaceAnalyzer, frame: &Mat, at: NaiveDateTime) -> anyhow::Result<FrameOutcome> {
+        self.follow_enrolment(store)?;
         let frame_no = self.frame_no;
         self.frame_no += 1;
         let previous: Vec<Face> = self.tracker.tracks().iter().filter(|t| t.last_frame + 1 == frame_no).map(|t| t.face).collect();
@@ -187,6 +244,7 @@ impl Roll {
                 st.first_seen.get_or_insert(at);
                 st.embeddings.push(e.0);
                 st.votes.push(vote);
+                st.examined += 1;
                 if st.embeddings.len() > self.options.max_track_frames {
                     st.embeddings.remove(0);
                     st.votes.remove(0);
@@ -222,7 +280,7 @@ impl Roll {
                             }
                         }
                     }
-                    Decision::Unknown { .. } if st.embeddings.len() >= self.options.max_track_frames => {
+                    Decision::Unknown { .. } if st.examined >= self.options.max_track_frames => {
                         st.identity = Identity::Stranger;
                         out.events.push(RollEvent::Stranger { track: track.id });
                     }

@@ -412,6 +412,17 @@ impl Store {
         .map_err(Into::into)
     }
 
+    /// Changes whenever the class's enrolled faces do (a photo added, a student deleted or
+    /// moved): how many enrolments by `model_id` the class has and the newest one's id.
+    pub fn gallery_version(&mut self, class_id: i32, model_id: &str) -> Result<(i64, Option<i32>)> {
+        Ok(enrolments::table
+            .inner_join(students::table)
+            .filter(students::class_id.eq(class_id))
+            .filter(enrolments::model_id.eq(model_id))
+            .select((diesel::dsl::count(enrolments::id), diesel::dsl::max(enrolments::id)))
+            .first(&mut self.conn)?)
+    }
+
     /// The class's enrolled embeddings made by `model_id`, keyed by the students' row ids.
     pub fn gallery(&mut self, class_id: i32, model_id: &str) -> Result<Vec<Enrolled>> {
         let rows: Vec<(i32, Vec<u8>)> = enrolments::table
