@@ -57,6 +57,10 @@ fn embedding(c: &mut Criterion) {
             group.bench_function(format!("batch{batch}_{threads}_threads"), |b| b.iter(|| emb.embed_crops(&crops).unwrap()));
         }
     }
+    // ONNX Runtime's spin-waiting, off everywhere else (see runtime::Threads): one big net may gain.
+    let mut emb = Embedder::load(&models, Threads { intra: 2, spinning: true }).unwrap();
+    let crop = emb.crop(&frame, &face).unwrap().unwrap();
+    group.bench_function("batch1_2_spinning_threads", |b| b.iter(|| emb.embed_crops(std::slice::from_ref(&crop)).unwrap()));
     group.finish();
 }
 
