@@ -138,6 +138,34 @@ test("first run, a live session marks both people present, reports, correction a
   await (await browser.$("table.table")).waitForExist({ timeout: 10_000 });
   await shot("03-students.png");
 
+  // Enrolment with the camera (the clip stands in for it; the preview loops it): a live verdict
+  // on each picture, Capture enabled only on a usable one, and the photo count goes up.
+  const photosOf = async (id) => (await browser.$(`table.table tr[data-student="${id}"] td.photos`)).getText();
+  assert.equal(await photosOf("LMM"), "1");
+  await (await browser.$('table.table tr[data-student="LMM"] button.enrol')).click();
+  const dialog = await browser.$('[role="dialog"]');
+  await dialog.waitForExist({ timeout: 5_000 });
+  await (await dialog.$("#enrol-source-file")).click();
+  await (await dialog.$('input[name="source-file"]')).setValue(CLIP);
+  await (await dialog.$("button=Start camera")).click();
+  await (await dialog.$('[data-testid="video"] canvas')).waitForExist({ timeout: 10_000 });
+  let enrolled = false;
+  for (let attempt = 0; attempt < 8 && !enrolled; attempt++) {
+    const captureButton = await dialog.$("button=Capture");
+    await captureButton.waitForEnabled({ timeout: 30_000, timeoutMsg: "the preview never judged a picture usable" });
+    await captureButton.click();
+    const items = await dialog.$$("ul.verdicts li");
+    await browser.waitUntil(async () => (await dialog.$$("ul.verdicts li")).length > items.length, { timeout: 10_000 });
+    const all = await dialog.$$("ul.verdicts li");
+    const last = await all[all.length - 1].getText();
+    console.log(`camera enrolment: ${last}`);
+    enrolled = /: enrolled/.test(last);
+  }
+  assert.ok(enrolled, "no capture was enrolled");
+  await shot("06-enrol-camera.png");
+  await (await dialog.$("button=Done")).click();
+  await browser.waitUntil(async () => (await photosOf("LMM")) === "2", { timeout: 10_000, timeoutMsg: "the photo count did not go up" });
+
   // Reports: the day, a correction with a reason, the export.
   await (await browser.$("#tab-reports")).click();
   const lmmRow = await browser.$('#daily-table tr[data-student="LMM"] .chip');

@@ -72,13 +72,15 @@ export function StudentsPage({ classes, reload, defaultSource, operator }: { cla
           </thead>
           <tbody>
             {students.map((s) => (
-              <tr key={s.student_id}>
+              <tr key={s.student_id} data-student={s.student_id}>
                 <td>{s.student_id}</td>
                 <td>{s.name}</td>
                 <td>{s.class}</td>
-                <td>{s.enrolled_photos === 0 ? <span class="warn">not enrolled</span> : s.enrolled_photos}</td>
+                <td class="photos">{s.enrolled_photos === 0 ? <span class="warn">not enrolled</span> : s.enrolled_photos}</td>
                 <td class="actions">
-                  <button onClick={() => setEnrolling(s)}>Enrol…</button>
+                  <button class="enrol" onClick={() => setEnrolling(s)}>
+                    Enrol…
+                  </button>
                   <button class="danger" onClick={() => remove(s)}>
                     Delete
                   </button>
