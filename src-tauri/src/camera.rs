@@ -133,6 +133,7 @@ pub fn start_session(engine: Engine, db: PathBuf, plan: SessionPlan, min_face: f
             return;
         };
         let mut analyzer = engine.lock().unwrap_or_else(|e| e.into_inner());
+        tracing::info!(class = %plan.class, source = %plan.source.describe(), "session started");
         let saved = analyzer.detector.config();
         analyzer.detector.set_config(DetectorConfig { min_face, ..saved });
         let mut observer = WindowObserver { stop: flag, channel: channel.clone(), mailbox, last_picture: None };

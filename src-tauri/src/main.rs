@@ -83,12 +83,27 @@ fn main() {
 
     app.run(|handle, event| {
         // Closing the window mid-session ends the session cleanly: the loop stops, writes the
-        // mood summaries and closes the session before the process exits. Marks are already
-        // committed as they happen.
-        if let RunEvent::ExitRequested { .. } | RunEvent::Exit = event {
-            if let Some(state) = handle.try_state::<state::AppState>() {
-                state.stop_all();
+        // mood summaries and closes the session before the process exits (marks are committed
+        // as they happen anyway). The loops are joined on a thread of their own, not on the
+        // event loop: a loop may be waiting for the event loop (a message to the closed window).
+        match event {
+            RunEvent::ExitRequested { api, .. } => {
+                let Some(state) = handle.try_state::<state::AppState>() else { return };
+                if state.running() && !state.closing.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                    api.prevent_exit();
+                    let handle = handle.clone();
+                    std::thread::spawn(move || {
+                        handle.state::<state::AppState>().stop_all();
+                        handle.exit(0);
+                    });
+                }
             }
+            RunEvent::Exit => {
+                if let Some(state) = handle.try_state::<state::AppState>() {
+                    state.stop_all();
+                }
+            }
+            _ => {}
         }
     });
 }

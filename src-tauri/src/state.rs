@@ -35,6 +35,8 @@ pub struct AppState {
     /// The enrolment preview's latest frame, for "capture".
     pub preview_frame: Arc<Mutex<Option<Mat>>>,
     pub config_dir: Option<PathBuf>,
+    /// Set once the app has started closing (its loops are being stopped).
+    pub closing: AtomicBool,
 }
 
 /// File in the app's config folder that remembers a data folder chosen in Settings.
@@ -50,7 +52,7 @@ impl AppState {
         std::thread::spawn(move || {
             loader.get_or_init(load_engine);
         });
-        Ok(AppState { store: Mutex::new(store), engine, session: Mutex::new(None), preview: Mutex::new(None), preview_frame: Arc::default(), config_dir })
+        Ok(AppState { store: Mutex::new(store), engine, session: Mutex::new(None), preview: Mutex::new(None), preview_frame: Arc::default(), config_dir, closing: AtomicBool::new(false) })
     }
 
     pub fn store(&self) -> MutexGuard<'_, Store> {
@@ -80,6 +82,12 @@ impl AppState {
 
     /// Stop every camera loop and wait for each to close what it opened (the session's marks
     /// and mood summaries are written by then).
+    /// A session or an enrolment preview is running.
+    pub fn running(&self) -> bool {
+        let busy = |slot: &Mutex<Option<Running>>| slot.lock().unwrap_or_else(|e| e.into_inner()).is_some();
+        busy(&self.session) || busy(&self.preview)
+    }
+
     pub fn stop_all(&self) {
         Self::stop(&self.session);
         Self::stop(&self.preview);

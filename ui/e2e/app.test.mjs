@@ -56,14 +56,19 @@ before(async () => {
   driver.stdout.on("data", (d) => (driverLog += d));
   driver.stderr.on("data", (d) => (driverLog += d));
   await new Promise((r) => setTimeout(r, 1500));
-  browser = await remote({
+  browser = await launch();
+});
+
+/** Start the app in a new WebDriver session. */
+function launch() {
+  return remote({
     hostname: "127.0.0.1",
     port: 4444,
     logLevel: "warn",
     connectionRetryCount: 5,
     capabilities: { "tauri:options": { application: APP }, "wdio:enforceWebDriverClassic": true },
   });
-});
+}
 
 after(async () => {
   try {
@@ -77,6 +82,9 @@ after(async () => {
 // The window as the X server shows it (ffmpeg's x11grab). Not WebDriver's screenshot: with no GPU
 // the app turns WebKit's compositing off (src-tauri/src/main.rs), and WebKitWebDriver 2.50's
 // snapshot then hangs on some pages.
+/** How many sessions the app has ended so far (it logs each). */
+const sessionsEnded = () => (driverLog.match(/session ended/g) ?? []).length;
+
 async function shot(name) {
   await new Promise((r) => setTimeout(r, 150)); // let the last change paint
   execFileSync("ffmpeg", ["-loglevel", "error", "-y", "-f", "x11grab", "-draw_mouse", "0", "-video_size", "1280x800", "-i", process.env.DISPLAY, "-frames:v", "1", join(SHOTS, name)]);
@@ -208,15 +216,69 @@ test("first run, a live session marks both people present, reports, correction a
 
 test("closing the window mid-session ends the session cleanly with its marks saved", { timeout: 120_000 }, async () => {
   await (await browser.$("#tab-live")).click();
+  const ended = sessionsEnded();
   await (await browser.$("#start-session")).click();
-  await (await browser.$('[data-testid="stats"]')).waitForExist({ timeout: 20_000 });
+  await (await browser.$("#stop-session")).waitForExist({
+    timeout: 20_000,
+    timeoutMsg: `the session did not start: ${await browser.execute(() => document.querySelector(".notice-error")?.textContent ?? "no error shown")}`,
+  });
   await browser.pause(1500);
-  await browser.closeWindow().catch(() => {});
-  await new Promise((r) => setTimeout(r, 4000));
-  assert.match(driverLog, /session ended/, `the app did not close its session:\n${driverLog.slice(-3000)}`);
+  // Close the window as its close button does (Tauri's window API). Not WebDriver's closeWindow:
+  // that ends the WebDriver session, and the driver then kills the app outright.
+  await browser.execute(() => {
+    window.__TAURI_INTERNALS__.invoke("plugin:window|close", { label: "main" });
+  });
+  for (let i = 0; i < 30 && sessionsEnded() === ended; i++) await new Promise((r) => setTimeout(r, 500));
+  assert.ok(sessionsEnded() > ended, `the app did not close its session:\n${driverLog.slice(-3000)}`);
+  console.log(`closed mid-session: ${driverLog.match(/session ended.*/g).at(-1)}`);
   const report = JSON.parse(cli("--json", "report", "--class", "Stage", "--date", "today"));
   const status = (id) => report.students.find((s) => s.student_id === id).status;
   assert.equal(status("LMM"), "present");
   assert.equal(status("ALC"), "present");
   assert.equal(status("ABS"), "excused");
+});
+
+test("a network camera that drops out mid-session: the live view says so, reconnects, and goes on", { timeout: 180_000 }, async () => {
+  const port = 18500 + (process.pid % 400);
+  const url = `http://127.0.0.1:${port}/cam`;
+  // An IP camera: the clip as a live MJPEG stream over HTTP (one client), as in tests/attendance.rs.
+  const camera = () =>
+    spawn("ffmpeg", ["-hide_banner", "-loglevel", "quiet", "-re", "-stream_loop", "-1", "-i", CLIP, "-an", "-c:v", "mjpeg", "-q:v", "5", "-f", "mpjpeg", "-listen", "1", url], {
+      stdio: "ignore",
+    });
+  let cam = camera();
+  try {
+    // The previous test closed the window: open the app again (same database, setup done).
+    await browser.deleteSession().catch(() => {});
+    browser = await launch();
+    await (await browser.$("#start-session")).waitForExist({ timeout: 30_000 });
+    await (await browser.$("#live-source-url")).click();
+    await (await browser.$('input[name="source-url"]')).setValue(url);
+    await (await browser.$("#start-session")).click();
+    const canvas = await browser.$('[data-testid="video"] canvas');
+    await canvas.waitForExist({ timeout: 20_000 });
+    const painted = async () => Number((await canvas.getAttribute("data-painted")) ?? 0);
+    await browser.waitUntil(async () => (await painted()) > 5, { timeout: 20_000, timeoutMsg: "no pictures from the stream" });
+
+    // Unplugged.
+    cam.kill("SIGKILL");
+    const lost = await browser.$('[data-testid="source-lost"]');
+    await lost.waitForExist({ timeout: 20_000, timeoutMsg: "the live view did not say the camera was lost" });
+    console.log(`camera lost: ${await lost.getText()}`);
+    await shot("07-camera-lost.png");
+    assert.ok(await browser.$("#stop-session").isExisting(), "the session must go on while the camera is away");
+
+    // Plugged back in: the banner goes and pictures flow again.
+    cam = camera();
+    await lost.waitForExist({ reverse: true, timeout: 40_000, timeoutMsg: "the live view did not come back" });
+    const before = await painted();
+    await browser.waitUntil(async () => (await painted()) > before + 5, { timeout: 20_000, timeoutMsg: "no pictures after the reconnect" });
+    const ended = sessionsEnded();
+    await (await browser.$("#stop-session")).click();
+    await (await browser.$("#start-session")).waitForExist({ timeout: 20_000 });
+    await browser.waitUntil(async () => sessionsEnded() > ended, { timeout: 10_000, timeoutMsg: "the session did not end" });
+    console.log(`after the outage: ${driverLog.match(/session ended.*/g).at(-1)}`);
+  } finally {
+    cam.kill("SIGKILL");
+  }
 });

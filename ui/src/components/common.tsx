@@ -52,9 +52,9 @@ export function Empty({ title, children }: { title: string; children?: Component
   );
 }
 
-export function Notice({ kind, children }: { kind: "error" | "info" | "ok"; children: ComponentChildren }) {
+export function Notice({ kind, children, testid }: { kind: "error" | "info" | "ok"; children: ComponentChildren; testid?: string }) {
   return (
-    <div class={`notice notice-${kind}`} role={kind === "error" ? "alert" : "status"}>
+    <div class={`notice notice-${kind}`} role={kind === "error" ? "alert" : "status"} data-testid={testid}>
       {children}
     </div>
   );

@@ -139,7 +139,11 @@ export function LivePage({ classes, defaultSource, onNavigate }: { classes: Clas
           {error} {running ? null : "Choose another camera, a video file or a stream above and start again."}
         </Notice>
       ) : null}
-      {lost ? <Notice kind="info">{lost}</Notice> : null}
+      {lost ? (
+        <Notice kind="info" testid="source-lost">
+          {lost}
+        </Notice>
+      ) : null}
       {current && current.enrolled === 0 ? (
         <Notice kind="info">
           Nobody in {current.name} is enrolled yet, so every face will be "unknown". <button onClick={() => onNavigate("students")}>Enrol students</button>
