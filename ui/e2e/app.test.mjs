@@ -225,8 +225,9 @@ test("closing the window mid-session ends the session cleanly with its marks sav
   await browser.pause(1500);
   // Close the window as its close button does (Tauri's window API). Not WebDriver's closeWindow:
   // that ends the WebDriver session, and the driver then kills the app outright.
+  // Closed a moment later, so that this WebDriver call gets its answer from a window that still exists.
   await browser.execute(() => {
-    window.__TAURI_INTERNALS__.invoke("plugin:window|close", { label: "main" });
+    setTimeout(() => window.__TAURI_INTERNALS__.invoke("plugin:window|close", { label: "main" }), 300);
   });
   for (let i = 0; i < 30 && sessionsEnded() === ended; i++) await new Promise((r) => setTimeout(r, 500));
   assert.ok(sessionsEnded() > ended, `the app did not close its session:\n${driverLog.slice(-3000)}`);
