@@ -89,7 +89,7 @@ fn main() {
         match event {
             RunEvent::ExitRequested { api, .. } => {
                 let Some(state) = handle.try_state::<state::AppState>() else { return };
-                if state.running() && !state.closing.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                if !state.closing.swap(true, std::sync::atomic::Ordering::SeqCst) {
                     api.prevent_exit();
                     let handle = handle.clone();
                     std::thread::spawn(move || {

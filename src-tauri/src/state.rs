@@ -82,12 +82,6 @@ impl AppState {
 
     /// Stop every camera loop and wait for each to close what it opened (the session's marks
     /// and mood summaries are written by then).
-    /// A session or an enrolment preview is running.
-    pub fn running(&self) -> bool {
-        let busy = |slot: &Mutex<Option<Running>>| slot.lock().unwrap_or_else(|e| e.into_inner()).is_some();
-        busy(&self.session) || busy(&self.preview)
-    }
-
     pub fn stop_all(&self) {
         Self::stop(&self.session);
         Self::stop(&self.preview);

@@ -1,6 +1,6 @@
 // Small presentational pieces shared by the pages.
 import type { ComponentChildren } from "preact";
-import type { Mood, Status } from "../api";
+import type { ClassInfo, Mood, Status } from "../api";
 
 const STATUS_LABEL: Record<Status, string> = { present: "Present", late: "Late", absent: "Absent", excused: "Excused" };
 
@@ -43,6 +43,22 @@ export function MoodBars({ distribution, label }: { distribution: Record<string,
 }
 
 /** What to show where a list is empty: what it is, and what to do next. */
+/** The class picker of the Live and Reports toolbars. */
+export function ClassSelect({ name, classes, value, onChange, disabled }: { name: string; classes: ClassInfo[]; value: string; onChange: (name: string) => void; disabled?: boolean }) {
+  return (
+    <label>
+      Class{" "}
+      <select name={name} value={value} disabled={disabled} onChange={(e) => onChange((e.target as HTMLSelectElement).value)}>
+        {classes.map((c) => (
+          <option key={c.name} value={c.name}>
+            {c.name}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
 export function Empty({ title, children }: { title: string; children?: ComponentChildren }) {
   return (
     <div class="empty" role="status">

@@ -1,7 +1,7 @@
 // Live: the camera with names over faces, and today's roster filling in as students arrive.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, clock, errorText, isoDate, type ClassInfo, type DailyReport, type FaceView, type LiveMessage, type LiveStats, type Picture, type RollEvent } from "../api";
-import { Empty, Notice, StatusChip } from "../components/common";
+import { ClassSelect, Empty, Notice, StatusChip } from "../components/common";
 import { SourcePicker } from "../components/source";
 import { VideoView } from "../components/video";
 
@@ -108,16 +108,7 @@ export function LivePage({ classes, defaultSource, onNavigate }: { classes: Clas
     <section class="live">
       <h1>Live</h1>
       <div class="toolbar">
-        <label>
-          Class{" "}
-          <select name="class" value={klass} disabled={running} onChange={(e) => setKlass((e.target as HTMLSelectElement).value)}>
-            {classes.map((c) => (
-              <option key={c.name} value={c.name}>
-                {c.name}
-              </option>
-            ))}
-          </select>
-        </label>
+        <ClassSelect name="class" classes={classes} value={klass} onChange={setKlass} disabled={running} />
         {running ? (
           <button class="primary danger" id="stop-session" onClick={stop}>
             Stop session

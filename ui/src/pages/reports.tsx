@@ -3,7 +3,7 @@
 import { save } from "@tauri-apps/plugin-dialog";
 import { useEffect, useState } from "preact/hooks";
 import { api, clock, errorText, isoDate, STATUSES, type ClassInfo, type ClassSummary, type DailyReport, type Status, type StudentDay, type StudentHistory } from "../api";
-import { Empty, MoodBars, Notice, StatusChip } from "../components/common";
+import { ClassSelect, Empty, MoodBars, Notice, StatusChip } from "../components/common";
 
 function weekStart(d: Date): Date {
   const x = new Date(d);
@@ -63,14 +63,7 @@ export function ReportsPage({ classes, operator, mood }: { classes: ClassInfo[];
     <section class="reports">
       <h1>Reports</h1>
       <div class="toolbar">
-        <label>
-          Class{" "}
-          <select name="report-class" value={klass} onChange={(e) => setKlass((e.target as HTMLSelectElement).value)}>
-            {classes.map((c) => (
-              <option key={c.name}>{c.name}</option>
-            ))}
-          </select>
-        </label>
+        <ClassSelect name="report-class" classes={classes} value={klass} onChange={setKlass} />
         <label>
           Day <input type="date" name="report-day" value={day} onInput={(e) => setDay((e.target as HTMLInputElement).value)} />
         </label>
