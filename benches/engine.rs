@@ -10,7 +10,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use opencv::core::{Mat, Size};
 use opencv::imgproc;
 use rollcall::runtime::{self, Threads};
-use rollcall::vision::{load_image, DetectorConfig, Embedder, ExpressionClassifier, FaceAnalyzer, AnalyzerOptions, FaceDetector};
+use rollcall::vision::{load_image, DetectorConfig, Embedder, EmbedderModel, ExpressionClassifier, FaceAnalyzer, AnalyzerOptions, FaceDetector};
 
 fn datasets() -> PathBuf {
     std::env::var_os("ROLLCALL_DATASETS")
@@ -49,16 +49,17 @@ fn embedding(c: &mut Criterion) {
     let mut det = FaceDetector::load(&models, DetectorConfig { min_face: 40.0, ..Default::default() }, 1).unwrap();
     let face = det.detect(&frame).unwrap()[0];
     let mut group = c.benchmark_group("facenet");
-    for threads in [1, 2] {
-        let mut emb = Embedder::load(&models, Threads::new(threads)).unwrap();
+    for (model, threads) in [(EmbedderModel::Fp16, 1), (EmbedderModel::Fp16, 2), (EmbedderModel::Int8, 1), (EmbedderModel::Int8, 2)] {
+        let name = if model == EmbedderModel::Fp16 { "" } else { "int8_" };
+        let mut emb = Embedder::load(&models, model, Threads::new(threads)).unwrap();
         let crop = emb.crop(&frame, &face).unwrap().unwrap();
         for batch in [1usize, 8] {
             let crops = vec![crop.clone(); batch];
-            group.bench_function(format!("batch{batch}_{threads}_threads"), |b| b.iter(|| emb.embed_crops(&crops).unwrap()));
+            group.bench_function(format!("{name}batch{batch}_{threads}_threads"), |b| b.iter(|| emb.embed_crops(&crops).unwrap()));
         }
     }
     // ONNX Runtime's spin-waiting, off everywhere else (see runtime::Threads): one big net may gain.
-    let mut emb = Embedder::load(&models, Threads { intra: 2, spinning: true }).unwrap();
+    let mut emb = Embedder::load(&models, EmbedderModel::Fp16, Threads { intra: 2, spinning: true }).unwrap();
     let crop = emb.crop(&frame, &face).unwrap().unwrap();
     group.bench_function("batch1_2_spinning_threads", |b| b.iter(|| emb.embed_crops(std::slice::from_ref(&crop)).unwrap()));
     group.finish();

@@ -14,7 +14,6 @@ use opencv::prelude::*;
 use serde::Serialize;
 
 use crate::storage::{Store, StoreError};
-use crate::vision::embedder::EMBEDDING_MODEL_ID;
 use crate::vision::{load_image, DetectorConfig, Face, FaceAnalyzer};
 
 pub const MIN_FACE_PX: f32 = 60.0;
@@ -112,7 +111,7 @@ pub fn enrol_photos(store: &mut Store, analyzer: &mut FaceAnalyzer, work: &[(Str
     }
     for (id, items) in &accepted {
         let s = store.student(id)?;
-        store.add_enrolments(&s, EMBEDDING_MODEL_ID, items)?;
+        store.add_enrolments(&s, analyzer.embedder.model_id(), items)?;
     }
     Ok(verdicts)
 }
@@ -122,7 +121,7 @@ pub fn enrol_image(store: &mut Store, analyzer: &mut FaceAnalyzer, student_id: &
     let student = store.student(student_id)?;
     let verdict = check_image(analyzer, image);
     if let Ok(a) = &verdict {
-        store.add_enrolments(&student, EMBEDDING_MODEL_ID, &[(a.embedding.clone(), label.to_string(), a.face_size)])?;
+        store.add_enrolments(&student, analyzer.embedder.model_id(), &[(a.embedding.clone(), label.to_string(), a.face_size)])?;
     }
     Ok(verdict)
 }

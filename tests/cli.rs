@@ -79,6 +79,14 @@ fn compare_same_and_different_people() {
             .stdout,
     );
     assert!(v["cosine"].as_f64().unwrap() > 0.9, "{v}");
+    // The int8 build decides the same (same threshold: LFW chose 0.368 for fp16, 0.363 for int8).
+    let int8 = |a: &str, b: &str| {
+        json_of(&rollcall().args(["compare", "--json", "--embedder", "int8"]).arg(lfw.join(a)).arg(lfw.join(b)).assert().success().get_output().stdout)
+    };
+    assert_eq!(int8("Abel_Pacheco/Abel_Pacheco_0001.jpg", "Abel_Pacheco/Abel_Pacheco_0004.jpg")["same"], true);
+    assert_eq!(int8("Abel_Pacheco/Abel_Pacheco_0001.jpg", "Akhmed_Zakayev/Akhmed_Zakayev_0001.jpg")["same"], false);
+    let bad = rollcall().args(["compare", "--embedder", "int4"]).arg(fixture("astronaut.png")).arg(fixture("astronaut.png")).assert().failure().get_output().clone();
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("embedder must be fp16 or int8"));
 }
 
 #[test]

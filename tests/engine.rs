@@ -7,7 +7,7 @@ use opencv::core::{Mat, Size, Vector};
 use opencv::imgproc;
 use opencv::prelude::*;
 use rollcall::vision::analyzer::most_central;
-use rollcall::vision::{cosine, load_image, AnalyzerOptions, DetectorConfig, Expression, FaceAnalyzer, FaceDetector, ImageError};
+use rollcall::vision::{cosine, load_image, AnalyzerOptions, DetectorConfig, EmbedderModel, Expression, FaceAnalyzer, FaceDetector, ImageError};
 
 fn analyzer() -> FaceAnalyzer {
     FaceAnalyzer::load(&AnalyzerOptions::default()).expect("models and ONNX Runtime (run scripts/setup.sh)")
@@ -84,6 +84,29 @@ fn batched_and_single_embeddings_agree() {
     }
     let direct = a.embedder.embed(&img, &faces).unwrap().remove(0).unwrap();
     assert!(cosine(&one[0].0, &direct.0) > 0.9999);
+}
+
+#[test]
+fn the_int8_embedder_agrees_with_fp16_and_keeps_its_own_id() {
+    let Some(d) = datasets() else { return };
+    let lfw = d.join("lfw_dev/images/deepfunneled");
+    let mut fp16 = analyzer();
+    let mut int8 = FaceAnalyzer::load(&AnalyzerOptions { embedder_model: EmbedderModel::Int8, ..AnalyzerOptions::default() }).unwrap();
+    assert_ne!(fp16.embedder.model_id(), int8.embedder.model_id());
+    let embed = |a: &mut FaceAnalyzer, rel: &str| {
+        let img = load_image(&lfw.join(rel)).unwrap();
+        let faces = a.detector.detect(&img).unwrap();
+        let k = most_central(&faces, img.cols(), img.rows()).unwrap();
+        a.embedder.embed(&img, &faces[k..=k]).unwrap().remove(0).unwrap().0
+    };
+    let (p1, p4, z) = ("Abel_Pacheco/Abel_Pacheco_0001.jpg", "Abel_Pacheco/Abel_Pacheco_0004.jpg", "Akhmed_Zakayev/Akhmed_Zakayev_0001.jpg");
+    let q1 = embed(&mut int8, p1);
+    // Re-normalised (the int8 model's raw output is not unit length) and close to fp16's.
+    assert!((q1.iter().map(|v| v * v).sum::<f32>() - 1.0).abs() < 1e-4);
+    let agreement = cosine(&q1, &embed(&mut fp16, p1));
+    assert!(agreement > 0.98, "int8 vs fp16 cosine {agreement}");
+    let (same, diff) = (cosine(&q1, &embed(&mut int8, p4)), cosine(&q1, &embed(&mut int8, z)));
+    assert!(same > 0.5 && diff < 0.3, "same {same}, different {diff}");
 }
 
 #[test]

@@ -3,7 +3,7 @@
 # recipe in tools/model-recipe/ (~3.5 min with a warm pip cache, ~3 GB of scratch space).
 # Not run in CI. Usage: bash tools/build_models.sh [SCRATCH_DIR]
 #
-# The MTCNN files are copied unchanged from their package and match byte for byte. The tf2onnx
+# The MTCNN files (their package's nets, PRelu rewritten by a deterministic script) match byte for byte. The tf2onnx
 # conversions (FaceNet, expression) are not byte-reproducible (generated constant names change),
 # so the recipe checks them numerically against their source frameworks (VERIFY_REPORT.json,
 # max abs diff <= 7e-6); models/ keeps the pinned files and the engine refuses anything else.

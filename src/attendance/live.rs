@@ -109,7 +109,7 @@ pub fn run_session_from(store: &mut Store, analyzer: &mut FaceAnalyzer, plan: &S
     let run_started = Local::now().naive_local();
     let starts_at = plan.start.or_else(|| class.lesson_start()).map(|t| run_started.date().and_time(t)).unwrap_or(run_started);
     let mood = plan.mood && analyzer.expression.is_some();
-    let mut roll = Roll::start(store, &class, starts_at, &plan.source.describe(), RollOptions { mood, min_similarity: plan.min_similarity, ..RollOptions::default() })?;
+    let mut roll = Roll::start(store, &class, starts_at, &plan.source.describe(), RollOptions { mood, min_similarity: plan.min_similarity, embedding_model: analyzer.embedder.model_id(), ..RollOptions::default() })?;
     let cal = roll.recognizer().calibration();
     let info = SessionInfo {
         class: class.name.clone(),

@@ -44,6 +44,8 @@ pub struct RollOptions {
     pub min_similarity: Option<f32>,
     /// How often a running roll looks for enrolment changes (and retrains when there are).
     pub gallery_check_every: Duration,
+    /// Id of the embedder that embeds this roll's faces: only enrolments made by it are used.
+    pub embedding_model: &'static str,
 }
 
 impl Default for RollOptions {
@@ -59,6 +61,7 @@ impl Default for RollOptions {
             detect_every: 3,
             min_similarity: None,
             gallery_check_every: Duration::from_secs(5),
+            embedding_model: EMBEDDING_MODEL_ID,
         }
     }
 }
@@ -132,7 +135,7 @@ impl Roll {
     /// the class's enrolled students.
     pub fn start(store: &mut Store, class: &Class, starts_at: NaiveDateTime, source: &str, options: RollOptions) -> anyhow::Result<Roll> {
         let session = store.open_session(class, starts_at.date(), starts_at, source)?;
-        let gallery_version = store.gallery_version(class.id, EMBEDDING_MODEL_ID)?;
+        let gallery_version = store.gallery_version(class.id, options.embedding_model)?;
         let (recognizer, students) = Self::train(store, class.id, &options)?;
         let rules = AttendanceRules { starts_at: session.starts_at, late_after_minutes: session.late_after_minutes as i64 };
         let marked = store.marks(session.id)?.len();
@@ -156,7 +159,7 @@ impl Roll {
     }
 
     fn train(store: &mut Store, class_id: i32, options: &RollOptions) -> anyhow::Result<(Recognizer, HashMap<i32, Student>)> {
-        let gallery = store.gallery(class_id, EMBEDDING_MODEL_ID)?;
+        let gallery = store.gallery(class_id, options.embedding_model)?;
         let mut recognizer = Recognizer::train(&gallery, options.track_len)?;
         if let Some(floor) = options.min_similarity {
             recognizer = recognizer.with_floor(floor);
@@ -172,7 +175,7 @@ impl Roll {
             return Ok(());
         }
         self.gallery_checked = Instant::now();
-        let version = store.gallery_version(self.class_id, EMBEDDING_MODEL_ID)?;
+        let version = store.gallery_version(self.class_id, self.options.embedding_model)?;
         if version == self.gallery_version {
             return Ok(());
         }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use opencv::core::Mat;
 use serde::Serialize;
 
-use super::{DetectorConfig, Embedder, Embedding, ExpressionClassifier, ExpressionResult, Face, FaceDetector, VisionError};
+use super::{DetectorConfig, Embedder, EmbedderModel, Embedding, ExpressionClassifier, ExpressionResult, Face, FaceDetector, VisionError};
 use crate::runtime::{self, Threads};
 
 #[derive(Debug, Clone)]
@@ -16,6 +16,8 @@ pub struct AnalyzerOptions {
     pub detector: DetectorConfig,
     /// Parallel MTCNN workers (one per core; each runs single-threaded sessions, see benches/).
     pub detector_workers: usize,
+    /// Which FaceNet build embeds faces.
+    pub embedder_model: EmbedderModel,
     /// Threads of the FaceNet session (one large call per batch: uses every core).
     pub embedder_threads: Threads,
     /// Load and run the expression model. A school may switch mood recognition off entirely.
@@ -29,6 +31,7 @@ impl Default for AnalyzerOptions {
             models_dir: None,
             detector: DetectorConfig::default(),
             detector_workers: cores.min(4),
+            embedder_model: EmbedderModel::default(),
             embedder_threads: Threads::new(cores),
             expressions: true,
         }
@@ -56,7 +59,7 @@ impl FaceAnalyzer {
     pub fn load(options: &AnalyzerOptions) -> Result<Self, VisionError> {
         let models_dir = runtime::locate_models_dir(options.models_dir.as_deref())?;
         let detector = FaceDetector::load(&models_dir, options.detector, options.detector_workers)?;
-        let embedder = Embedder::load(&models_dir, options.embedder_threads)?;
+        let embedder = Embedder::load(&models_dir, options.embedder_model, options.embedder_threads)?;
         let expression = if options.expressions {
             Some(ExpressionClassifier::load(&models_dir, Threads::single())?)
         } else {

@@ -16,6 +16,7 @@ use ort::session::Session;
 use ort::value::TensorRef;
 use serde::Serialize;
 
+use super::area::{self, IntegralImage};
 use super::geometry::{nms, Overlap, ScoredBox};
 use super::VisionError;
 use crate::runtime::{self, Threads};
@@ -82,6 +83,7 @@ struct Cascade {
     pnet_input: Vec<f32>,
     /// Reused input buffer for the batched R-Net / O-Net crops.
     crop_input: Vec<f32>,
+    crop: Mat,
     resized: Mat,
 }
 
@@ -98,8 +100,8 @@ struct Refined {
 pub struct FaceDetector {
     workers: Vec<Cascade>,
     config: DetectorConfig,
-    /// The frame in f32, shared by the R-Net and O-Net crops (the reference crops in float).
-    frame_f32: Mat,
+    /// The frame's integral image: every pyramid level and shrinking crop is read from it.
+    integral: IntegralImage,
 }
 
 impl FaceDetector {
@@ -117,11 +119,12 @@ impl FaceDetector {
                     onet: runtime::load_session(models_dir, &runtime::ONET, single)?,
                     pnet_input: Vec::new(),
                     crop_input: Vec::new(),
+                    crop: Mat::default(),
                     resized: Mat::default(),
                 })
             })
             .collect::<Result<Vec<_>, VisionError>>()?;
-        Ok(FaceDetector { workers, config, frame_f32: Mat::default() })
+        Ok(FaceDetector { workers, config, integral: IntegralImage::default() })
     }
 
     pub fn config(&self) -> DetectorConfig {
@@ -137,16 +140,25 @@ impl FaceDetector {
         if image.rows() < 12 || image.cols() < 12 {
             return Ok(Vec::new());
         }
-        let stage1 = self.stage1(image)?;
+        // The integral image's buffer is kept between frames, taken out while the workers
+        // borrow `self`.
+        let mut integral = std::mem::take(&mut self.integral);
+        let faces = self.cascade(image, &mut integral);
+        self.integral = integral;
+        faces
+    }
+
+    fn cascade(&mut self, image: &Mat, integral: &mut IntegralImage) -> Result<Vec<Face>, VisionError> {
+        let area = if integral.update(image)? { Some(&*integral) } else { None };
+        let stage1 = self.stage1(image, area)?;
         if stage1.is_empty() {
             return Ok(Vec::new());
         }
-        let mut frame = std::mem::take(&mut self.frame_f32);
-        image.convert_to(&mut frame, CV_32FC3, 1.0, 0.0)?;
-        let stage2 = self.stage2(&frame, &stage1)?;
-        let faces = if stage2.is_empty() { Ok(Vec::new()) } else { self.stage3(&frame, &stage2) };
-        self.frame_f32 = frame;
-        faces
+        let stage2 = self.stage2(image, area, &stage1)?;
+        if stage2.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.stage3(image, area, &stage2)
     }
 
     /// Follow faces found in the previous frame into this one without the image pyramid: O-Net
@@ -159,11 +171,8 @@ impl FaceDetector {
             return Ok(Vec::new());
         }
         let boxes: Vec<ScoredBox> = previous.iter().map(|f| ScoredBox::new(f.x1, f.y1, f.x2, f.y2, f.score).squared()).collect();
-        let mut frame = std::mem::take(&mut self.frame_f32);
-        image.convert_to(&mut frame, CV_32FC3, 1.0, 0.0)?;
-        let faces = self.stage3(&frame, &boxes);
-        self.frame_f32 = frame;
-        faces
+        // A few boxes: an integral image of the whole frame would cost more than it saves.
+        self.stage3(image, None, &boxes)
     }
 
     /// Pyramid scales: `m * factor^k` while the scaled short side stays >= 12 px (P-Net's window).
@@ -171,7 +180,7 @@ impl FaceDetector {
         pyramid_scales(height, width, self.config.min_face, self.config.scale_factor)
     }
 
-    fn stage1(&mut self, image: &Mat) -> Result<Vec<ScoredBox>, VisionError> {
+    fn stage1(&mut self, image: &Mat, area: Option<&IntegralImage>) -> Result<Vec<ScoredBox>, VisionError> {
         let (h, w) = (image.rows(), image.cols());
         let scales = self.scales(h, w);
         // Give each worker a share of the levels balanced by pixel count (the first level is
@@ -182,13 +191,14 @@ impl FaceDetector {
         for (level, s) in scales.iter().enumerate() {
             let k = (0..load.len()).min_by(|&a, &b| load[a].total_cmp(&load[b])).unwrap_or(0);
             // Cost model, measured: P-Net work grows with the level's area (s^2 of the frame);
-            // the area resize reads the whole frame at every level, worth ~0.03 of a frame's area.
-            load[k] += s * s + 0.03;
+            // without the integral image, OpenCV's resize reads the whole frame at every level,
+            // worth ~0.03 of a frame's area.
+            load[k] += s * s + if area.is_some() { 0.0 } else { 0.03 };
             assignment[k].push(level);
         }
         let threshold = self.config.thresholds[0];
         let per_worker = parallel(&mut self.workers, assignment, |cascade, levels| {
-            levels.into_iter().map(|l| Ok((l, cascade.pnet_level(image, scales[l], threshold)?))).collect::<Result<Vec<_>, VisionError>>()
+            levels.into_iter().map(|l| Ok((l, cascade.pnet_level(image, area, scales[l], threshold)?))).collect::<Result<Vec<_>, VisionError>>()
         })?;
         let mut levels: Vec<(usize, LevelBoxes)> = per_worker.into_iter().flatten().collect();
         levels.sort_by_key(|(l, _)| *l);
@@ -209,11 +219,10 @@ impl FaceDetector {
     }
 
     /// Run R-Net (`size` 24) or O-Net (48) on the boxes, split across the workers in order.
-    /// `image` is the frame in f32.
-    fn refine(&mut self, image: &Mat, boxes: &[ScoredBox], size: i32) -> Result<Refined, VisionError> {
+    fn refine(&mut self, image: &Mat, area: Option<&IntegralImage>, boxes: &[ScoredBox], size: i32) -> Result<Refined, VisionError> {
         let chunk = boxes.len().div_ceil(self.workers.len()).max(1);
         let parts: Vec<&[ScoredBox]> = boxes.chunks(chunk).collect();
-        let results = parallel(&mut self.workers, parts, |cascade, part| cascade.refine(image, part, size))?;
+        let results = parallel(&mut self.workers, parts, |cascade, part| cascade.refine(image, area, part, size))?;
         let mut out = Refined { prob: Vec::new(), reg: Vec::new(), landmarks: Vec::new() };
         for r in results {
             out.prob.extend(r.prob);
@@ -223,8 +232,8 @@ impl FaceDetector {
         Ok(out)
     }
 
-    fn stage2(&mut self, image: &Mat, boxes: &[ScoredBox]) -> Result<Vec<ScoredBox>, VisionError> {
-        let r = self.refine(image, boxes, 24)?;
+    fn stage2(&mut self, image: &Mat, area: Option<&IntegralImage>, boxes: &[ScoredBox]) -> Result<Vec<ScoredBox>, VisionError> {
+        let r = self.refine(image, area, boxes, 24)?;
         let mut kept = Vec::new();
         let mut regs = Vec::new();
         for (i, b) in boxes.iter().enumerate() {
@@ -236,9 +245,9 @@ impl FaceDetector {
         Ok(nms(&kept, 0.7, Overlap::Union).into_iter().map(|i| kept[i].regressed(regs[i]).squared()).collect())
     }
 
-    fn stage3(&mut self, image: &Mat, boxes: &[ScoredBox]) -> Result<Vec<Face>, VisionError> {
+    fn stage3(&mut self, image: &Mat, area: Option<&IntegralImage>, boxes: &[ScoredBox]) -> Result<Vec<Face>, VisionError> {
         let boxes: Vec<ScoredBox> = boxes.iter().map(ScoredBox::truncated).collect();
-        let r = self.refine(image, &boxes, 48)?;
+        let r = self.refine(image, area, &boxes, 48)?;
         let mut kept = Vec::new();
         let mut points = Vec::new();
         for (i, b) in boxes.iter().enumerate() {
@@ -267,12 +276,16 @@ impl FaceDetector {
 impl Cascade {
     /// P-Net over one pyramid level: candidate boxes (1-based, in image pixels) after the
     /// per-level NMS, with their regressions.
-    fn pnet_level(&mut self, image: &Mat, s: f64, threshold: f32) -> Result<LevelBoxes, VisionError> {
+    fn pnet_level(&mut self, image: &Mat, area: Option<&IntegralImage>, s: f64, threshold: f32) -> Result<LevelBoxes, VisionError> {
         let (h, w) = (image.rows(), image.cols());
         let hs = (h as f64 * s).ceil() as i32;
         let ws = (w as f64 * s).ceil() as i32;
-        imgproc::resize(image, &mut self.resized, Size::new(ws, hs), 0.0, 0.0, imgproc::INTER_AREA)?;
-        fill_swapped(&self.resized, &mut self.pnet_input)?;
+        if let Some(integral) = area {
+            fill_swapped_from(integral, ws as usize, hs as usize, &mut self.pnet_input)?;
+        } else {
+            imgproc::resize(image, &mut self.resized, Size::new(ws, hs), 0.0, 0.0, imgproc::INTER_AREA)?;
+            fill_swapped(&self.resized, &mut self.pnet_input)?;
+        }
         let input = TensorRef::from_array_view(([1usize, ws as usize, hs as usize, 3], &self.pnet_input[..]))?;
         let outputs = self.pnet.run(ort::inputs![input])?;
         let (reg_shape, reg) = outputs[0].try_extract_tensor::<f32>()?;
@@ -306,13 +319,13 @@ impl Cascade {
     }
 
     /// R-Net (`size` 24) or O-Net (`size` 48) on a batch of crops.
-    fn refine(&mut self, image: &Mat, boxes: &[ScoredBox], size: i32) -> Result<Refined, VisionError> {
+    fn refine(&mut self, image: &Mat, area: Option<&IntegralImage>, boxes: &[ScoredBox], size: i32) -> Result<Refined, VisionError> {
         let n = boxes.len();
         let mut out = Refined { prob: Vec::with_capacity(n), reg: Vec::with_capacity(n), landmarks: Vec::new() };
         if n == 0 {
             return Ok(out);
         }
-        fill_crops(image, boxes, size, &mut self.crop_input, &mut self.resized)?;
+        fill_crops(image, area, boxes, size, &mut self.crop_input, &mut self.crop, &mut self.resized)?;
         let s = size as usize;
         let input = TensorRef::from_array_view(([n, s, s, 3], &self.crop_input[..]))?;
         let net = if size == 24 { &mut self.rnet } else { &mut self.onet };
@@ -341,10 +354,17 @@ fn parallel<I: Send, R: Send>(
     if shares.len() <= 1 {
         return shares.into_iter().zip(workers.iter_mut()).map(|(s, w)| work(w, s)).collect();
     }
+    // The calling thread takes the first share itself: one thread fewer to start per stage.
+    let mut pairs = workers.iter_mut().zip(shares);
+    let Some((first_worker, first_share)) = pairs.next() else { return Ok(Vec::new()) };
+    let work = &work;
     std::thread::scope(|scope| {
-        let handles: Vec<_> =
-            workers.iter_mut().zip(shares).map(|(w, s)| scope.spawn(|| work(w, s))).collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
+        let handles: Vec<_> = pairs.map(|(w, s)| scope.spawn(move || work(w, s))).collect();
+        let mut results = vec![work(first_worker, first_share)];
+        for h in handles {
+            results.push(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+        }
+        results.into_iter().collect()
     })
 }
 
@@ -383,10 +403,40 @@ fn fill_swapped(image: &Mat, out: &mut Vec<f32>) -> Result<(), VisionError> {
     Ok(())
 }
 
-/// Crop each 1-based inclusive box out of the float (CV_32FC3) frame, zero outside the image,
-/// resize it to `size` with area interpolation in floating point (as the reference does), and
-/// pack the batch in the nets' swapped, normalised layout.
-fn fill_crops(image: &Mat, boxes: &[ScoredBox], size: i32, out: &mut Vec<f32>, resized: &mut Mat) -> Result<(), VisionError> {
+/// The whole frame at `ws` x `hs` by area interpolation, rounded to 8 bits (as the reference's
+/// resize of an 8-bit image), written as `fill_swapped` does.
+fn fill_swapped_from(integral: &IntegralImage, ws: usize, hs: usize, out: &mut Vec<f32>) -> Result<(), VisionError> {
+    let (w, h) = (integral.width() as f64, integral.height() as f64);
+    let xs: Vec<f64> = area::grid(0.0, w / ws as f64, ws).collect();
+    let ys: Vec<f64> = area::grid(0.0, h / hs as f64, hs).collect();
+    out.resize(ws * hs * 3, 0.0);
+    integral.cell_sums(&xs, &ys, |x, y, sums| {
+        // The last cells are cut by the frame's edge; OpenCV averages over what is left.
+        let cell = (xs[x + 1].min(w) - xs[x]) * (ys[y + 1].min(h) - ys[y]);
+        let d = &mut out[(x * hs + y) * 3..(x * hs + y) * 3 + 3];
+        for (c, v) in d.iter_mut().enumerate() {
+            let px = (sums[2 - c] / cell).round_ties_even().clamp(0.0, 255.0) as f32;
+            *v = (px - MEAN) * SCALE;
+        }
+    })?;
+    Ok(())
+}
+
+/// Crop each 1-based inclusive box out of the frame, zero outside the image, resize it to
+/// `size` with area interpolation in floating point (as the reference does), and pack the batch
+/// in the nets' swapped, normalised layout. Boxes at least `size` wide are averaged from the
+/// integral image when there is one; smaller ones are enlarged by OpenCV from the crop in float
+/// (area interpolation enlarges bilinearly, which an integral cannot do). `crop` and `resized`
+/// are scratch buffers.
+fn fill_crops(
+    image: &Mat,
+    area: Option<&IntegralImage>,
+    boxes: &[ScoredBox],
+    size: i32,
+    out: &mut Vec<f32>,
+    crop: &mut Mat,
+    resized: &mut Mat,
+) -> Result<(), VisionError> {
     let n = size as usize;
     let per = n * n * 3;
     out.clear();
@@ -402,23 +452,37 @@ fn fill_crops(image: &Mat, boxes: &[ScoredBox], size: i32, out: &mut Vec<f32>, r
             dst.fill(-MEAN * SCALE);
             continue;
         }
+        if let Some(integral) = area.filter(|_| tw >= size as i64 && th >= size as i64) {
+            let (sx, sy) = (tw as f64 / size as f64, th as f64 / size as f64);
+            let xs: Vec<f64> = area::grid((x1 - 1) as f64, sx, n).collect();
+            let ys: Vec<f64> = area::grid((y1 - 1) as f64, sy, n).collect();
+            // Padding counts as zero pixels: every cell is averaged over its full size.
+            let cell = sx * sy;
+            integral.cell_sums(&xs, &ys, |x, y, sums| {
+                let d = &mut dst[(x * n + y) * 3..(x * n + y) * 3 + 3];
+                for (c, v) in d.iter_mut().enumerate() {
+                    *v = ((sums[2 - c] / cell) as f32 - MEAN) * SCALE;
+                }
+            })?;
+            continue;
+        }
+        // The crop in float, zero outside the image, then OpenCV's resize (as the reference).
         let (sx0, sy0) = ((x1 - 1).max(0), (y1 - 1).max(0));
         let (sx1, sy1) = (x2.min(iw as i64), y2.min(ih as i64));
         let inside = sx0 == x1 - 1 && sy0 == y1 - 1 && sx1 == x2 && sy1 == y2;
         if inside {
-            // Most boxes: resize straight from the frame, no copy.
             let rect = Rect::new(sx0 as i32, sy0 as i32, tw as i32, th as i32);
-            imgproc::resize(&Mat::roi(image, rect)?, resized, Size::new(size, size), 0.0, 0.0, imgproc::INTER_AREA)?;
+            Mat::roi(image, rect)?.convert_to(crop, CV_32FC3, 1.0, 0.0)?;
         } else {
-            let mut tmp = Mat::new_rows_cols_with_default(th as i32, tw as i32, CV_32FC3, Scalar::all(0.0))?;
+            *crop = Mat::new_rows_cols_with_default(th as i32, tw as i32, CV_32FC3, Scalar::all(0.0))?;
             if sx1 > sx0 && sy1 > sy0 {
                 let (dx0, dy0) = (sx0 - (x1 - 1), sy0 - (y1 - 1));
                 let src_rect = Rect::new(sx0 as i32, sy0 as i32, (sx1 - sx0) as i32, (sy1 - sy0) as i32);
                 let dst_rect = Rect::new(dx0 as i32, dy0 as i32, src_rect.width, src_rect.height);
-                Mat::roi(image, src_rect)?.copy_to(&mut Mat::roi_mut(&mut tmp, dst_rect)?)?;
+                Mat::roi(image, src_rect)?.convert_to(&mut Mat::roi_mut(crop, dst_rect)?, CV_32FC3, 1.0, 0.0)?;
             }
-            imgproc::resize(&tmp, resized, Size::new(size, size), 0.0, 0.0, imgproc::INTER_AREA)?;
         }
+        imgproc::resize(crop, resized, Size::new(size, size), 0.0, 0.0, imgproc::INTER_AREA)?;
         let px = resized.data_typed::<opencv::core::Vec3f>()?;
         for y in 0..n {
             for x in 0..n {

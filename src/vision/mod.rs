@@ -4,6 +4,7 @@
 //! boxes, vectors and probabilities; what they mean for attendance is decided elsewhere.
 
 pub mod analyzer;
+pub mod area;
 pub mod detector;
 pub mod embedder;
 pub mod expression;
@@ -12,7 +13,7 @@ pub mod image;
 
 pub use analyzer::{AnalyzedFace, AnalyzerOptions, FaceAnalyzer};
 pub use detector::{DetectorConfig, Face, FaceDetector};
-pub use embedder::{cosine, Embedder, Embedding, Margin};
+pub use embedder::{cosine, Embedder, EmbedderModel, Embedding, Margin};
 pub use expression::{Expression, ExpressionClassifier, ExpressionResult};
 pub use image::{load_image, ImageError};
 
