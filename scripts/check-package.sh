@@ -32,7 +32,9 @@ for _ in $(seq 40); do
   grep -qE "face engine loaded|could not|error" "$work/app.log" && break
   sleep 0.5
 done
-pkill -f "$work/root/usr/bin/rollcall-app" 2>/dev/null || true
+# Only the app itself (its command line starts with its path): matching xvfb-run's or timeout's
+# command line too would kill xvfb-run before it stops its X server, leaving an Xvfb behind.
+pkill -f "^$work/root/usr/bin/rollcall-app" 2>/dev/null || true
 wait "$app" 2>/dev/null || true
 grep -q "loading ONNX Runtime path=$work/root/usr/.*Rollcall/vendor/onnxruntime/linux-x86_64/libonnxruntime.so" "$work/app.log" \
   || fail "the packaged app did not load its own ONNX Runtime:\n$(grep -v WARN "$work/app.log" | tail -20)"
