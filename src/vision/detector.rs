@@ -351,10 +351,8 @@ fn parallel<I: Send, R: Send>(
     shares: Vec<I>,
     work: impl Fn(&mut Cascade, I) -> Result<R, VisionError> + Sync,
 ) -> Result<Vec<R>, VisionError> {
-    if shares.len() <= 1 {
-        return shares.into_iter().zip(workers.iter_mut()).map(|(s, w)| work(w, s)).collect();
-    }
-    // The calling thread takes the first share itself: one thread fewer to start per stage.
+    // The calling thread takes the first share itself: one thread fewer to start per stage, and
+    // none at all when there is only one share.
     let mut pairs = workers.iter_mut().zip(shares);
     let Some((first_worker, first_share)) = pairs.next() else { return Ok(Vec::new()) };
     let work = &work;
@@ -395,9 +393,7 @@ fn fill_swapped(image: &Mat, out: &mut Vec<f32>) -> Result<(), VisionError> {
         for x in 0..w {
             let s = &row[x * 3..x * 3 + 3];
             let d = &mut dst[(x * h + y) * 3..(x * h + y) * 3 + 3];
-            d[0] = (s[2] as f32 - MEAN) * SCALE;
-            d[1] = (s[1] as f32 - MEAN) * SCALE;
-            d[2] = (s[0] as f32 - MEAN) * SCALE;
+            put_pixel(d, [s[0] as f32, s[1] as f32, s[2] as f32]);
         }
     }
     Ok(())
@@ -413,13 +409,17 @@ fn fill_swapped_from(integral: &IntegralImage, ws: usize, hs: usize, out: &mut V
     integral.cell_sums(&xs, &ys, |x, y, sums| {
         // The last cells are cut by the frame's edge; OpenCV averages over what is left.
         let cell = (xs[x + 1].min(w) - xs[x]) * (ys[y + 1].min(h) - ys[y]);
-        let d = &mut out[(x * hs + y) * 3..(x * hs + y) * 3 + 3];
-        for (c, v) in d.iter_mut().enumerate() {
-            let px = round_half_even(sums[2 - c] / cell).clamp(0.0, 255.0) as f32;
-            *v = (px - MEAN) * SCALE;
-        }
+        put_pixel(&mut out[(x * hs + y) * 3..], sums.map(|v| round_half_even(v / cell).clamp(0.0, 255.0) as f32));
     })?;
     Ok(())
+}
+
+/// Store one BGR pixel (0-255 scale) at the start of `dst` as the nets take it: RGB,
+/// `(px - 127.5) * 0.0078125`.
+fn put_pixel(dst: &mut [f32], bgr: [f32; 3]) {
+    dst[0] = (bgr[2] - MEAN) * SCALE;
+    dst[1] = (bgr[1] - MEAN) * SCALE;
+    dst[2] = (bgr[0] - MEAN) * SCALE;
 }
 
 /// Round to the nearest integer, halves to even, as OpenCV's `cvRound` does for 8-bit results.
@@ -468,10 +468,7 @@ fn fill_crops(
             // Padding counts as zero pixels: every cell is averaged over its full size.
             let cell = sx * sy;
             integral.cell_sums(&xs, &ys, |x, y, sums| {
-                let d = &mut dst[(x * n + y) * 3..(x * n + y) * 3 + 3];
-                for (c, v) in d.iter_mut().enumerate() {
-                    *v = ((sums[2 - c] / cell) as f32 - MEAN) * SCALE;
-                }
+                put_pixel(&mut dst[(x * n + y) * 3..], sums.map(|v| (v / cell) as f32));
             })?;
             continue;
         }
@@ -497,9 +494,7 @@ fn fill_crops(
             for x in 0..n {
                 let s = px[y * n + x];
                 let d = &mut dst[(x * n + y) * 3..(x * n + y) * 3 + 3];
-                d[0] = (s[2] - MEAN) * SCALE;
-                d[1] = (s[1] - MEAN) * SCALE;
-                d[2] = (s[0] - MEAN) * SCALE;
+                put_pixel(d, [s[0], s[1], s[2]]);
             }
         }
     }
