@@ -33,7 +33,7 @@ fn class_of(frame: &Mat, a: &mut FaceAnalyzer, dir: &tempfile::TempDir) -> Store
     let entries: Vec<RosterEntry> = (0..faces.len())
         .map(|i| RosterEntry { student_id: format!("S{i}"), first_name: "F".into(), last_name: format!("{i}"), class: "B".into() })
         .collect();
-    store.apply_roster(&entries).unwrap();
+    store.apply_roster(&entries, Default::default(), "bench").unwrap();
     for (i, e) in a.embedder.embed(frame, &faces).unwrap().into_iter().enumerate() {
         let s = store.student(&format!("S{i}")).unwrap();
         store.add_enrolments(&s, EMBEDDING_MODEL_ID, &[(e.unwrap().0, "bench".into(), 100.0)]).unwrap();

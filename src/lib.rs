@@ -2,13 +2,16 @@
 //! See ARCHITECTURE.md for the map and the invariants.
 
 pub mod attendance;
+pub mod calendar;
 pub mod enrolment;
 pub mod eval;
+pub mod files;
 pub mod recognition;
 pub mod report;
 pub mod roster;
 pub mod runtime;
 pub mod settings;
+pub mod status;
 pub mod source;
 pub mod vision;
 pub mod storage;

@@ -53,6 +53,13 @@ pub fn mood(store: &mut Store) -> Result<Option<bool>, StoreError> {
     Ok(store.setting(MOOD)?.map(|v| v == "on"))
 }
 
+/// Whether mood is recognised, stored and shown. Off unless the school switched it on: inferring
+/// students' emotions is prohibited in EU schools (AI Act Art. 5(1)(f)) except for medical or
+/// safety reasons. The one default, for the CLI, the app and the reports alike.
+pub fn mood_enabled(store: &mut Store) -> Result<bool, StoreError> {
+    Ok(mood(store)?.unwrap_or(false))
+}
+
 /// The school's minimum similarity, or `None` for the calibrated threshold alone.
 pub fn min_similarity(store: &mut Store) -> Result<Option<f32>, StoreError> {
     Ok(store.setting(MIN_SIMILARITY)?.and_then(|v| v.parse().ok()))
@@ -60,6 +67,25 @@ pub fn min_similarity(store: &mut Store) -> Result<Option<f32>, StoreError> {
 
 pub fn min_face(store: &mut Store) -> Result<f32, StoreError> {
     Ok(store.setting(MIN_FACE)?.and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_MIN_FACE))
+}
+
+/// Check and store one setting; the error is a sentence naming the valid keys or values.
+pub fn set(store: &mut Store, key: &str, value: &str) -> anyhow::Result<()> {
+    validate(key, value).map_err(|e| anyhow::anyhow!("{e} (settings: {})", KEYS.join(", ")))?;
+    store.set_setting(key, value)?;
+    Ok(())
+}
+
+/// What a session takes from the settings, read in one place for the CLI and the app.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SessionDefaults {
+    pub mood: bool,
+    pub min_face: f32,
+    pub min_similarity: Option<f32>,
+}
+
+pub fn session_defaults(store: &mut Store) -> Result<SessionDefaults, StoreError> {
+    Ok(SessionDefaults { mood: mood_enabled(store)?, min_face: min_face(store)?, min_similarity: min_similarity(store)? })
 }
 
 #[cfg(test)]

@@ -29,18 +29,53 @@ impl SourceSpec {
         }
     }
 
+    /// What can be told without opening the source: a file that is missing, or a still picture.
+    pub fn check(&self) -> Result<(), SourceError> {
+        if let SourceSpec::File(p) = self {
+            if !p.is_file() {
+                return Err(SourceError::MissingFile(p.clone()));
+            }
+            let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+            if STILL_PICTURE.contains(&ext.as_str()) {
+                return Err(SourceError::StillPicture(p.clone()));
+            }
+        }
+        Ok(())
+    }
+
     pub fn is_live(&self) -> bool {
         !matches!(self, SourceSpec::File(_))
     }
 
+    /// How the source is shown and stored: a URL without its password (an IP camera's
+    /// `rtsp://user:password@host/...` must not end up in the database or a log).
     pub fn describe(&self) -> String {
         match self {
             SourceSpec::Camera(i) => format!("camera {i}"),
             SourceSpec::File(p) => p.display().to_string(),
-            SourceSpec::Url(u) => u.clone(),
+            SourceSpec::Url(u) => redact_password(u),
         }
     }
 }
+
+/// The URL with its password replaced by `***`.
+pub fn redact_password(u: &str) -> String {
+    match url::Url::parse(u) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        Ok(_) => u.to_string(),
+        // Not parseable: keep what is before any credentials.
+        Err(_) => match (u.find("://"), u.rfind('@')) {
+            (Some(scheme), Some(at)) if at > scheme => format!("{}***{}", &u[..scheme + 3], &u[at..]),
+            _ => u.to_string(),
+        },
+    }
+}
+
+/// File extensions of still pictures: a session needs a moving picture.
+const STILL_PICTURE: [&str; 9] = ["jpg", "jpeg", "png", "bmp", "gif", "webp", "tif", "tiff", "heic"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
@@ -48,6 +83,8 @@ pub enum SourceError {
     MissingFile(PathBuf),
     #[error("cannot open {0}: {1}")]
     Open(String, String),
+    #[error("{0} is a still picture, not a video: a session needs a camera, a video file or a stream (a photo cannot show who came in)")]
+    StillPicture(PathBuf),
     #[error("video error: {0}")]
     OpenCv(#[from] opencv::Error),
 }
@@ -71,17 +108,28 @@ pub struct FrameSource {
 }
 
 const MAX_BACKOFF: Duration = Duration::from_secs(8);
+/// How long opening a network stream, or waiting for its next frame, may take.
+const NETWORK_TIMEOUT_MS: i32 = 10_000;
 
 fn open_capture(spec: &SourceSpec) -> Result<VideoCapture, SourceError> {
     let cap = match spec {
         SourceSpec::Camera(i) => VideoCapture::new(*i, videoio::CAP_ANY)?,
         SourceSpec::File(p) => {
-            if !p.is_file() {
-                return Err(SourceError::MissingFile(p.clone()));
+            spec.check()?;
+            let cap = VideoCapture::from_file(p, videoio::CAP_ANY)?;
+            // A picture under another name opens as a one-frame "video".
+            if cap.is_opened()? && cap.get(videoio::CAP_PROP_FRAME_COUNT).unwrap_or(0.0) == 1.0 {
+                return Err(SourceError::StillPicture(p.clone()));
             }
-            VideoCapture::from_file(p, videoio::CAP_ANY)?
+            cap
         }
-        SourceSpec::Url(u) => VideoCapture::from_file(u, videoio::CAP_FFMPEG)?,
+        // A stream that answers but sends nothing must not hold the loop for ffmpeg's default
+        // 30 s: the session's heartbeat and stop button wait on it.
+        SourceSpec::Url(u) => VideoCapture::from_file_with_params(
+            u,
+            videoio::CAP_FFMPEG,
+            &opencv::core::Vector::from_slice(&[videoio::CAP_PROP_OPEN_TIMEOUT_MSEC, NETWORK_TIMEOUT_MS, videoio::CAP_PROP_READ_TIMEOUT_MSEC, NETWORK_TIMEOUT_MS]),
+        )?,
     };
     if !cap.is_opened()? {
         let hint = match spec {
@@ -176,5 +224,13 @@ mod tests {
         assert_eq!(SourceSpec::parse("rtsp://cam.local/stream"), SourceSpec::Url("rtsp://cam.local/stream".into()));
         assert_eq!(SourceSpec::parse("clip.mp4"), SourceSpec::File("clip.mp4".into()));
         assert!(!SourceSpec::parse("clip.mp4").is_live());
+    }
+
+    #[test]
+    fn a_camera_password_is_never_shown_or_stored() {
+        let d = SourceSpec::parse("rtsp://admin:s3cret@10.0.0.7:554/stream1").describe();
+        assert_eq!(d, "rtsp://admin:***@10.0.0.7:554/stream1");
+        assert_eq!(SourceSpec::parse("rtsp://10.0.0.7/stream").describe(), "rtsp://10.0.0.7/stream");
+        assert!(!redact_password("rtsp://u:p w@[bad/x").contains("p w"));
     }
 }

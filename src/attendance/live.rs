@@ -3,6 +3,11 @@
 //! rides out a lost camera (the source reconnects; marks so far are already saved) and closes
 //! the session at the end. What happens around it (printing, streaming to a window, a stop
 //! button) is the caller's, through `SessionObserver`.
+//!
+//! A register that says "absent" must have watched: `check_plan` refuses, before anything is
+//! written, a run that cannot watch (a time already past, a still picture, nobody enrolled for
+//! the recognition model in use, a lesson start that contradicts the session's), and a run that
+//! in the end saw no picture or no face records no absence and fails with the reason.
 
 use std::time::{Duration, Instant};
 
@@ -10,10 +15,10 @@ use chrono::{Local, NaiveDate, NaiveDateTime, NaiveTime};
 use opencv::core::Mat;
 use serde::Serialize;
 
-use super::roll::{FrameOutcome, Roll, RollEvent, RollOptions};
+use super::roll::{FrameOutcome, Roll, RollEvent, RollOptions, RunVerdict};
 use crate::source::{FrameSource, Next, SourceSpec};
-use crate::storage::Store;
-use crate::vision::FaceAnalyzer;
+use crate::storage::{Class, Store};
+use crate::vision::{EmbedderModel, FaceAnalyzer};
 
 #[derive(Debug, Clone)]
 pub struct SessionPlan {
@@ -23,7 +28,8 @@ pub struct SessionPlan {
     pub start: Option<NaiveTime>,
     /// Stop a live source at this time of day.
     pub until: Option<NaiveTime>,
-    /// Sample moods (only if the expression model is loaded).
+    /// Sample moods (only if the expression model is loaded). Off unless the school switched
+    /// mood recognition on (`settings::mood_enabled`).
     pub mood: bool,
     pub max_frames: Option<u64>,
     pub max_seconds: Option<f64>,
@@ -36,7 +42,7 @@ pub struct SessionPlan {
 
 impl SessionPlan {
     pub fn new(class: &str, source: SourceSpec) -> Self {
-        SessionPlan { class: class.to_string(), source, start: None, until: None, mood: true, max_frames: None, max_seconds: None, realtime: false, min_similarity: None }
+        SessionPlan { class: class.to_string(), source, start: None, until: None, mood: false, max_frames: None, max_seconds: None, realtime: false, min_similarity: None }
     }
 }
 
@@ -80,6 +86,74 @@ pub struct SessionSummary {
     pub source_outages: u32,
 }
 
+/// Why a session was not run, or recorded no register. Each is a sentence for the person who
+/// started it; `code` names the case for a program.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error("--until {until} has already passed (it is {now}): there is nothing left to watch")]
+    UntilPassed { until: NaiveTime, now: String },
+    #[error("nobody in class {class} is enrolled yet: enrol students (`rollcall enroll`, or Students in the app) before taking the roll by camera; until then mark the register by hand")]
+    NobodyEnrolled { class: String },
+    #[error("class {class} has no faces enrolled with the {model} FaceNet ({others}): take the roll with the model they were enrolled with (--embedder), or enrol them again with this one")]
+    OtherModel { class: String, model: String, others: String },
+    #[error("class {class}'s session on {date} started at {existing} and its marks were judged against that time; a different start ({requested}) is refused. Correct single marks with `rollcall override` (or Reports in the app)")]
+    StartConflict { class: String, date: NaiveDate, existing: String, requested: String },
+    #[error("no register was taken for class {class}, and no absence was recorded: {reason}")]
+    NotWatched { class: String, reason: String },
+}
+
+impl SessionError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            SessionError::UntilPassed { .. } => "until_passed",
+            SessionError::NobodyEnrolled { .. } => "nobody_enrolled",
+            SessionError::OtherModel { .. } => "other_model",
+            SessionError::StartConflict { .. } => "start_conflict",
+            SessionError::NotWatched { .. } => "not_watched",
+        }
+    }
+}
+
+/// How long the end of a session waits for a busy database to take its last marks before it
+/// gives up and names them (a roster import of a whole district takes seconds, not minutes).
+const FINISH_PATIENCE: Duration = Duration::from_secs(600);
+/// While a session runs, a write waits this long for another writer, then is queued: the
+/// camera loop must not stall behind an import.
+const LIVE_BUSY_TIMEOUT_MS: u32 = 250;
+
+/// Check, before anything is written, that a session can watch: a file source that exists and
+/// is not a still picture, a live source's `until` not already past, somebody in the class enrolled with `model_id`, and a lesson start that agrees
+/// with the session the class already has today.
+pub fn check_plan(store: &mut Store, plan: &SessionPlan, model_id: &str) -> anyhow::Result<Class> {
+    let class = store.class(&plan.class)?;
+    plan.source.check()?;
+    let now = Local::now().naive_local();
+    if let Some(until) = plan.until.filter(|u| plan.source.is_live() && *u <= now.time()) {
+        return Err(SessionError::UntilPassed { until, now: now.format("%H:%M").to_string() }.into());
+    }
+    let by_model = store.enrolled_by_model(class.id)?;
+    if !by_model.iter().any(|(m, n)| m == model_id && *n > 0) {
+        if by_model.is_empty() {
+            return Err(SessionError::NobodyEnrolled { class: class.name }.into());
+        }
+        let name = |id: &str| EmbedderModel::from_id(id).map_or(id.to_string(), |m| m.name().to_string());
+        let others = by_model.iter().map(|(m, n)| format!("{n} student(s) enrolled with {}", name(m))).collect::<Vec<_>>().join(", ");
+        return Err(SessionError::OtherModel { class: class.name, model: name(model_id), others }.into());
+    }
+    if let (Some(requested), Some(existing)) = (plan.start, store.session(&class, now.date())?) {
+        if existing.starts_at.time() != requested {
+            return Err(SessionError::StartConflict {
+                class: class.name,
+                date: existing.date,
+                existing: existing.starts_at.format("%H:%M").to_string(),
+                requested: requested.format("%H:%M").to_string(),
+            }
+            .into());
+        }
+    }
+    Ok(class)
+}
+
 /// The caller's side of a running session. Called on the session's thread: keep each call short
 /// (hand heavy work such as encoding a preview to another thread, and drop it when busy).
 pub trait SessionObserver {
@@ -97,24 +171,35 @@ pub trait SessionObserver {
 /// observer asks to stop, then close it. Marks are written as they happen, so an error half-way
 /// loses nothing already marked.
 pub fn run_session(store: &mut Store, analyzer: &mut FaceAnalyzer, plan: &SessionPlan, observer: &mut dyn SessionObserver) -> anyhow::Result<SessionSummary> {
-    store.class(&plan.class)?;
+    check_plan(store, plan, analyzer.embedder.model_id())?;
     let source = FrameSource::open(plan.source.clone())?;
     run_session_from(store, analyzer, plan, source, observer)
 }
 
 /// As `run_session`, with the source already open (a caller that must report a missing camera
 /// at once, before handing the loop to another thread).
-pub fn run_session_from(store: &mut Store, analyzer: &mut FaceAnalyzer, plan: &SessionPlan, mut source: FrameSource, observer: &mut dyn SessionObserver) -> anyhow::Result<SessionSummary> {
-    let class = store.class(&plan.class)?;
+pub fn run_session_from(store: &mut Store, analyzer: &mut FaceAnalyzer, plan: &SessionPlan, source: FrameSource, observer: &mut dyn SessionObserver) -> anyhow::Result<SessionSummary> {
+    let class = check_plan(store, plan, analyzer.embedder.model_id())?;
+    let result = watch(store, analyzer, plan, &class, source, observer);
+    store.set_busy_timeout(crate::storage::DEFAULT_BUSY_TIMEOUT_MS)?;
+    result
+}
+
+fn watch(store: &mut Store, analyzer: &mut FaceAnalyzer, plan: &SessionPlan, class: &Class, mut source: FrameSource, observer: &mut dyn SessionObserver) -> anyhow::Result<SessionSummary> {
     let run_started = Local::now().naive_local();
     let starts_at = plan.start.or_else(|| class.lesson_start()).map(|t| run_started.date().and_time(t)).unwrap_or(run_started);
     let mood = plan.mood && analyzer.expression.is_some();
-    let mut roll = Roll::start(store, &class, starts_at, &plan.source.describe(), RollOptions { mood, min_similarity: plan.min_similarity, embedding_model: analyzer.embedder.model_id(), ..RollOptions::default() })?;
+    let options = RollOptions { mood, min_similarity: plan.min_similarity, embedding_model: analyzer.embedder.model_id(), ..RollOptions::default() };
+    // Opening the session waits out a busy database (an import, a backup) like any mark does.
+    let mut roll = patiently(|| Roll::start(store, class, starts_at, &plan.source.describe(), options.clone()))?;
+    // From now on a write that finds the database busy is queued, not waited for.
+    store.set_busy_timeout(LIVE_BUSY_TIMEOUT_MS)?;
     let cal = roll.recognizer().calibration();
     let info = SessionInfo {
         class: class.name.clone(),
         date: roll.session().date,
-        starts_at,
+        // The session's own start: the one its marks are judged against (printed as used).
+        starts_at: roll.session().starts_at,
         late_after_minutes: roll.session().late_after_minutes,
         source: plan.source.describe(),
         enrolled: roll.recognizer().len(),
@@ -148,6 +233,7 @@ pub fn run_session_from(store: &mut Store, analyzer: &mut FaceAnalyzer, plan: &S
                 }
                 was_lost = true;
                 observer.source_lost(attempt, wait);
+                roll.idle(store)?;
                 continue;
             }
             Next::Frame { position: Some(p) } => {
@@ -185,7 +271,9 @@ pub fn run_session_from(store: &mut Store, analyzer: &mut FaceAnalyzer, plan: &S
         }
     }
     let ended = if live { Local::now().naive_local() } else { run_started + chrono::Duration::from_std(started.elapsed()).unwrap_or_default() };
-    roll.finish(store, ended.max(run_started))?;
+    if let RunVerdict::NotWatched(reason) = roll.finish(store, ended.max(run_started), FINISH_PATIENCE)? {
+        return Err(SessionError::NotWatched { class: class.name.clone(), reason }.into());
+    }
     let seconds = started.elapsed().as_secs_f64();
     Ok(SessionSummary {
         info,
@@ -198,6 +286,22 @@ pub fn run_session_from(store: &mut Store, analyzer: &mut FaceAnalyzer, plan: &S
         marked_total: roll.marked(),
         source_outages: stats.source_outages,
     })
+}
+
+/// Retry `f` while it fails because the database is busy, up to `FINISH_PATIENCE`.
+fn patiently<T>(mut f: impl FnMut() -> anyhow::Result<T>) -> anyhow::Result<T> {
+    let started = Instant::now();
+    let mut wait = Duration::from_millis(100);
+    loop {
+        match f() {
+            Err(e) if started.elapsed() < FINISH_PATIENCE && e.downcast_ref::<crate::storage::StoreError>().is_some_and(|s| s.is_busy()) => {
+                tracing::warn!("database busy: waiting to open the session");
+                std::thread::sleep(wait);
+                wait = (wait * 2).min(Duration::from_secs(2));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Wait until a file's frame at `position` is due, checking for a stop now and then.

@@ -6,7 +6,7 @@ pub mod mood;
 pub mod roll;
 pub mod rules;
 
-pub use roll::{FaceView, FrameOutcome, Roll, RollEvent, RollOptions};
+pub use roll::{FaceView, FrameOutcome, Roll, RollEvent, RollOptions, RunVerdict};
 pub use rules::{AttendanceRules, Status};
 
 use chrono::{NaiveDate, NaiveTime};
@@ -35,16 +35,25 @@ pub fn override_mark(store: &mut Store, class: &str, date: NaiveDate, student: &
     anyhow::ensure!(!actor.trim().is_empty(), "say who makes the change");
     let c = store.class(class)?;
     let s = store.student(student)?;
-    anyhow::ensure!(s.class_id == c.id, "student {student} is not in class {class}");
+    let memberships = store.memberships(s.id)?;
+    if !memberships.iter().any(|(mc, m)| mc.id == c.id && m.active_on(date)) {
+        let when: Vec<String> = memberships.iter().filter(|(mc, _)| mc.id == c.id).map(|(_, m)| membership_span(m)).collect();
+        anyhow::bail!(
+            "student {student} was not in class {class} on {date}{}",
+            if when.is_empty() { String::new() } else { format!(" (in it {})", when.join(", ")) }
+        );
+    }
     let session = match store.session(&c, date)? {
         Some(s) => s,
-        None => {
-            let starts = date.and_time(c.lesson_start().unwrap_or(NaiveTime::MIN));
-            let sess = store.open_session(&c, date, starts, "manual")?;
-            store.close_session(sess.id, starts)?;
-            sess
-        }
+        None => store.manual_session(&c, date, date.and_time(c.lesson_start().unwrap_or(NaiveTime::MIN)))?,
     };
-    let (old, new) = store.override_status(session.id, s.id, status, reason, actor)?;
+    let (old, new) = store.override_status(session.id, &s, status, reason, actor)?;
     Ok(OverrideOutcome { student_id: s.student_id.clone(), name: s.name(), date, old: old.unwrap_or(Status::Absent), new, reason: reason.to_string(), by: actor.to_string() })
+}
+
+/// "from 2026-09-01 until 2026-11-30", as a person reads a membership.
+pub fn membership_span(m: &crate::storage::Membership) -> String {
+    let from = m.joined_on.map_or("from the start".to_string(), |d| format!("from {d}"));
+    let until = m.left_on.map_or(String::new(), |d| format!(" until {}", d.pred_opt().unwrap_or(d)));
+    format!("{from}{until}")
 }

@@ -4,8 +4,13 @@
 //!
 //! A track is embedded only until it is decided; after that its face costs only detection
 //! (and an expression sample now and then), which is what keeps a busy doorway real-time.
+//!
+//! The roll never gives up on a mark: a write that finds the database busy (a long roster
+//! import, a backup) is queued and retried while the camera goes on, and `finish` waits for the
+//! queue to empty. A run that watched nothing (no frame, no face, nobody to recognise) records
+//! no absence: `finish` puts its session back as it found it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDateTime;
@@ -15,7 +20,7 @@ use serde::Serialize;
 use super::mood::MoodAccumulator;
 use super::rules::{AttendanceRules, Status};
 use crate::recognition::{Decision, Recognizer};
-use crate::storage::{Class, MarkOutcome, Session, Store, Student};
+use crate::storage::{Class, MarkOutcome, Session, SessionOpening, Store, StoreError, Student};
 use crate::tracking::Tracker;
 use crate::vision::embedder::EMBEDDING_MODEL_ID;
 use crate::vision::{Expression, Face, FaceAnalyzer};
@@ -32,8 +37,9 @@ pub struct RollOptions {
     pub mood_every: u64,
     /// How often `last_seen` of a present student is written.
     pub seen_every: Duration,
-    /// How often mood summaries are written during a session.
-    pub mood_flush_every: Duration,
+    /// How often (wall clock) mood summaries and the session's heartbeat are written: a killed
+    /// process loses at most this much mood, and its session is closed on the next start.
+    pub flush_every: Duration,
     /// Frames a track survives without a detection.
     pub max_missed_frames: u64,
     /// Run the full detector on every this many frames; in between, the faces of the previous
@@ -56,7 +62,7 @@ impl Default for RollOptions {
             mood: true,
             mood_every: 5,
             seen_every: Duration::from_secs(10),
-            mood_flush_every: Duration::from_secs(30),
+            flush_every: Duration::from_secs(5),
             max_missed_frames: 10,
             detect_every: 3,
             min_similarity: None,
@@ -112,8 +118,29 @@ pub struct FrameOutcome {
     pub embedded: usize,
 }
 
+/// A sighting the database was too busy to take: written as soon as it is free.
+#[derive(Debug, Clone, Copy)]
+struct PendingSighting {
+    first_seen: NaiveDateTime,
+    last_seen: NaiveDateTime,
+    status: Status,
+    late_minutes: i64,
+    confidence: f32,
+}
+
+/// How a run ended, as `Roll::finish` judged it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum RunVerdict {
+    /// The run watched (frames, faces, somebody to recognise): the session is held, and its
+    /// unmarked students are absent.
+    Held,
+    /// The run watched nothing usable: no absence was recorded. The sentence says what went wrong.
+    NotWatched(String),
+}
+
 pub struct Roll {
     session: Session,
+    opening: SessionOpening,
     rules: AttendanceRules,
     recognizer: Recognizer,
     students: HashMap<i32, Student>,
@@ -121,10 +148,18 @@ pub struct Roll {
     moods: HashMap<i32, MoodAccumulator>,
     last_mood: HashMap<i32, Expression>,
     last_written: HashMap<i32, NaiveDateTime>,
-    last_mood_flush: Option<NaiveDateTime>,
+    last_flush: Instant,
     options: RollOptions,
     frame_no: u64,
     marked: usize,
+    /// This run's frames, faces detected, and frames examined with somebody to recognise.
+    frames: u64,
+    faces: u64,
+    frames_with_gallery: u64,
+    /// Sightings waiting for a busy database, by student row.
+    pending: BTreeMap<i32, PendingSighting>,
+    /// Students whose first sighting is queued (counted as marked already).
+    pending_marks: std::collections::HashSet<i32>,
     class_id: i32,
     gallery_version: (i64, Option<i32>),
     gallery_checked: Instant,
@@ -134,13 +169,14 @@ impl Roll {
     /// Open (or continue) the class's session on `starts_at`'s date and train the recognizer on
     /// the class's enrolled students.
     pub fn start(store: &mut Store, class: &Class, starts_at: NaiveDateTime, source: &str, options: RollOptions) -> anyhow::Result<Roll> {
-        let session = store.open_session(class, starts_at.date(), starts_at, source)?;
+        let (session, opening) = store.open_session(class, starts_at.date(), starts_at, source)?;
         let gallery_version = store.gallery_version(class.id, options.embedding_model)?;
         let (recognizer, students) = Self::train(store, class.id, &options)?;
         let rules = AttendanceRules { starts_at: session.starts_at, late_after_minutes: session.late_after_minutes as i64 };
         let marked = store.marks(session.id)?.len();
         Ok(Roll {
             session,
+            opening,
             rules,
             recognizer,
             students,
@@ -148,10 +184,15 @@ impl Roll {
             moods: HashMap::new(),
             last_mood: HashMap::new(),
             last_written: HashMap::new(),
-            last_mood_flush: None,
+            last_flush: Instant::now(),
             options,
             frame_no: 0,
             marked,
+            frames: 0,
+            faces: 0,
+            frames_with_gallery: 0,
+            pending: BTreeMap::new(),
+            pending_marks: Default::default(),
             class_id: class.id,
             gallery_version,
             gallery_checked: Instant::now(),
@@ -231,6 +272,12 @@ impl Roll {
         };
         let track_of = self.tracker.update(frame_no, &faces);
         let mut out = FrameOutcome::default();
+        self.frames += 1;
+        self.faces += faces.len() as u64;
+        if !self.recognizer.is_empty() {
+            self.frames_with_gallery += 1;
+        }
+        self.write_pending(store)?;
 
         // Embed, in one batch, only the faces whose track is still undecided.
         let pending: Vec<usize> =
@@ -265,10 +312,10 @@ impl Roll {
                                 st.identity = Identity::Student(row);
                                 let first_seen = st.first_seen.unwrap_or(at);
                                 let (status, late) = self.rules.judge(first_seen);
-                                let outcome = store.record_sighting(self.session.id, row, first_seen, status, late, similarity)?;
+                                let sighting = PendingSighting { first_seen, last_seen: at, status, late_minutes: late, confidence: similarity };
+                                let outcome = self.write_sighting(store, row, sighting)?;
                                 self.last_written.insert(row, at);
-                                if let MarkOutcome::Marked { status, late_minutes } = outcome {
-                                    self.marked += 1;
+                                if let Some(MarkOutcome::Marked { status, late_minutes }) = outcome {
                                     if let Some(s) = self.students.get(&row) {
                                         out.events.push(RollEvent::Marked {
                                             student_id: s.student_id.clone(),
@@ -298,12 +345,13 @@ impl Roll {
         for (i, face) in faces.iter().enumerate() {
             let track = &self.tracker.tracks()[track_of[i]];
             if let Identity::Student(row) = track.state.identity {
+                let mood_due = self.options.mood && (frame_no - track.first_frame) % self.options.mood_every.max(1) == 0;
                 let due = self.last_written.get(&row).is_none_or(|t| (at - *t).to_std().unwrap_or_default() >= self.options.seen_every);
                 if due {
-                    store.record_sighting(self.session.id, row, at, Status::Present, 0, 0.0)?;
+                    self.write_sighting(store, row, PendingSighting { first_seen: at, last_seen: at, status: Status::Present, late_minutes: 0, confidence: 0.0 })?;
                     self.last_written.insert(row, at);
                 }
-                if self.options.mood && (frame_no - track.first_frame) % self.options.mood_every.max(1) == 0 {
+                if mood_due {
                     mood_faces.push(*face);
                     mood_rows.push(row);
                 }
@@ -315,9 +363,8 @@ impl Roll {
                 self.last_mood.insert(*row, r.label);
             }
         }
-        if self.last_mood_flush.is_none_or(|t| (at - t).to_std().unwrap_or_default() >= self.options.mood_flush_every) {
-            self.flush_moods(store)?;
-            self.last_mood_flush = Some(at);
+        if self.last_flush.elapsed() >= self.options.flush_every {
+            self.flush(store)?;
         }
 
         for (i, face) in faces.iter().enumerate() {
@@ -334,6 +381,84 @@ impl Roll {
         Ok(out)
     }
 
+    /// Write a sighting now, or queue it if the database is busy. Returns what it did to the
+    /// record: `None` when queued (a first sighting of this run then counts as a new mark).
+    fn write_sighting(&mut self, store: &mut Store, row: i32, s: PendingSighting) -> anyhow::Result<Option<MarkOutcome>> {
+        if let Some(p) = self.pending.get_mut(&row) {
+            p.first_seen = p.first_seen.min(s.first_seen);
+            p.last_seen = p.last_seen.max(s.last_seen);
+            return Ok(None);
+        }
+        match store.record_sighting(self.session.id, row, s.first_seen, s.last_seen, s.status, s.late_minutes, s.confidence) {
+            Ok(outcome) => {
+                if matches!(outcome, MarkOutcome::Marked { .. }) {
+                    self.marked += 1;
+                }
+                Ok(Some(outcome))
+            }
+            Err(e) if e.is_busy() => {
+                tracing::warn!(student = row, "database busy: the sighting is queued and will be written when it frees");
+                self.pending.insert(row, s);
+                if s.confidence > 0.0 && self.pending_marks.insert(row) {
+                    self.marked += 1;
+                    return Ok(Some(MarkOutcome::Marked { status: s.status, late_minutes: s.late_minutes }));
+                }
+                Ok(None)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Try the queued sightings again; those the database is still too busy for stay queued.
+    fn write_pending(&mut self, store: &mut Store) -> anyhow::Result<()> {
+        while let Some((&row, &s)) = self.pending.iter().next() {
+            match store.record_sighting(self.session.id, row, s.first_seen, s.last_seen, s.status, s.late_minutes, s.confidence) {
+                Ok(outcome) => {
+                    self.pending.remove(&row);
+                    // Counted when queued; a mark a person or another run made meanwhile wins.
+                    if self.pending_marks.remove(&row) && outcome == MarkOutcome::Seen {
+                        self.marked = self.marked.saturating_sub(1);
+                    }
+                }
+                Err(e) if e.is_busy() => return Ok(()),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Between frames (a camera that is away): keep trying the queue and keep the heartbeat going.
+    pub fn idle(&mut self, store: &mut Store) -> anyhow::Result<()> {
+        self.write_pending(store)?;
+        if self.last_flush.elapsed() >= self.options.flush_every {
+            self.flush(store)?;
+        }
+        Ok(())
+    }
+
+    /// Sightings still waiting for the database.
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Mood summaries and the session's sign of life. Skipped while the database is busy (both
+    /// are written again at the next flush, and at the end).
+    fn flush(&mut self, store: &mut Store) -> anyhow::Result<()> {
+        self.last_flush = Instant::now();
+        match self.flush_moods(store).and_then(|()| Ok(store.session_heartbeat(self.session.id, self.session_frames(), self.session_faces())?)) {
+            Err(e) if e.downcast_ref::<StoreError>().is_some_and(StoreError::is_busy) => Ok(()),
+            other => other,
+        }
+    }
+
+    fn session_frames(&self) -> i64 {
+        self.session.frames + self.frames as i64
+    }
+
+    fn session_faces(&self) -> i64 {
+        self.session.faces + self.faces as i64
+    }
+
     fn flush_moods(&mut self, store: &mut Store) -> anyhow::Result<()> {
         for (row, acc) in &self.moods {
             if let Some(s) = acc.summary() {
@@ -344,10 +469,58 @@ impl Roll {
         Ok(())
     }
 
-    /// Write the mood summaries and close the session (absent = not marked by now).
-    pub fn finish(&mut self, store: &mut Store, at: NaiveDateTime) -> anyhow::Result<()> {
-        self.flush_moods(store)?;
-        store.close_session(self.session.id, at)?;
+    /// Did this run watch? Frames arrived, faces were seen in them, and somebody was enrolled
+    /// to recognise them. Otherwise the reason, as a sentence.
+    pub fn watched(&self) -> Result<(), String> {
+        if self.frames == 0 {
+            return Err("the camera never delivered a picture".into());
+        }
+        if self.frames < self.options.track_len as u64 {
+            return Err(format!("only {} picture(s) arrived: too few to recognise anyone (a still picture is not a camera)", self.frames));
+        }
+        if self.frames_with_gallery == 0 {
+            return Err("nobody in the class could be recognised (no enrolled faces for this recognition model)".into());
+        }
+        if self.faces == 0 {
+            return Err(format!("no face was detected in {} picture(s): is the camera pointed at the students, and is the smallest face size right for it?", self.frames));
+        }
         Ok(())
+    }
+
+    /// End the run. One that watched writes what is queued (waiting for a busy database as long
+    /// as it takes, up to `patience`), the mood summaries, and closes the session: it is held.
+    /// One that watched nothing puts the session back as it found it: no absence is recorded.
+    pub fn finish(&mut self, store: &mut Store, at: NaiveDateTime, patience: Duration) -> anyhow::Result<RunVerdict> {
+        if let Err(reason) = self.watched() {
+            store.abandon_session(self.session.id, self.opening)?;
+            return Ok(RunVerdict::NotWatched(reason));
+        }
+        let started = Instant::now();
+        let mut wait = Duration::from_millis(100);
+        loop {
+            let written = self.write_pending(store).and_then(|()| {
+                if self.pending.is_empty() {
+                    self.flush_moods(store)?;
+                    store.close_session(self.session.id, at, self.session_frames(), self.session_faces())?;
+                }
+                Ok(())
+            });
+            match written {
+                Ok(()) if self.pending.is_empty() => return Ok(RunVerdict::Held),
+                Err(e) if !e.downcast_ref::<StoreError>().is_some_and(StoreError::is_busy) => return Err(e),
+                _ => {}
+            }
+            if started.elapsed() >= patience {
+                let rows: Vec<String> = self.pending.keys().filter_map(|r| self.students.get(r)).map(|s| format!("{} ({})", s.student_id, s.name())).collect();
+                anyhow::bail!(
+                    "the database stayed busy for {} s: these sightings could not be saved, mark them by hand: {}",
+                    patience.as_secs(),
+                    if rows.is_empty() { "(mood summaries only)".to_string() } else { rows.join(", ") }
+                );
+            }
+            tracing::warn!(queued = self.pending.len(), "database busy: waiting to save the session's last marks");
+            std::thread::sleep(wait);
+            wait = (wait * 2).min(Duration::from_secs(2));
+        }
     }
 }

@@ -1,6 +1,10 @@
 //! Reports built from the database: the day's roll of a class, a student's history, and a
 //! class summary over a date range. The Excel export (`xlsx`) is made from these same figures,
 //! so the screen, the JSON and the spreadsheet always agree.
+//!
+//! Who is on a day's register: the class's members that day (memberships have dates, so a
+//! student who moved or left stays on the registers of the days they were in the class), and
+//! anybody marked in the session. Mood appears only while mood recognition is on.
 
 pub mod xlsx;
 
@@ -10,13 +14,15 @@ use chrono::{NaiveDate, NaiveDateTime};
 use serde::Serialize;
 
 use crate::attendance::Status;
-use crate::storage::{Mark, MoodRow, Session, Store, Student};
+use crate::storage::{Class, Mark, Membership, MoodRow, Session, Store, Student};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct StudentDay {
     pub student_id: String,
     pub name: String,
-    pub status: Status,
+    /// `None` when no register was taken that day (no session): nobody is absent from a
+    /// register that was never taken.
+    pub status: Option<Status>,
     pub first_seen: Option<NaiveDateTime>,
     pub last_seen: Option<NaiveDateTime>,
     pub late_minutes: i64,
@@ -34,17 +40,22 @@ pub struct StudentDay {
 pub struct DailyReport {
     pub class: String,
     pub date: NaiveDate,
+    /// A session exists for the day (running or closed); without one nobody is counted absent.
     pub session_held: bool,
+    /// The session is still running (its unseen students are absent so far).
+    pub session_open: bool,
     pub session_starts_at: Option<NaiveDateTime>,
+    /// Whether mood is shown (mood recognition on).
+    pub mood: bool,
     pub students: Vec<StudentDay>,
     pub counts: BTreeMap<String, usize>,
 }
 
-fn student_day(s: &Student, mark: Option<&Mark>, mood: Option<&MoodRow>) -> StudentDay {
+fn student_day(s: &Student, session: Option<&Session>, mark: Option<&Mark>, mood: Option<&MoodRow>) -> StudentDay {
     StudentDay {
         student_id: s.student_id.clone(),
         name: s.name(),
-        status: mark.and_then(|m| Status::parse(&m.status)).unwrap_or(Status::Absent),
+        status: session.map(|_| mark.and_then(|m| Status::parse(&m.status)).unwrap_or(Status::Absent)),
         first_seen: mark.and_then(|m| m.first_seen),
         last_seen: mark.and_then(|m| m.last_seen),
         late_minutes: mark.map_or(0, |m| m.late_minutes as i64),
@@ -57,32 +68,48 @@ fn student_day(s: &Student, mark: Option<&Mark>, mood: Option<&MoodRow>) -> Stud
     }
 }
 
-/// Every enrolled student's day: absent unless marked.
-fn session_days(store: &mut Store, students: &[Student], session: Option<&Session>) -> anyhow::Result<Vec<StudentDay>> {
+/// Each listed student's day in a session: absent unless marked.
+fn session_days(store: &mut Store, students: &[Student], session: Option<&Session>, mood: bool) -> anyhow::Result<Vec<StudentDay>> {
     let (marks, moods) = match session {
-        Some(s) => (store.marks(s.id)?, store.moods(s.id)?),
+        Some(s) => (store.marks(s.id)?, if mood { store.moods(s.id)? } else { Vec::new() }),
         None => (Vec::new(), Vec::new()),
     };
     Ok(students
         .iter()
-        .map(|s| student_day(s, marks.iter().find(|m| m.student_id == s.id), moods.iter().find(|m| m.student_id == s.id)))
+        .map(|s| student_day(s, session, marks.iter().find(|m| m.student_id == s.id), moods.iter().find(|m| m.student_id == s.id)))
         .collect())
 }
 
 fn count(days: &[StudentDay]) -> BTreeMap<String, usize> {
-    Status::ALL.iter().map(|st| (st.as_str().to_string(), days.iter().filter(|d| d.status == *st).count())).collect()
+    Status::ALL.iter().map(|st| (st.as_str().to_string(), days.iter().filter(|d| d.status == Some(*st)).count())).collect()
+}
+
+/// The students on a session's register: members that day, then anybody else marked in it.
+fn on_register(store: &mut Store, register: &[(Student, Vec<Membership>)], date: NaiveDate, session: Option<&Session>) -> anyhow::Result<Vec<Student>> {
+    let mut students: Vec<Student> = register.iter().filter(|(_, ms)| ms.iter().any(|m| m.active_on(date))).map(|(s, _)| s.clone()).collect();
+    if let Some(session) = session {
+        let extra: Vec<i32> = store.marks(session.id)?.iter().map(|m| m.student_id).filter(|id| !students.iter().any(|s| s.id == *id)).collect();
+        if !extra.is_empty() {
+            students.extend(store.students_by_row(&extra)?);
+        }
+    }
+    Ok(students)
 }
 
 pub fn daily(store: &mut Store, class: &str, date: NaiveDate) -> anyhow::Result<DailyReport> {
     let c = store.class(class)?;
+    let mood = crate::settings::mood_enabled(store)?;
     let session = store.session(&c, date)?;
-    let students = store.class_students(c.id)?;
-    let days = session_days(store, &students, session.as_ref())?;
+    let register = store.class_register(c.id, date, date)?;
+    let students = on_register(store, &register, date, session.as_ref())?;
+    let days = session_days(store, &students, session.as_ref(), mood)?;
     Ok(DailyReport {
         class: c.name,
         date,
         session_held: session.is_some(),
+        session_open: session.as_ref().is_some_and(|s| s.closed_at.is_none()),
         session_starts_at: session.map(|s| s.starts_at),
+        mood,
         counts: count(&days),
         students: days,
     })
@@ -91,6 +118,8 @@ pub fn daily(store: &mut Store, class: &str, date: NaiveDate) -> anyhow::Result<
 #[derive(Debug, Clone, Serialize)]
 pub struct HistoryDay {
     pub date: NaiveDate,
+    /// The class whose register this is.
+    pub class: String,
     #[serde(flatten)]
     pub day: StudentDay,
 }
@@ -99,6 +128,7 @@ pub struct HistoryDay {
 pub struct StudentHistory {
     pub student_id: String,
     pub name: String,
+    /// The class they are in now ("" if none).
     pub class: String,
     pub from: NaiveDate,
     pub to: NaiveDate,
@@ -109,17 +139,41 @@ pub struct StudentHistory {
 
 pub fn history(store: &mut Store, student_id: &str, from: NaiveDate, to: NaiveDate) -> anyhow::Result<StudentHistory> {
     let s = store.student(student_id)?;
-    let class = store.class_by_id(s.class_id)?;
+    let mood = crate::settings::mood_enabled(store)?;
+    let memberships = store.memberships(s.id)?;
+    // Every session of a class the student was in on its day, and every session they were marked in.
+    let mut sessions: Vec<(Session, String)> = Vec::new();
+    let mut classes: Vec<Class> = Vec::new();
+    for (class, _) in &memberships {
+        if !classes.iter().any(|c| c.id == class.id) {
+            classes.push(class.clone());
+        }
+    }
+    for class in &classes {
+        for session in store.sessions_between(class, from, to)? {
+            if memberships.iter().any(|(c, m)| c.id == class.id && m.active_on(session.date)) {
+                sessions.push((session, class.name.clone()));
+            }
+        }
+    }
+    for (session, _) in store.student_marks(s.id, from, to)? {
+        if !sessions.iter().any(|(x, _)| x.id == session.id) {
+            let name = store.class_by_id(session.class_id)?.name;
+            sessions.push((session, name));
+        }
+    }
+    sessions.sort_by_key(|(x, _)| (x.date, x.starts_at));
     let mut days = Vec::new();
-    for session in store.sessions_between(&class, from, to)? {
-        let d = session_days(store, std::slice::from_ref(&s), Some(&session))?.remove(0);
-        days.push(HistoryDay { date: session.date, day: d });
+    for (session, class) in &sessions {
+        let d = session_days(store, std::slice::from_ref(&s), Some(session), mood)?.remove(0);
+        days.push(HistoryDay { date: session.date, class: class.clone(), day: d });
     }
     let plain: Vec<StudentDay> = days.iter().map(|d| d.day.clone()).collect();
+    let current = memberships.iter().rev().find(|(_, m)| m.left_on.is_none()).map(|(c, _)| c.name.clone());
     Ok(StudentHistory {
         student_id: s.student_id.clone(),
         name: s.name(),
-        class: class.name,
+        class: current.unwrap_or_default(),
         from,
         to,
         attendance_rate: rate(&plain),
@@ -130,8 +184,8 @@ pub fn history(store: &mut Store, student_id: &str, from: NaiveDate, to: NaiveDa
 
 /// Share of sessions attended (present or late); excused sessions do not count against.
 fn rate(days: &[StudentDay]) -> Option<f64> {
-    let counted = days.iter().filter(|d| d.status != Status::Excused).count();
-    let attended = days.iter().filter(|d| matches!(d.status, Status::Present | Status::Late)).count();
+    let counted = days.iter().filter(|d| d.status.is_some_and(|s| s != Status::Excused)).count();
+    let attended = days.iter().filter(|d| matches!(d.status, Some(Status::Present | Status::Late))).count();
     (counted > 0).then(|| attended as f64 / counted as f64)
 }
 
@@ -154,6 +208,8 @@ pub struct ClassSummary {
     pub class: String,
     pub from: NaiveDate,
     pub to: NaiveDate,
+    /// Whether mood is included (mood recognition on).
+    pub mood: bool,
     pub dates: Vec<NaiveDate>,
     pub students: Vec<StudentSummary>,
     pub counts: BTreeMap<String, usize>,
@@ -162,19 +218,28 @@ pub struct ClassSummary {
 
 pub fn summary(store: &mut Store, class: &str, from: NaiveDate, to: NaiveDate) -> anyhow::Result<ClassSummary> {
     let c = store.class(class)?;
-    let students = store.class_students(c.id)?;
+    let mood = crate::settings::mood_enabled(store)?;
+    let register = store.class_register(c.id, from, to)?;
     let sessions = store.sessions_between(&c, from, to)?;
-    let mut per_student: Vec<Vec<(NaiveDate, StudentDay)>> = vec![Vec::new(); students.len()];
+    // Students in the order of the register, then anybody marked who was not a member.
+    let mut students: Vec<Student> = register.iter().map(|(s, _)| s.clone()).collect();
+    let mut per_student: BTreeMap<i32, Vec<(NaiveDate, StudentDay)>> = BTreeMap::new();
     for session in &sessions {
-        for (k, d) in session_days(store, &students, Some(session))?.into_iter().enumerate() {
-            per_student[k].push((session.date, d));
+        let on = on_register(store, &register, session.date, Some(session))?;
+        for s in &on {
+            if !students.iter().any(|x| x.id == s.id) {
+                students.push(s.clone());
+            }
+        }
+        for (s, d) in on.iter().zip(session_days(store, &on, Some(session), mood)?) {
+            per_student.entry(s.id).or_default().push((session.date, d));
         }
     }
     let mut all = Vec::new();
     let rows: Vec<StudentSummary> = students
         .iter()
-        .zip(per_student)
-        .map(|(s, days)| {
+        .map(|s| {
+            let days = per_student.remove(&s.id).unwrap_or_default();
             let plain: Vec<StudentDay> = days.iter().map(|(_, d)| d.clone()).collect();
             all.extend(plain.iter().cloned());
             let mut mood_counts: BTreeMap<String, usize> = BTreeMap::new();
@@ -190,7 +255,7 @@ pub fn summary(store: &mut Store, class: &str, from: NaiveDate, to: NaiveDate) -
                 attendance_rate: rate(&plain),
                 late_minutes_total: plain.iter().map(|d| d.late_minutes).sum(),
                 mood: mood_counts.into_iter().max_by_key(|(_, n)| *n).map(|(m, _)| m),
-                by_date: days.iter().map(|(date, d)| (*date, d.status)).collect(),
+                by_date: days.iter().filter_map(|(date, d)| d.status.map(|st| (*date, st))).collect(),
                 mood_by_date: days.iter().filter_map(|(date, d)| d.mood.clone().map(|m| (*date, m))).collect(),
             }
         })
@@ -199,6 +264,7 @@ pub fn summary(store: &mut Store, class: &str, from: NaiveDate, to: NaiveDate) -
         class: c.name,
         from,
         to,
+        mood,
         dates: sessions.iter().map(|s| s.date).collect(),
         counts: count(&all),
         attendance_rate: rate(&all),
@@ -223,10 +289,10 @@ pub fn class_overview(store: &mut Store) -> anyhow::Result<Vec<ClassOverview>> {
     Ok(classes
         .into_iter()
         .map(|c| {
-            let members: Vec<_> = students.iter().filter(|(s, _, _)| s.class_id == c.id).collect();
+            let members: Vec<_> = students.iter().filter(|s| s.class.as_deref() == Some(c.name.as_str())).collect();
             ClassOverview {
                 students: members.len(),
-                enrolled: members.iter().filter(|(_, _, photos)| *photos > 0).count(),
+                enrolled: members.iter().filter(|s| s.enrolled_photos > 0).count(),
                 name: c.name,
                 session_start: c.session_start,
                 late_after_minutes: c.late_after_minutes,

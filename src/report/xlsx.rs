@@ -1,6 +1,10 @@
 //! The Excel workbook a school office opens: a summary sheet (rates and counts per student), a
 //! students x dates grid of status codes, the daily detail (times, late minutes), and a mood
 //! sheet with a chart. Header rows are frozen, columns sized, dates formatted as dates.
+//! While mood recognition is off the workbook holds nothing about mood (no sheet, no column).
+//! The file is written through `files::write_file`: never over the database, never over an
+//! existing file unless asked, complete or not at all. Text cells are always text: a name
+//! starting with `=` is never a formula.
 
 use std::path::{Path, PathBuf};
 
@@ -9,6 +13,7 @@ use rust_xlsxwriter::{Chart, ChartType, Color, Format, FormatAlign, FormatBorder
 
 use super::ClassSummary;
 use crate::attendance::Status;
+use crate::files::{self, Protected};
 use crate::storage::Store;
 use crate::vision::Expression;
 
@@ -27,18 +32,21 @@ fn status_fill(s: Status) -> Color {
     }
 }
 
-pub fn export(store: &mut Store, class: &str, from: NaiveDate, to: NaiveDate, out: &Path) -> anyhow::Result<ClassSummary> {
+/// Export a class over a date range to `out`; an existing file is replaced only if `overwrite`.
+pub fn export(store: &mut Store, class: &str, from: NaiveDate, to: NaiveDate, out: &Path, overwrite: bool) -> anyhow::Result<ClassSummary> {
     let summary = super::summary(store, class, from, to)?;
     let c = store.class(class)?;
     let mut daily = Vec::new();
     for date in &summary.dates {
         daily.push(super::daily(store, &c.name, *date)?);
     }
-    write(&summary, &daily, out).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
+    let protected = Protected { database: store.files().to_vec(), inputs: Vec::new() };
+    files::write_file(out, overwrite, &protected, |tmp| Ok(write(&summary, &daily, tmp)?))?;
     Ok(summary)
 }
 
 fn write(summary: &ClassSummary, daily: &[super::DailyReport], out: &Path) -> Result<(), XlsxError> {
+    let mood = summary.mood;
     let mut wb = Workbook::new();
     let header = Format::new().set_bold().set_background_color(Color::RGB(0x1F4E78)).set_font_color(Color::White).set_border(FormatBorder::Thin);
     let title = Format::new().set_bold().set_font_size(14);
@@ -53,6 +61,7 @@ fn write(summary: &ClassSummary, daily: &[super::DailyReport], out: &Path) -> Re
     ws.write_with_format(0, 0, format!("Attendance — class {}", summary.class), &title)?;
     ws.write(1, 0, format!("{} to {}  ·  {} session(s)", summary.from, summary.to, summary.dates.len()))?;
     let cols = ["Student ID", "Name", "Present", "Late", "Absent", "Excused", "Attendance rate", "Late minutes", "Usual mood"];
+    let cols = if mood { &cols[..] } else { &cols[..8] };
     for (k, h) in cols.iter().enumerate() {
         ws.write_with_format(3, k as u16, *h, &header)?;
     }
@@ -68,7 +77,9 @@ fn write(summary: &ClassSummary, daily: &[super::DailyReport], out: &Path) -> Re
             None => ws.write(row, 6, "—")?,
         };
         ws.write(row, 7, s.late_minutes_total as f64)?;
-        ws.write(row, 8, s.mood.clone().unwrap_or_default())?;
+        if mood {
+            ws.write(row, 8, s.mood.clone().unwrap_or_default())?;
+        }
     }
     let total_row = 4 + summary.students.len() as u32;
     ws.write_with_format(total_row, 1, "Class", &Format::new().set_bold())?;
@@ -110,7 +121,11 @@ fn write(summary: &ClassSummary, daily: &[super::DailyReport], out: &Path) -> Re
     // Daily detail
     let ws = wb.add_worksheet();
     ws.set_name("Daily detail")?;
-    let cols = ["Date", "Student ID", "Name", "Status", "First seen", "Last seen", "Late minutes", "Mood", "Set by"];
+    let cols: Vec<&str> = ["Date", "Student ID", "Name", "Status", "First seen", "Last seen", "Late minutes", "Mood", "Set by"]
+        .into_iter()
+        .filter(|c| mood || *c != "Mood")
+        .collect();
+    let set_by = cols.len() as u16 - 1;
     for (k, h) in cols.iter().enumerate() {
         ws.write_with_format(0, k as u16, *h, &header)?;
     }
@@ -120,7 +135,9 @@ fn write(summary: &ClassSummary, daily: &[super::DailyReport], out: &Path) -> Re
             ws.write_date_with_format(row, 0, &day.date, &date_fmt)?;
             ws.write(row, 1, &s.student_id)?;
             ws.write(row, 2, &s.name)?;
-            ws.write_with_format(row, 3, s.status.as_str(), &Format::new().set_background_color(status_fill(s.status)))?;
+            if let Some(status) = s.status {
+                ws.write_with_format(row, 3, status.as_str(), &Format::new().set_background_color(status_fill(status)))?;
+            }
             if let Some(t) = s.first_seen {
                 ws.write_datetime_with_format(row, 4, &t, &time_fmt)?;
             }
@@ -128,20 +145,30 @@ fn write(summary: &ClassSummary, daily: &[super::DailyReport], out: &Path) -> Re
                 ws.write_datetime_with_format(row, 5, &t, &time_fmt)?;
             }
             ws.write(row, 6, s.late_minutes as f64)?;
-            ws.write(row, 7, s.mood.clone().unwrap_or_default())?;
-            ws.write(row, 8, match s.source.as_deref() { Some("manual") => "teacher", Some(_) => "camera", None => "" })?;
+            if mood {
+                ws.write(row, 7, s.mood.clone().unwrap_or_default())?;
+            }
+            ws.write(row, set_by, match s.source.as_deref() { Some("manual") => "teacher", Some(_) => "camera", None => "" })?;
             row += 1;
         }
     }
     ws.set_freeze_panes(1, 0)?;
-    ws.autofilter(0, 0, row.saturating_sub(1).max(1), 8)?;
-    widths(ws, &[12.0, 12.0, 26.0, 10.0, 11.0, 11.0, 13.0, 11.0, 10.0])?;
+    ws.autofilter(0, 0, row.saturating_sub(1).max(1), set_by)?;
+    widths(ws, &[12.0, 12.0, 26.0, 10.0, 11.0, 11.0, 13.0, 11.0, 10.0][..cols.len()])?;
 
-    // Mood: how many student-days had each dominant mood, with a chart.
+    if mood {
+        mood_sheet(&mut wb, summary, &header)?;
+    }
+    wb.save(out)?;
+    Ok(())
+}
+
+/// How many student-days had each dominant mood, with a chart.
+fn mood_sheet(wb: &mut Workbook, summary: &ClassSummary, header: &Format) -> Result<(), XlsxError> {
     let ws = wb.add_worksheet();
     ws.set_name("Mood")?;
-    ws.write_with_format(0, 0, "Mood", &header)?;
-    ws.write_with_format(0, 1, "Student-days", &header)?;
+    ws.write_with_format(0, 0, "Mood", header)?;
+    ws.write_with_format(0, 1, "Student-days", header)?;
     for (k, e) in Expression::ALL.iter().enumerate() {
         let n = summary.students.iter().flat_map(|s| s.mood_by_date.values()).filter(|m| m.as_str() == e.as_str()).count();
         ws.write(1 + k as u32, 0, e.as_str())?;
@@ -155,8 +182,6 @@ fn write(summary: &ClassSummary, daily: &[super::DailyReport], out: &Path) -> Re
     ws.insert_chart(0, 3, &chart)?;
     ws.set_freeze_panes(1, 0)?;
     widths(ws, &[12.0, 14.0])?;
-
-    wb.save(out)?;
     Ok(())
 }
 

@@ -3,28 +3,50 @@
 //! Every write is its own transaction (a mark is committed the moment it is made, so a crash or
 //! a killed process loses nothing already marked); WAL journaling lets reports read while a
 //! session writes; foreign keys are on, so deleting a student deletes their embeddings.
+//!
+//! Deleted rows are overwritten (`secure_delete`) and row ids are never reused (AUTOINCREMENT):
+//! a deleted child's template does not linger in the file's free pages, and nothing written
+//! about them can come to point at somebody imported later. The file and its folder are
+//! readable by their owner only.
+//!
+//! The code is split by what it stores: `people` (classes, students, memberships, templates),
+//! `register` (sessions, marks, moods, the audit log); this file opens the database.
 
+mod people;
+mod register;
 mod schema;
 
 use std::path::{Path, PathBuf};
 
 use chrono::{Local, NaiveDate, NaiveDateTime, NaiveTime};
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use serde::Serialize;
 
-use crate::attendance::rules::Status;
-use crate::recognition::Enrolled;
 use schema::*;
 
+pub use people::{Membership, RosterChange, RosterChanges, RosterEntry, RosterOptions, StudentEntry, Template};
+pub use register::{MarkOutcome, SessionOpening, StaleSessions};
+
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+/// How long a write waits for another writer before it reports `Locked`.
+pub const DEFAULT_BUSY_TIMEOUT_MS: u32 = 5000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("cannot open the database {path}: {reason}")]
     Open { path: PathBuf, reason: String },
+    #[error("cannot open the database {path}: the folder {folder} does not exist: create it first, or check the path (a typo would start an empty register)")]
+    FolderMissing { path: PathBuf, folder: PathBuf },
+    #[error("cannot open the database {path}: {folder} is a file, not a folder")]
+    FolderIsFile { path: PathBuf, folder: PathBuf },
+    #[error("cannot open the database {0}: it is not a file (a folder or a device): give the path of a database file")]
+    NotAFile(PathBuf),
+    #[error("the database {path} was written by a newer Rollcall (schema {version}): use that version or a newer one")]
+    NewerSchema { path: PathBuf, version: String },
     #[error("the database is busy (another Rollcall is writing to it); try again in a moment")]
     Locked,
     #[error("the database is read-only ({0}); check the file's permissions or choose another with --db")]
@@ -37,10 +59,19 @@ pub enum StoreError {
     UnknownClass(String),
     #[error("unknown student {0:?} (see `rollcall students`)")]
     UnknownStudent(String),
+    #[error("class {0} already exists")]
+    ClassExists(String),
     #[error("no session for class {class:?} on {date}")]
     NoSession { class: String, date: NaiveDate },
     #[error("database error: {0}")]
     Other(String),
+}
+
+impl StoreError {
+    /// Busy now, free in a moment: worth retrying (the live roll queues such writes).
+    pub fn is_busy(&self) -> bool {
+        matches!(self, StoreError::Locked)
+    }
 }
 
 impl From<DieselError> for StoreError {
@@ -100,8 +131,6 @@ pub struct Student {
     pub first_name: String,
     pub last_name: String,
     #[serde(skip)]
-    pub class_id: i32,
-    #[serde(skip)]
     pub created_at: NaiveDateTime,
 }
 
@@ -122,6 +151,13 @@ pub struct Session {
     pub source: String,
     pub opened_at: NaiveDateTime,
     pub closed_at: Option<NaiveDateTime>,
+    /// Frames examined and faces detected over every run of the session.
+    pub frames: i64,
+    pub faces: i64,
+    #[serde(skip)]
+    pub heartbeat_at: Option<NaiveDateTime>,
+    #[serde(skip)]
+    pub owner: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
@@ -162,40 +198,20 @@ pub struct AuditEntry {
     pub actor: String,
     pub action: String,
     pub session_id: Option<i32>,
+    #[serde(skip)]
     pub student_id: Option<i32>,
+    /// The student's school id when the entry was written.
+    #[serde(rename = "student_id")]
+    pub student_ref: Option<String>,
     pub old_value: Option<String>,
     pub new_value: Option<String>,
     pub reason: String,
 }
 
-/// A roster line, already validated.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RosterEntry {
-    pub student_id: String,
-    pub first_name: String,
-    pub last_name: String,
-    pub class: String,
-}
-
-#[derive(Debug, Default, Clone, Serialize)]
-pub struct RosterChanges {
-    pub classes_created: usize,
-    pub students_added: usize,
-    pub students_updated: usize,
-}
-
-/// What a sighting did to the session's record.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub enum MarkOutcome {
-    /// The first sighting in this session: a new mark.
-    Marked { status: Status, late_minutes: i64 },
-    /// Already marked: only `last_seen` moved.
-    Seen,
-}
-
 pub struct Store {
     conn: SqliteConnection,
     path: PathBuf,
+    created: bool,
 }
 
 fn now() -> NaiveDateTime {
@@ -211,6 +227,91 @@ pub fn embedding_from_bytes(b: &[u8]) -> Vec<f32> {
     b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
 }
 
+/// Create a folder (and its parents) readable by its owner only.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// Create `path` as an empty file readable by its owner only, unless it exists. SQLite gives
+/// the -wal and -shm files the database file's own permissions.
+fn create_private_file(path: &Path) -> std::io::Result<bool> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// An existing database that others can read (made by an earlier version) is closed to them.
+#[cfg(unix)]
+fn make_private(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    for p in [path.to_path_buf(), sidecar(path, "-wal"), sidecar(path, "-shm")] {
+        if let Ok(meta) = std::fs::metadata(&p) {
+            if meta.permissions().mode() & 0o077 != 0 {
+                let _ = std::fs::set_permissions(&p, std::fs::Permissions::from_mode(meta.permissions().mode() & 0o700));
+            }
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn make_private(_path: &Path) {}
+
+/// `rollcall.sqlite3` + `-wal` = `rollcall.sqlite3-wal`.
+pub fn sidecar(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_os_string();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+/// "host:pid": who runs a session, so another process can tell a killed run from a live one.
+pub(crate) fn process_owner() -> String {
+    format!("{}:{}", host_name(), std::process::id())
+}
+
+fn host_name() -> String {
+    #[cfg(unix)]
+    {
+        let mut buf = [0u8; 256];
+        // SAFETY: the buffer is valid for its length; gethostname NUL-terminates within it.
+        if unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0 {
+            let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+            return String::from_utf8_lossy(&buf[..end]).into_owned();
+        }
+    }
+    std::env::var("COMPUTERNAME").unwrap_or_default()
+}
+
+/// Whether a process of this host with this pid is running (unknown elsewhere: `None`).
+pub(crate) fn owner_alive(owner: &str) -> Option<bool> {
+    let (host, pid) = owner.rsplit_once(':')?;
+    if host != host_name() {
+        return None;
+    }
+    let pid: i32 = pid.parse().ok()?;
+    #[cfg(unix)]
+    {
+        // SAFETY: signal 0 only checks that the process exists.
+        let r = unsafe { libc::kill(pid, 0) };
+        let gone = r != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+        Some(!gone)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = pid;
+        None
+    }
+}
+
 impl Store {
     /// The database in the OS's app-data folder (e.g. `~/.local/share/rollcall/rollcall.sqlite3`,
     /// `%APPDATA%\Rollcall\data\` on Windows, `~/Library/Application Support/org.rollcall.Rollcall/`).
@@ -220,411 +321,115 @@ impl Store {
             .unwrap_or_else(|| PathBuf::from("rollcall.sqlite3"))
     }
 
-    /// Open (creating it and its folder if needed) and bring the schema up to date.
+    /// Open the default database, creating its app-data folder (private to the user) if needed.
+    pub fn open_default() -> Result<Store> {
+        let path = Self::default_path();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            create_private_dir(dir).map_err(|e| StoreError::Open { path: path.clone(), reason: format!("cannot create folder {}: {e}", dir.display()) })?;
+        }
+        Self::open(&path)
+    }
+
+    /// Open (creating the file if needed) and bring the schema up to date. The folder must
+    /// exist: a mistyped path is an error, not a new empty register.
     pub fn open(path: &Path) -> Result<Store> {
         let open_err = |reason: String| StoreError::Open { path: path.to_path_buf(), reason };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| open_err(format!("cannot create folder {}: {e}", dir.display())))?;
+            if dir.exists() && !dir.is_dir() {
+                return Err(StoreError::FolderIsFile { path: path.to_path_buf(), folder: dir.to_path_buf() });
+            }
+            if !dir.is_dir() {
+                return Err(StoreError::FolderMissing { path: path.to_path_buf(), folder: dir.to_path_buf() });
+            }
         }
+        match std::fs::metadata(path) {
+            Ok(meta) if !meta.is_file() => return Err(StoreError::NotAFile(path.to_path_buf())),
+            _ => {}
+        }
+        let created = match create_private_file(path) {
+            Ok(created) => created,
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => return Err(StoreError::ReadOnly(format!("cannot create {}: {e}", path.display()))),
+            Err(e) => return Err(open_err(e.to_string())),
+        };
+        make_private(path);
         let url = path.to_str().ok_or_else(|| open_err("the path is not valid UTF-8".into()))?;
         let mut conn = SqliteConnection::establish(url).map_err(|e| open_err(e.to_string()))?;
-        // busy_timeout first: the other pragmas may already need the lock.
-        diesel::sql_query("PRAGMA busy_timeout = 5000").execute(&mut conn)?;
-        diesel::sql_query("PRAGMA foreign_keys = ON").execute(&mut conn)?;
+        // busy_timeout first: the other pragmas may already need the lock. Deleted content is
+        // overwritten (biometric data must not survive in free pages). Foreign keys stay off
+        // while migrations rebuild tables (a rebuilt parent must not cascade), then are checked.
+        conn.batch_execute(&format!("PRAGMA busy_timeout = {DEFAULT_BUSY_TIMEOUT_MS}; PRAGMA secure_delete = ON; PRAGMA foreign_keys = OFF;"))?;
         // WAL needs write access; on a read-only file keep the default journal and let writes fail clearly.
-        let _ = diesel::sql_query("PRAGMA journal_mode = WAL").execute(&mut conn);
-        diesel::sql_query("PRAGMA synchronous = NORMAL").execute(&mut conn)?;
+        let _ = conn.batch_execute("PRAGMA journal_mode = WAL");
+        conn.batch_execute("PRAGMA synchronous = NORMAL")?;
+        Self::check_schema_version(&mut conn, path)?;
         conn.run_pending_migrations(MIGRATIONS).map_err(|e| {
             classify(&e.to_string()).unwrap_or_else(|| open_err(format!("schema migration failed: {e}")))
         })?;
-        Ok(Store { conn, path: path.to_path_buf() })
+        #[derive(QueryableByName)]
+        struct Violation {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            table: String,
+        }
+        let violations: Vec<Violation> = diesel::sql_query("PRAGMA foreign_key_check").load(&mut conn)?;
+        if let Some(v) = violations.first() {
+            tracing::warn!(table = %v.table, count = violations.len(), "rows pointing at missing rows (kept as they are)");
+        }
+        conn.batch_execute("PRAGMA foreign_keys = ON")?;
+        let mut store = Store { conn, path: path.to_path_buf(), created };
+        match store.close_stale_sessions() {
+            Ok(s) if s.closed + s.removed > 0 => tracing::info!(closed = s.closed, removed = s.removed, "sessions of killed runs closed"),
+            Ok(_) => {}
+            // A read-only or busy database is still readable: the next writer closes them.
+            Err(e) => tracing::warn!(error = %e, "could not close the sessions of killed runs now"),
+        }
+        Ok(store)
+    }
+
+    /// Refuse a database that a newer Rollcall has migrated past what this one knows.
+    fn check_schema_version(conn: &mut SqliteConnection, path: &Path) -> Result<()> {
+        let known: Vec<String> = diesel::migration::MigrationSource::<diesel::sqlite::Sqlite>::migrations(&MIGRATIONS)
+            .map_err(|e| StoreError::Other(e.to_string()))?
+            .iter()
+            .map(|m| m.name().version().to_string())
+            .collect();
+        // A database with no migrations table yet is new.
+        let applied = match conn.applied_migrations() {
+            Ok(v) => v,
+            Err(_) => return Ok(()),
+        };
+        if let Some(v) = applied.iter().map(|v| v.to_string()).find(|v| !known.contains(v)) {
+            return Err(StoreError::NewerSchema { path: path.to_path_buf(), version: v });
+        }
+        Ok(())
     }
 
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    // ---- classes -------------------------------------------------------------------
-
-    pub fn classes(&mut self) -> Result<Vec<Class>> {
-        Ok(classes::table.order(classes::name).select(Class::as_select()).load(&mut self.conn)?)
+    /// Whether this open created the database file.
+    pub fn was_created(&self) -> bool {
+        self.created
     }
 
-    pub fn class(&mut self, name: &str) -> Result<Class> {
-        classes::table
-            .filter(classes::name.eq(name))
-            .select(Class::as_select())
-            .first(&mut self.conn)
-            .optional()?
-            .ok_or_else(|| StoreError::UnknownClass(name.to_string()))
+    /// The database file and the files SQLite keeps beside it: nothing may be written over these.
+    pub fn files(&self) -> [PathBuf; 3] {
+        [self.path.clone(), sidecar(&self.path, "-wal"), sidecar(&self.path, "-shm")]
     }
 
-    pub fn class_by_id(&mut self, id: i32) -> Result<Class> {
-        Ok(classes::table.find(id).select(Class::as_select()).first(&mut self.conn)?)
-    }
-
-    /// Create a class (the first-run setup and the app's "new class"); an existing name is an error.
-    pub fn create_class(&mut self, name: &str, start: Option<NaiveTime>, late_after_minutes: i32) -> Result<Class> {
-        let name = name.trim();
-        if name.is_empty() {
-            return Err(StoreError::Other("a class needs a name".into()));
-        }
-        if self.class(name).is_ok() {
-            return Err(StoreError::Other(format!("class {name} already exists")));
-        }
-        diesel::insert_into(classes::table)
-            .values((
-                classes::name.eq(name),
-                classes::session_start.eq(start.map(|t| t.format("%H:%M").to_string())),
-                classes::late_after_minutes.eq(late_after_minutes),
-            ))
-            .execute(&mut self.conn)?;
-        self.class(name)
-    }
-
-    /// Set a class's lesson start ("HH:MM", or None: sessions start when their run starts) and grace.
-    pub fn set_class_rules(&mut self, name: &str, start: Option<NaiveTime>, late_after_minutes: i32) -> Result<Class> {
-        let class = self.class(name)?;
-        diesel::update(classes::table.find(class.id))
-            .set((
-                classes::session_start.eq(start.map(|t| t.format("%H:%M").to_string())),
-                classes::late_after_minutes.eq(late_after_minutes),
-            ))
-            .execute(&mut self.conn)?;
-        self.class(name)
-    }
-
-    // ---- roster --------------------------------------------------------------------
-
-    /// Apply a validated roster in one transaction: classes are created as needed, students added
-    /// or updated (name, class) by their student id. All or nothing.
-    pub fn apply_roster(&mut self, entries: &[RosterEntry]) -> Result<RosterChanges> {
-        self.conn.immediate_transaction(|conn| {
-            let mut changes = RosterChanges::default();
-            for e in entries {
-                let class_id: i32 = match classes::table.filter(classes::name.eq(&e.class)).select(classes::id).first(conn).optional()? {
-                    Some(id) => id,
-                    None => {
-                        changes.classes_created += 1;
-                        diesel::insert_into(classes::table).values(classes::name.eq(&e.class)).returning(classes::id).get_result(conn)?
-                    }
-                };
-                let existing: Option<i32> =
-                    students::table.filter(students::student_id.eq(&e.student_id)).select(students::id).first(conn).optional()?;
-                match existing {
-                    Some(id) => {
-                        diesel::update(students::table.find(id))
-                            .set((students::first_name.eq(&e.first_name), students::last_name.eq(&e.last_name), students::class_id.eq(class_id)))
-                            .execute(conn)?;
-                        changes.students_updated += 1;
-                    }
-                    None => {
-                        diesel::insert_into(students::table)
-                            .values((
-                                students::student_id.eq(&e.student_id),
-                                students::first_name.eq(&e.first_name),
-                                students::last_name.eq(&e.last_name),
-                                students::class_id.eq(class_id),
-                            ))
-                            .execute(conn)?;
-                        changes.students_added += 1;
-                    }
-                }
-            }
-            Ok::<_, DieselError>(changes)
-        })
-        .map_err(Into::into)
-    }
-
-    /// Students (of one class, or all) with their class name and number of enrolled photos.
-    pub fn students(&mut self, class: Option<&str>) -> Result<Vec<(Student, String, i64)>> {
-        let mut q = students::table
-            .inner_join(classes::table)
-            .select((Student::as_select(), classes::name))
-            .order((classes::name, students::last_name, students::first_name))
-            .into_boxed();
-        if let Some(c) = class {
-            q = q.filter(classes::name.eq(c.to_string()));
-        }
-        let rows: Vec<(Student, String)> = q.load(&mut self.conn)?;
-        let counts: Vec<(i32, i64)> = enrolments::table
-            .group_by(enrolments::student_id)
-            .select((enrolments::student_id, diesel::dsl::count(enrolments::id)))
-            .load(&mut self.conn)?;
-        let counts: std::collections::HashMap<i32, i64> = counts.into_iter().collect();
-        Ok(rows.into_iter().map(|(s, c)| { let n = counts.get(&s.id).copied().unwrap_or(0); (s, c, n) }).collect())
-    }
-
-    pub fn student(&mut self, student_id: &str) -> Result<Student> {
-        students::table
-            .filter(students::student_id.eq(student_id))
-            .select(Student::as_select())
-            .first(&mut self.conn)
-            .optional()?
-            .ok_or_else(|| StoreError::UnknownStudent(student_id.to_string()))
-    }
-
-    pub fn class_students(&mut self, class_id: i32) -> Result<Vec<Student>> {
-        Ok(students::table
-            .filter(students::class_id.eq(class_id))
-            .order((students::last_name, students::first_name))
-            .select(Student::as_select())
-            .load(&mut self.conn)?)
-    }
-
-    /// Delete a student with all their data: embeddings, marks, moods (cascade). Logged.
-    pub fn delete_student(&mut self, student_id: &str, actor: &str) -> Result<()> {
-        let s = self.student(student_id)?;
-        self.conn.immediate_transaction(|conn| {
-            diesel::delete(students::table.find(s.id)).execute(conn)?;
-            diesel::insert_into(audit_log::table)
-                .values((
-                    audit_log::at.eq(now()),
-                    audit_log::actor.eq(actor),
-                    audit_log::action.eq("delete_student"),
-                    audit_log::old_value.eq(Some(format!("{} {}", s.student_id, s.name()))),
-                    audit_log::reason.eq("student and biometric data deleted"),
-                ))
-                .execute(conn)?;
-            Ok::<_, DieselError>(())
-        })?;
+    /// How long a write waits for another writer before it reports `Locked`. The live roll keeps
+    /// this short and queues what it could not write, so a long import never stalls the camera.
+    pub fn set_busy_timeout(&mut self, ms: u32) -> Result<()> {
+        self.conn.batch_execute(&format!("PRAGMA busy_timeout = {ms}"))?;
         Ok(())
     }
 
-    // ---- enrolment -----------------------------------------------------------------
-
-    pub fn add_enrolments(&mut self, student: &Student, model_id: &str, items: &[(Vec<f32>, String, f32)]) -> Result<usize> {
-        self.conn.immediate_transaction(|conn| {
-            for (e, source, size) in items {
-                diesel::insert_into(enrolments::table)
-                    .values((
-                        enrolments::student_id.eq(student.id),
-                        enrolments::model_id.eq(model_id),
-                        enrolments::embedding.eq(embedding_to_bytes(e)),
-                        enrolments::source.eq(source),
-                        enrolments::face_size.eq(size),
-                        enrolments::created_at.eq(now()),
-                    ))
-                    .execute(conn)?;
-            }
-            Ok::<_, DieselError>(items.len())
-        })
-        .map_err(Into::into)
-    }
-
-    /// Changes whenever the class's enrolled faces do (a photo added, a student deleted or
-    /// moved): how many enrolments by `model_id` the class has and the newest one's id.
-    pub fn gallery_version(&mut self, class_id: i32, model_id: &str) -> Result<(i64, Option<i32>)> {
-        Ok(enrolments::table
-            .inner_join(students::table)
-            .filter(students::class_id.eq(class_id))
-            .filter(enrolments::model_id.eq(model_id))
-            .select((diesel::dsl::count(enrolments::id), diesel::dsl::max(enrolments::id)))
-            .first(&mut self.conn)?)
-    }
-
-    /// The class's enrolled embeddings made by `model_id`, keyed by the students' row ids.
-    pub fn gallery(&mut self, class_id: i32, model_id: &str) -> Result<Vec<Enrolled>> {
-        let rows: Vec<(i32, Vec<u8>)> = enrolments::table
-            .inner_join(students::table)
-            .filter(students::class_id.eq(class_id))
-            .filter(enrolments::model_id.eq(model_id))
-            .order((students::id, enrolments::id))
-            .select((students::id, enrolments::embedding))
-            .load(&mut self.conn)?;
-        let mut out: Vec<Enrolled> = Vec::new();
-        for (sid, blob) in rows {
-            let key = sid.to_string();
-            match out.last_mut() {
-                Some(last) if last.key == key => last.embeddings.push(embedding_from_bytes(&blob)),
-                _ => out.push(Enrolled { key, embeddings: vec![embedding_from_bytes(&blob)] }),
-            }
+    /// Copy the write-ahead log into the database and empty it, so that pages a deletion
+    /// overwrote do not survive as older copies in the log.
+    fn truncate_wal(&mut self) {
+        if let Err(e) = self.conn.batch_execute("PRAGMA wal_checkpoint(TRUNCATE)") {
+            tracing::warn!(error = %e, "could not empty the write-ahead log now (another program is reading)");
         }
-        Ok(out)
-    }
-
-    // ---- sessions and marks ----------------------------------------------------------
-
-    /// The class's session on `date`, created if it does not exist yet (running again the same
-    /// day continues the same session).
-    pub fn open_session(&mut self, class: &Class, date: NaiveDate, starts_at: NaiveDateTime, source: &str) -> Result<Session> {
-        self.conn
-            .immediate_transaction(|conn| -> std::result::Result<Session, DieselError> {
-                if let Some(s) = sessions::table
-                    .filter(sessions::class_id.eq(class.id))
-                    .filter(sessions::date.eq(date))
-                    .select(Session::as_select())
-                    .first(conn)
-                    .optional()?
-                {
-                    diesel::update(sessions::table.find(s.id)).set(sessions::closed_at.eq(None::<NaiveDateTime>)).execute(conn)?;
-                    return Ok(s);
-                }
-                diesel::insert_into(sessions::table)
-                    .values((
-                        sessions::class_id.eq(class.id),
-                        sessions::date.eq(date),
-                        sessions::starts_at.eq(starts_at),
-                        sessions::late_after_minutes.eq(class.late_after_minutes),
-                        sessions::source.eq(source),
-                        sessions::opened_at.eq(now()),
-                    ))
-                    .returning(Session::as_returning())
-                    .get_result(conn)
-            })
-            .map_err(Into::into)
-    }
-
-    pub fn close_session(&mut self, session_id: i32, at: NaiveDateTime) -> Result<()> {
-        diesel::update(sessions::table.find(session_id)).set(sessions::closed_at.eq(Some(at))).execute(&mut self.conn)?;
-        Ok(())
-    }
-
-    pub fn session(&mut self, class: &Class, date: NaiveDate) -> Result<Option<Session>> {
-        Ok(sessions::table
-            .filter(sessions::class_id.eq(class.id))
-            .filter(sessions::date.eq(date))
-            .select(Session::as_select())
-            .first(&mut self.conn)
-            .optional()?)
-    }
-
-    pub fn sessions_between(&mut self, class: &Class, from: NaiveDate, to: NaiveDate) -> Result<Vec<Session>> {
-        Ok(sessions::table
-            .filter(sessions::class_id.eq(class.id))
-            .filter(sessions::date.between(from, to))
-            .order(sessions::date)
-            .select(Session::as_select())
-            .load(&mut self.conn)?)
-    }
-
-    /// Record that a student was seen. The first sighting creates the mark with the status the
-    /// rules gave; later ones only move `last_seen` (and never touch a person's override).
-    /// One transaction: committed when this returns.
-    pub fn record_sighting(
-        &mut self,
-        session_id: i32,
-        student_row: i32,
-        at: NaiveDateTime,
-        status: Status,
-        late_minutes: i64,
-        confidence: f32,
-    ) -> Result<MarkOutcome> {
-        self.conn
-            .immediate_transaction(|conn| -> std::result::Result<MarkOutcome, DieselError> {
-                let existing: Option<Mark> = marks::table
-                    .filter(marks::session_id.eq(session_id))
-                    .filter(marks::student_id.eq(student_row))
-                    .select(Mark::as_select())
-                    .first(conn)
-                    .optional()?;
-                match existing {
-                    Some(m) => {
-                        let first = m.first_seen.map_or(at, |f| f.min(at));
-                        let last = m.last_seen.map_or(at, |l| l.max(at));
-                        diesel::update(marks::table.find(m.id))
-                            .set((marks::first_seen.eq(Some(first)), marks::last_seen.eq(Some(last))))
-                            .execute(conn)?;
-                        Ok(MarkOutcome::Seen)
-                    }
-                    None => {
-                        diesel::insert_into(marks::table)
-                            .values((
-                                marks::session_id.eq(session_id),
-                                marks::student_id.eq(student_row),
-                                marks::status.eq(status.as_str()),
-                                marks::auto_status.eq(Some(status.as_str())),
-                                marks::first_seen.eq(Some(at)),
-                                marks::last_seen.eq(Some(at)),
-                                marks::late_minutes.eq(late_minutes as i32),
-                                marks::confidence.eq(Some(confidence)),
-                                marks::source.eq("auto"),
-                            ))
-                            .execute(conn)?;
-                        Ok(MarkOutcome::Marked { status, late_minutes })
-                    }
-                }
-            })
-            .map_err(Into::into)
-    }
-
-    pub fn marks(&mut self, session_id: i32) -> Result<Vec<Mark>> {
-        Ok(marks::table.filter(marks::session_id.eq(session_id)).select(Mark::as_select()).load(&mut self.conn)?)
-    }
-
-    /// A person changes a student's status for a session, with a reason. The camera's record
-    /// (auto_status, first_seen, confidence) stays; the change is written to the audit log in
-    /// the same transaction.
-    pub fn override_status(&mut self, session_id: i32, student_row: i32, status: Status, reason: &str, actor: &str) -> Result<(Option<Status>, Status)> {
-        self.conn
-            .immediate_transaction(|conn| {
-                let existing: Option<Mark> = marks::table
-                    .filter(marks::session_id.eq(session_id))
-                    .filter(marks::student_id.eq(student_row))
-                    .select(Mark::as_select())
-                    .first(conn)
-                    .optional()?;
-                let old = existing.as_ref().and_then(|m| Status::parse(&m.status));
-                match existing {
-                    Some(m) => {
-                        diesel::update(marks::table.find(m.id)).set((marks::status.eq(status.as_str()), marks::source.eq("manual"))).execute(conn)?;
-                    }
-                    None => {
-                        diesel::insert_into(marks::table)
-                            .values((
-                                marks::session_id.eq(session_id),
-                                marks::student_id.eq(student_row),
-                                marks::status.eq(status.as_str()),
-                                marks::source.eq("manual"),
-                            ))
-                            .execute(conn)?;
-                    }
-                }
-                diesel::insert_into(audit_log::table)
-                    .values((
-                        audit_log::at.eq(now()),
-                        audit_log::actor.eq(actor),
-                        audit_log::action.eq("override_status"),
-                        audit_log::session_id.eq(Some(session_id)),
-                        audit_log::student_id.eq(Some(student_row)),
-                        audit_log::old_value.eq(Some(old.map_or("absent", Status::as_str))),
-                        audit_log::new_value.eq(Some(status.as_str())),
-                        audit_log::reason.eq(reason),
-                    ))
-                    .execute(conn)?;
-                Ok::<_, DieselError>((old, status))
-            })
-            .map_err(Into::into)
-    }
-
-    pub fn audit_log(&mut self) -> Result<Vec<AuditEntry>> {
-        Ok(audit_log::table.order(audit_log::id).select(AuditEntry::as_select()).load(&mut self.conn)?)
-    }
-
-    // ---- mood --------------------------------------------------------------------------
-
-    pub fn save_mood(&mut self, session_id: i32, student_row: i32, samples: i32, dominant: &str, distribution_json: &str) -> Result<()> {
-        diesel::insert_into(mood_summaries::table)
-            .values((
-                mood_summaries::session_id.eq(session_id),
-                mood_summaries::student_id.eq(student_row),
-                mood_summaries::samples.eq(samples),
-                mood_summaries::dominant.eq(dominant),
-                mood_summaries::distribution.eq(distribution_json),
-            ))
-            .on_conflict((mood_summaries::session_id, mood_summaries::student_id))
-            .do_update()
-            .set((
-                mood_summaries::samples.eq(samples),
-                mood_summaries::dominant.eq(dominant),
-                mood_summaries::distribution.eq(distribution_json),
-            ))
-            .execute(&mut self.conn)?;
-        Ok(())
-    }
-
-    pub fn moods(&mut self, session_id: i32) -> Result<Vec<MoodRow>> {
-        Ok(mood_summaries::table.filter(mood_summaries::session_id.eq(session_id)).select(MoodRow::as_select()).load(&mut self.conn)?)
     }
 
     // ---- settings ------------------------------------------------------------------------
@@ -647,4 +452,105 @@ impl Store {
 /// Is this a unique-constraint failure (used by callers that race on creation)?
 pub fn is_unique_violation(e: &DieselError) -> bool {
     matches!(e, DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _))
+}
+
+/// An audit entry about to be written.
+struct Audit<'a> {
+    actor: &'a str,
+    action: &'a str,
+    session_id: Option<i32>,
+    student: Option<(i32, &'a str)>,
+    old_value: Option<String>,
+    new_value: Option<String>,
+    reason: String,
+}
+
+impl Audit<'_> {
+    fn write(self, conn: &mut SqliteConnection) -> std::result::Result<(), DieselError> {
+        diesel::insert_into(audit_log::table)
+            .values((
+                audit_log::at.eq(now()),
+                audit_log::actor.eq(self.actor),
+                audit_log::action.eq(self.action),
+                audit_log::session_id.eq(self.session_id),
+                audit_log::student_id.eq(self.student.map(|s| s.0)),
+                audit_log::student_ref.eq(self.student.map(|s| s.1)),
+                audit_log::old_value.eq(self.old_value),
+                audit_log::new_value.eq(self.new_value),
+                audit_log::reason.eq(self.reason),
+            ))
+            .execute(conn)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database of the first release (one class per student, ids reusable), with a register.
+    fn first_release_database(path: &Path) {
+        let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+        let version = conn.run_next_migration(MIGRATIONS).unwrap();
+        assert!(version.to_string().starts_with("20261127"), "{version}");
+        conn.batch_execute(
+            "INSERT INTO classes (id, name, session_start, late_after_minutes) VALUES (1, '7B', '08:30', 10);
+             INSERT INTO students (id, student_id, first_name, last_name, class_id) VALUES (1, 'S1', 'Ada', 'Lovelace', 1), (2, 'S2', 'Alan', 'Turing', 1);
+             INSERT INTO enrolments (student_id, model_id, embedding, source, face_size) VALUES (1, 'm', x'0000803f', 'a.jpg', 100.0);
+             INSERT INTO sessions (id, class_id, date, starts_at, late_after_minutes, source, opened_at, closed_at)
+                 VALUES (1, 1, '2026-11-02', '2026-11-02 08:30:00', 10, 'camera 0', '2026-11-02 08:25:00', '2026-11-02 09:00:00'),
+                        (2, 1, '2026-11-03', '2026-11-03 08:30:00', 10, 'camera 0', '2026-11-03 08:25:00', NULL);
+             INSERT INTO marks (session_id, student_id, status, auto_status, first_seen, last_seen, late_minutes, confidence, source)
+                 VALUES (1, 1, 'present', 'present', '2026-11-02 08:29:00', '2026-11-02 08:40:00', 0, 0.8, 'auto'),
+                        (2, 2, 'late', 'late', '2026-11-03 08:45:00', '2026-11-03 08:50:00', 15, 0.8, 'auto');
+             INSERT INTO audit_log (at, actor, action, session_id, student_id, old_value, new_value, reason)
+                 VALUES ('2026-11-02 10:00:00', 'Ms Smith', 'override_status', 1, 2, 'absent', 'excused', 'dentist');
+             UPDATE marks SET status = 'present' WHERE id = 1;",
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn a_first_release_database_is_migrated_with_everything_in_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.sqlite3");
+        first_release_database(&path);
+        let mut store = Store::open(&path).unwrap();
+        let class = store.class("7B").unwrap();
+        assert_eq!(class.lesson_start(), NaiveTime::from_hms_opt(8, 30, 0));
+        let students = store.students(Some("7B")).unwrap();
+        assert_eq!(students.len(), 2);
+        assert_eq!(students.iter().find(|s| s.student.student_id == "S1").unwrap().enrolled_photos, 1);
+        let register = store.class_register(class.id, NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(), NaiveDate::from_ymd_opt(2026, 11, 30).unwrap()).unwrap();
+        assert_eq!(register.len(), 2, "both students were in 7B all along");
+        let nov2 = store.session(&class, NaiveDate::from_ymd_opt(2026, 11, 2).unwrap()).unwrap().unwrap();
+        assert_eq!(store.marks(nov2.id).unwrap().len(), 1);
+        // The session an old process left open is closed on the first start, at its last mark.
+        let nov3 = store.session(&class, NaiveDate::from_ymd_opt(2026, 11, 3).unwrap()).unwrap().unwrap();
+        assert_eq!(nov3.closed_at.map(|t| t.to_string()), Some("2026-11-03 08:50:00".into()));
+        let audit = store.audit_log().unwrap();
+        assert_eq!(audit[0].student_ref.as_deref(), Some("S2"));
+        assert_eq!(store.gallery(class.id, "m").unwrap()[0].embeddings, vec![vec![1.0f32]]);
+        // Opened again: nothing more to migrate, nothing changes.
+        drop(store);
+        let mut again = Store::open(&path).unwrap();
+        assert_eq!(again.students(None).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_database_from_a_newer_rollcall_is_refused_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new.sqlite3");
+        drop(Store::open(&path).unwrap());
+        let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+        conn.batch_execute("INSERT INTO __diesel_schema_migrations (version) VALUES ('20991231000000')").unwrap();
+        drop(conn);
+        let before = std::fs::read(&path).unwrap();
+        match Store::open(&path) {
+            Err(StoreError::NewerSchema { version, .. }) => assert_eq!(version, "20991231000000"),
+            Err(e) => panic!("{e}"),
+            Ok(_) => panic!("opened a newer database"),
+        }
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+    }
 }

@@ -16,8 +16,17 @@ diesel::table! {
         student_id -> Text,
         first_name -> Text,
         last_name -> Text,
-        class_id -> Integer,
         created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    memberships (id) {
+        id -> Integer,
+        student_id -> Integer,
+        class_id -> Integer,
+        joined_on -> Nullable<Date>,
+        left_on -> Nullable<Date>,
     }
 }
 
@@ -43,6 +52,10 @@ diesel::table! {
         source -> Text,
         opened_at -> Timestamp,
         closed_at -> Nullable<Timestamp>,
+        frames -> BigInt,
+        faces -> BigInt,
+        heartbeat_at -> Nullable<Timestamp>,
+        owner -> Nullable<Text>,
     }
 }
 
@@ -80,6 +93,7 @@ diesel::table! {
         action -> Text,
         session_id -> Nullable<Integer>,
         student_id -> Nullable<Integer>,
+        student_ref -> Nullable<Text>,
         old_value -> Nullable<Text>,
         new_value -> Nullable<Text>,
         reason -> Text,
@@ -93,7 +107,8 @@ diesel::table! {
     }
 }
 
-diesel::joinable!(students -> classes (class_id));
+diesel::joinable!(memberships -> students (student_id));
+diesel::joinable!(memberships -> classes (class_id));
 diesel::joinable!(enrolments -> students (student_id));
 diesel::joinable!(sessions -> classes (class_id));
 diesel::joinable!(marks -> sessions (session_id));
@@ -101,4 +116,4 @@ diesel::joinable!(marks -> students (student_id));
 diesel::joinable!(mood_summaries -> sessions (session_id));
 diesel::joinable!(mood_summaries -> students (student_id));
 
-diesel::allow_tables_to_appear_in_same_query!(classes, students, enrolments, sessions, marks, mood_summaries, audit_log, settings);
+diesel::allow_tables_to_appear_in_same_query!(classes, students, memberships, enrolments, sessions, marks, mood_summaries, audit_log, settings);

@@ -52,6 +52,19 @@ impl EmbedderModel {
         }
     }
 
+    /// The short name people type (`--embedder fp16|int8`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            EmbedderModel::Fp16 => "fp16",
+            EmbedderModel::Int8 => "int8",
+        }
+    }
+
+    /// The build whose embeddings carry this id.
+    pub fn from_id(id: &str) -> Option<Self> {
+        [EmbedderModel::Fp16, EmbedderModel::Int8].into_iter().find(|m| m.id() == id)
+    }
+
     pub fn parse(name: &str) -> Option<Self> {
         match name.trim().to_ascii_lowercase().as_str() {
             "fp16" => Some(EmbedderModel::Fp16),

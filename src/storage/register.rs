@@ -1,0 +1,347 @@
+//! The register itself: sessions, marks, mood summaries and the audit log.
+//!
+//! A session is "held" (its unmarked students count as absent) once it is closed after a run
+//! that watched: the live loop abandons a run that saw no frame or no face, and a session left
+//! open by a killed process is closed (or, if it watched nothing, removed) the next time the
+//! database is opened.
+
+use chrono::{Duration, NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use diesel::result::Error as DieselError;
+use serde::Serialize;
+
+use super::schema::*;
+use super::{now, owner_alive, process_owner, Audit, AuditEntry, Class, Mark, MoodRow, Result, Session, Store};
+use crate::status::Status;
+
+/// What a sighting did to the session's record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum MarkOutcome {
+    /// The first sighting in this session: a new mark.
+    Marked { status: Status, late_minutes: i64 },
+    /// Already marked: only `last_seen` moved.
+    Seen,
+}
+
+/// How a run found its session, so that a run which watched nothing can put it back as it was.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionOpening {
+    pub created: bool,
+    pub previous_closed_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Default, Clone, Copy, Serialize)]
+pub struct StaleSessions {
+    /// Closed at their last sign of life (they had watched).
+    pub closed: usize,
+    /// Removed: they never watched anything and have no marks (no absence is recorded).
+    pub removed: usize,
+}
+
+/// An open session whose process cannot be checked (another computer) is taken for dead once
+/// its heartbeat is this old. The live loop beats every few seconds, also while its camera is
+/// away; a stalled network read blocks for at most its timeout (10 s).
+const STALE_AFTER: Duration = Duration::seconds(120);
+
+impl Store {
+    /// The class's session on `date`, created if it does not exist yet (running again the same
+    /// day continues the same session). The session is marked as run by this process.
+    pub fn open_session(&mut self, class: &Class, date: NaiveDate, starts_at: NaiveDateTime, source: &str) -> Result<(Session, SessionOpening)> {
+        let owner = process_owner();
+        self.conn
+            .immediate_transaction(|conn| -> std::result::Result<(Session, SessionOpening), DieselError> {
+                let t = now();
+                if let Some(s) = sessions::table
+                    .filter(sessions::class_id.eq(class.id))
+                    .filter(sessions::date.eq(date))
+                    .select(Session::as_select())
+                    .first(conn)
+                    .optional()?
+                {
+                    let session = diesel::update(sessions::table.find(s.id))
+                        .set((sessions::closed_at.eq(None::<NaiveDateTime>), sessions::heartbeat_at.eq(Some(t)), sessions::owner.eq(Some(&owner))))
+                        .returning(Session::as_returning())
+                        .get_result(conn)?;
+                    return Ok((session, SessionOpening { created: false, previous_closed_at: s.closed_at }));
+                }
+                let session = diesel::insert_into(sessions::table)
+                    .values((
+                        sessions::class_id.eq(class.id),
+                        sessions::date.eq(date),
+                        sessions::starts_at.eq(starts_at),
+                        sessions::late_after_minutes.eq(class.late_after_minutes),
+                        sessions::source.eq(source),
+                        sessions::opened_at.eq(t),
+                        sessions::heartbeat_at.eq(Some(t)),
+                        sessions::owner.eq(Some(&owner)),
+                    ))
+                    .returning(Session::as_returning())
+                    .get_result(conn)?;
+                Ok((session, SessionOpening { created: true, previous_closed_at: None }))
+            })
+            .map_err(Into::into)
+    }
+
+    /// A person keeps a register by hand for a day with no camera session: a closed session.
+    pub fn manual_session(&mut self, class: &Class, date: NaiveDate, starts_at: NaiveDateTime) -> Result<Session> {
+        let (session, _) = self.open_session(class, date, starts_at, "manual")?;
+        self.close_session(session.id, starts_at, 0, 0)?;
+        Ok(session)
+    }
+
+    /// A running session's sign of life, with what it has watched so far (totals over its runs).
+    /// Also re-opens it if another process took it for dead meanwhile.
+    pub fn session_heartbeat(&mut self, session_id: i32, frames: i64, faces: i64) -> Result<()> {
+        diesel::update(sessions::table.find(session_id))
+            .set((
+                sessions::heartbeat_at.eq(Some(now())),
+                sessions::frames.eq(frames),
+                sessions::faces.eq(faces),
+                sessions::closed_at.eq(None::<NaiveDateTime>),
+            ))
+            .execute(&mut self.conn)?;
+        Ok(())
+    }
+
+    /// Close a session that watched: from now on its unmarked students count as absent.
+    pub fn close_session(&mut self, session_id: i32, at: NaiveDateTime, frames: i64, faces: i64) -> Result<()> {
+        diesel::update(sessions::table.find(session_id))
+            .set((sessions::closed_at.eq(Some(at)), sessions::frames.eq(frames), sessions::faces.eq(faces), sessions::owner.eq(None::<String>)))
+            .execute(&mut self.conn)?;
+        Ok(())
+    }
+
+    /// A run that watched nothing puts its session back as it found it: a session it created
+    /// (and nobody marked) is removed, so no absence is recorded; an earlier one is closed again
+    /// as it was.
+    pub fn abandon_session(&mut self, session_id: i32, opening: SessionOpening) -> Result<()> {
+        self.conn
+            .immediate_transaction(|conn| {
+                let marks: i64 = marks::table.filter(marks::session_id.eq(session_id)).count().get_result(conn)?;
+                if opening.created && marks == 0 {
+                    diesel::delete(sessions::table.find(session_id)).execute(conn)?;
+                } else {
+                    let closed = opening.previous_closed_at.unwrap_or_else(now);
+                    diesel::update(sessions::table.find(session_id))
+                        .set((sessions::closed_at.eq(Some(closed)), sessions::owner.eq(None::<String>)))
+                        .execute(conn)?;
+                }
+                Ok::<_, DieselError>(())
+            })
+            .map_err(Into::into)
+    }
+
+    /// Close the sessions of runs that were killed (their process is gone, or their heartbeat
+    /// stopped): one that watched is closed at its last sign of life; one that never watched
+    /// and has no marks is removed, so it records no absence.
+    pub fn close_stale_sessions(&mut self) -> Result<StaleSessions> {
+        let open: Vec<Session> = sessions::table.filter(sessions::closed_at.is_null()).select(Session::as_select()).load(&mut self.conn)?;
+        let t = now();
+        let mut out = StaleSessions::default();
+        for s in open {
+            let last_sign = s.heartbeat_at.unwrap_or(s.opened_at);
+            let dead = match s.owner.as_deref().and_then(owner_alive) {
+                Some(alive) => !alive,
+                None => t - last_sign > STALE_AFTER,
+            };
+            if !dead {
+                continue;
+            }
+            let removed = self.conn.immediate_transaction(|conn| {
+                let marks: i64 = marks::table.filter(marks::session_id.eq(s.id)).count().get_result(conn)?;
+                if (s.frames == 0 || s.faces == 0) && marks == 0 {
+                    diesel::delete(sessions::table.find(s.id)).execute(conn)?;
+                    return Ok::<_, DieselError>(true);
+                }
+                let last_mark: Option<NaiveDateTime> = marks::table.filter(marks::session_id.eq(s.id)).select(diesel::dsl::max(marks::last_seen)).first(conn)?;
+                let closed = last_mark.map_or(last_sign, |m| m.max(last_sign));
+                diesel::update(sessions::table.find(s.id)).set((sessions::closed_at.eq(Some(closed)), sessions::owner.eq(None::<String>))).execute(conn)?;
+                Ok(false)
+            })?;
+            if removed {
+                out.removed += 1;
+            } else {
+                out.closed += 1;
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn session(&mut self, class: &Class, date: NaiveDate) -> Result<Option<Session>> {
+        Ok(sessions::table
+            .filter(sessions::class_id.eq(class.id))
+            .filter(sessions::date.eq(date))
+            .select(Session::as_select())
+            .first(&mut self.conn)
+            .optional()?)
+    }
+
+    pub fn session_by_id(&mut self, id: i32) -> Result<Session> {
+        Ok(sessions::table.find(id).select(Session::as_select()).first(&mut self.conn)?)
+    }
+
+    pub fn sessions_between(&mut self, class: &Class, from: NaiveDate, to: NaiveDate) -> Result<Vec<Session>> {
+        Ok(sessions::table
+            .filter(sessions::class_id.eq(class.id))
+            .filter(sessions::date.between(from, to))
+            .order(sessions::date)
+            .select(Session::as_select())
+            .load(&mut self.conn)?)
+    }
+
+    /// Record that a student was seen. The first sighting creates the mark with the status the
+    /// rules gave; later ones only move `first_seen`/`last_seen` (and never touch a person's
+    /// override). One transaction: committed when this returns.
+    pub fn record_sighting(
+        &mut self,
+        session_id: i32,
+        student_row: i32,
+        first_seen: NaiveDateTime,
+        last_seen: NaiveDateTime,
+        status: Status,
+        late_minutes: i64,
+        confidence: f32,
+    ) -> Result<MarkOutcome> {
+        self.conn
+            .immediate_transaction(|conn| -> std::result::Result<MarkOutcome, DieselError> {
+                let existing: Option<Mark> = marks::table
+                    .filter(marks::session_id.eq(session_id))
+                    .filter(marks::student_id.eq(student_row))
+                    .select(Mark::as_select())
+                    .first(conn)
+                    .optional()?;
+                match existing {
+                    Some(m) => {
+                        let first = m.first_seen.map_or(first_seen, |f| f.min(first_seen));
+                        let last = m.last_seen.map_or(last_seen, |l| l.max(last_seen));
+                        diesel::update(marks::table.find(m.id))
+                            .set((marks::first_seen.eq(Some(first)), marks::last_seen.eq(Some(last))))
+                            .execute(conn)?;
+                        Ok(MarkOutcome::Seen)
+                    }
+                    None => {
+                        diesel::insert_into(marks::table)
+                            .values((
+                                marks::session_id.eq(session_id),
+                                marks::student_id.eq(student_row),
+                                marks::status.eq(status.as_str()),
+                                marks::auto_status.eq(Some(status.as_str())),
+                                marks::first_seen.eq(Some(first_seen)),
+                                marks::last_seen.eq(Some(last_seen)),
+                                marks::late_minutes.eq(late_minutes as i32),
+                                marks::confidence.eq(Some(confidence)),
+                                marks::source.eq("auto"),
+                            ))
+                            .execute(conn)?;
+                        Ok(MarkOutcome::Marked { status, late_minutes })
+                    }
+                }
+            })
+            .map_err(Into::into)
+    }
+
+    pub fn marks(&mut self, session_id: i32) -> Result<Vec<Mark>> {
+        Ok(marks::table.filter(marks::session_id.eq(session_id)).select(Mark::as_select()).load(&mut self.conn)?)
+    }
+
+    /// A student's marks in sessions between two dates (of any class).
+    pub fn student_marks(&mut self, student_row: i32, from: NaiveDate, to: NaiveDate) -> Result<Vec<(Session, Mark)>> {
+        Ok(marks::table
+            .inner_join(sessions::table)
+            .filter(marks::student_id.eq(student_row))
+            .filter(sessions::date.between(from, to))
+            .select((Session::as_select(), Mark::as_select()))
+            .load(&mut self.conn)?)
+    }
+
+    /// A person changes a student's status for a session, with a reason. The camera's record
+    /// (auto_status, first_seen, confidence) stays; the change is written to the audit log in
+    /// the same transaction.
+    pub fn override_status(&mut self, session_id: i32, student: &super::Student, status: Status, reason: &str, actor: &str) -> Result<(Option<Status>, Status)> {
+        self.conn
+            .immediate_transaction(|conn| {
+                let existing: Option<Mark> = marks::table
+                    .filter(marks::session_id.eq(session_id))
+                    .filter(marks::student_id.eq(student.id))
+                    .select(Mark::as_select())
+                    .first(conn)
+                    .optional()?;
+                let old = existing.as_ref().and_then(|m| Status::parse(&m.status));
+                match existing {
+                    Some(m) => {
+                        diesel::update(marks::table.find(m.id)).set((marks::status.eq(status.as_str()), marks::source.eq("manual"))).execute(conn)?;
+                    }
+                    None => {
+                        diesel::insert_into(marks::table)
+                            .values((
+                                marks::session_id.eq(session_id),
+                                marks::student_id.eq(student.id),
+                                marks::status.eq(status.as_str()),
+                                marks::source.eq("manual"),
+                            ))
+                            .execute(conn)?;
+                    }
+                }
+                Audit {
+                    actor,
+                    action: "override_status",
+                    session_id: Some(session_id),
+                    student: Some((student.id, &student.student_id)),
+                    old_value: Some(old.map_or("absent", Status::as_str).to_string()),
+                    new_value: Some(status.as_str().to_string()),
+                    reason: reason.to_string(),
+                }
+                .write(conn)?;
+                Ok::<_, DieselError>((old, status))
+            })
+            .map_err(Into::into)
+    }
+
+    pub fn audit_log(&mut self) -> Result<Vec<AuditEntry>> {
+        Ok(audit_log::table.order(audit_log::id).select(AuditEntry::as_select()).load(&mut self.conn)?)
+    }
+
+    // ---- mood --------------------------------------------------------------------------
+
+    pub fn save_mood(&mut self, session_id: i32, student_row: i32, samples: i32, dominant: &str, distribution_json: &str) -> Result<()> {
+        diesel::insert_into(mood_summaries::table)
+            .values((
+                mood_summaries::session_id.eq(session_id),
+                mood_summaries::student_id.eq(student_row),
+                mood_summaries::samples.eq(samples),
+                mood_summaries::dominant.eq(dominant),
+                mood_summaries::distribution.eq(distribution_json),
+            ))
+            .on_conflict((mood_summaries::session_id, mood_summaries::student_id))
+            .do_update()
+            .set((
+                mood_summaries::samples.eq(samples),
+                mood_summaries::dominant.eq(dominant),
+                mood_summaries::distribution.eq(distribution_json),
+            ))
+            .execute(&mut self.conn)?;
+        Ok(())
+    }
+
+    pub fn moods(&mut self, session_id: i32) -> Result<Vec<MoodRow>> {
+        Ok(mood_summaries::table.filter(mood_summaries::session_id.eq(session_id)).select(MoodRow::as_select()).load(&mut self.conn)?)
+    }
+
+    /// How many mood summaries are stored.
+    pub fn mood_count(&mut self) -> Result<i64> {
+        Ok(mood_summaries::table.count().get_result(&mut self.conn)?)
+    }
+
+    /// Delete every stored mood summary (mood recognition switched off), audited, overwritten in
+    /// the file. Returns how many were deleted.
+    pub fn purge_moods(&mut self, actor: &str) -> Result<usize> {
+        let n = self.conn.immediate_transaction(|conn| {
+            let n = diesel::delete(mood_summaries::table).execute(conn)?;
+            Audit { actor, action: "purge_moods", session_id: None, student: None, old_value: Some(n.to_string()), new_value: Some("0".into()), reason: "mood recognition switched off".into() }
+                .write(conn)?;
+            Ok::<_, DieselError>(n)
+        })?;
+        self.truncate_wal();
+        Ok(n)
+    }
+}
