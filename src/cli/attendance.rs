@@ -1,6 +1,7 @@
 //! The attendance commands of the CLI: roster, enrolment, running a session, reports, export,
-//! overrides. Each parses nothing and decides nothing: it calls the core and prints.
+//! overrides, settings. Each opens the store, calls the core once, and prints.
 
+use std::fmt::Write as _;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -8,50 +9,148 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use chrono::NaiveDate;
 use opencv::core::Mat;
-use serde_json::json;
+use serde_json::{json, Value};
 
+use super::engine::analyzer;
+use super::{EngineArgs, Outcome, Printer, RunArgs};
 use rollcall::attendance::live::{run_session, LiveStats, SessionInfo, SessionObserver, SessionPlan};
 use rollcall::attendance::{FrameOutcome, RollEvent, Status};
-use rollcall::enrolment::enrol_photos;
+use rollcall::enrolment::{enrol_photos, EnrolOptions};
 use rollcall::report;
 use rollcall::roster::read_roster;
-use rollcall::storage::Store;
-use rollcall::vision::FaceAnalyzer;
+use rollcall::settings;
+use rollcall::source::SourceSpec;
+use rollcall::storage::{RosterOptions, Store};
 
+/// `--db PATH` (its folder must exist), else the OS's app-data database.
 pub fn open_store(db: Option<&Path>) -> anyhow::Result<Store> {
-    let path = db.map(Path::to_path_buf).unwrap_or_else(Store::default_path);
-    Ok(Store::open(&path)?)
-}
-
-fn print(json_out: bool, value: serde_json::Value, text: impl FnOnce()) -> anyhow::Result<()> {
-    if json_out {
-        println!("{}", serde_json::to_string(&value)?);
-    } else {
-        text();
+    let store = match db {
+        Some(path) => Store::open(path)?,
+        None => Store::open_default()?,
+    };
+    if store.was_created() {
+        eprintln!("note: a new, empty database was created at {}", store.path().display());
     }
-    Ok(())
+    Ok(store)
 }
 
-pub fn roster_import(store: &mut Store, file: &Path, dry_run: bool, json_out: bool) -> anyhow::Result<bool> {
+pub fn roster_import(out: &Printer, db: Option<&Path>, file: &Path, dry_run: bool, remove_missing: bool) -> anyhow::Result<Outcome> {
+    let mut store = open_store(db)?;
     let plan = read_roster(file)?;
     let ok = plan.problems.is_empty();
-    let changes = if ok && !dry_run { Some(store.apply_roster(&plan.entries)?) } else { None };
-    print(json_out, json!({"file": file, "dry_run": dry_run, "students": plan.entries.len(), "problems": plan.problems, "applied": changes}), || {
+    // A dry run works out the changes even with problems in the file, for the rows that are fine.
+    let changes = if ok || dry_run { Some(store.apply_roster(&plan.entries, RosterOptions { dry_run: dry_run || !ok, remove_missing }, "roster import")?) } else { None };
+    let value = json!({"file": file, "dry_run": dry_run, "students": plan.entries.len(), "encoding": plan.encoding, "problems": plan.problems, "changes": changes, "applied": ok && !dry_run});
+    out.print(&value, |s| {
         let classes: std::collections::BTreeSet<&str> = plan.entries.iter().map(|e| e.class.as_str()).collect();
-        println!("{}: {} student(s) in {} class(es)", file.display(), plan.entries.len(), classes.len());
+        writeln!(s, "{}: {} student(s) in {} class(es){}", file.display(), plan.entries.len(), classes.len(), plan.encoding.as_deref().map(|e| format!(" (read as {e})")).unwrap_or_default())?;
+        if plan.encoding.as_deref() == Some("windows-1252") {
+            writeln!(s, "  the file is not UTF-8: read as Windows-1252 (Western European). If names look wrong, save it as \"CSV UTF-8\" and import again")?;
+        }
         for p in &plan.problems {
-            println!("  row {}: {}", p.row, p.problem);
+            writeln!(s, "  row {}: {}", p.row, p.problem)?;
+        }
+        if let Some(c) = &changes {
+            for name in &c.classes_created {
+                writeln!(s, "  new class {name}")?;
+            }
+            for e in &c.added {
+                writeln!(s, "  add {} {} {} to {}", e.student_id, e.first_name, e.last_name, e.class)?;
+            }
+            for ch in &c.changed {
+                if let Some((old, new)) = &ch.name {
+                    writeln!(s, "  rename {}: {old} -> {new}", ch.student_id)?;
+                }
+                if let Some((old, new)) = &ch.class {
+                    writeln!(s, "  move {}: {} -> {new} (from today; earlier registers keep them in {0})", ch.student_id, old.as_deref().unwrap_or("no class"))?;
+                }
+            }
+            for (id, name, class) in &c.missing {
+                let what = if c.missing_leave { "leaves" } else { "is not in the file (kept; --remove-missing would take them off)" };
+                writeln!(s, "  {id} {name} {what} {class}")?;
+            }
         }
         match (&changes, ok, dry_run) {
-            (Some(c), _, _) => println!("imported: {} class(es) created, {} student(s) added, {} updated", c.classes_created, c.students_added, c.students_updated),
-            (None, true, true) => println!("dry run: nothing changed; run without --dry-run to import"),
-            _ => println!("nothing imported: fix the rows above and run again"),
+            (Some(c), true, false) => writeln!(
+                s,
+                "imported: {} class(es) created, {} student(s) added, {} changed, {} unchanged{}",
+                c.classes_created.len(),
+                c.added.len(),
+                c.changed.len(),
+                c.unchanged,
+                if c.missing_leave { format!(", {} left their class", c.missing.len()) } else { String::new() }
+            ),
+            (_, true, true) => writeln!(s, "dry run: nothing changed; run without --dry-run to make the changes above"),
+            _ => writeln!(s, "nothing imported: fix the rows above and run again"),
         }
     })?;
-    Ok(ok)
+    anyhow::ensure!(ok, "the roster has {} problem(s): nothing was imported", plan.problems.len());
+    Ok(Outcome::Done)
 }
 
-pub fn enroll(store: &mut Store, analyzer: &mut FaceAnalyzer, student: Option<&str>, photos: &[PathBuf], dir: Option<&Path>, json_out: bool) -> anyhow::Result<bool> {
+pub fn settings_show(out: &Printer, db: Option<&Path>) -> anyhow::Result<Outcome> {
+    let mut store = open_store(db)?;
+    let mut all = serde_json::Map::new();
+    for key in settings::KEYS {
+        all.insert(key.to_string(), store.setting(key)?.map_or(Value::Null, Value::String));
+    }
+    out.print(&Value::Object(all.clone()), |s| {
+        for (k, v) in &all {
+            writeln!(s, "{k:<16} {}", v.as_str().unwrap_or("(not set)"))?;
+        }
+        Ok(())
+    })?;
+    Ok(Outcome::Done)
+}
+
+pub fn settings_set(out: &Printer, db: Option<&Path>, key: &str, value: &str, purge: bool) -> anyhow::Result<Outcome> {
+    let mut store = open_store(db)?;
+    anyhow::ensure!(!purge || (key == settings::MOOD && value == "off"), "--purge goes with `settings set mood off` (it deletes the stored mood summaries)");
+    settings::set(&mut store, key, value)?;
+    let mood_off = key == settings::MOOD && value == "off";
+    let purged = if purge { Some(store.purge_moods("office")?) } else { None };
+    let kept = if mood_off && !purge { store.mood_count()? } else { 0 };
+    out.print(&json!({"key": key, "value": value, "moods_purged": purged, "moods_kept": kept}), |s| {
+        writeln!(s, "{key} = {value}")?;
+        if let Some(n) = purged {
+            writeln!(s, "{n} stored mood summaries deleted")?;
+        }
+        if kept > 0 {
+            writeln!(s, "{kept} mood summaries from earlier sessions are still stored (reports and exports leave them out while mood is off); `rollcall settings set mood off --purge` deletes them")?;
+        }
+        Ok(())
+    })?;
+    Ok(Outcome::Done)
+}
+
+pub fn classes(out: &Printer, db: Option<&Path>) -> anyhow::Result<Outcome> {
+    let classes = open_store(db)?.classes()?;
+    out.print(&json!({"classes": classes}), |s| {
+        if classes.is_empty() {
+            writeln!(s, "no classes yet: import a roster with `rollcall roster import FILE`")?;
+        }
+        for c in &classes {
+            writeln!(s, "{:<10} lesson starts {:<6} late after {} min", c.name, c.session_start.as_deref().unwrap_or("(run)"), c.late_after_minutes)?;
+        }
+        Ok(())
+    })?;
+    Ok(Outcome::Done)
+}
+
+pub fn class_rules(out: &Printer, db: Option<&Path>, name: &str, start: Option<&str>, late_after: Option<u16>) -> anyhow::Result<Outcome> {
+    let mut store = open_store(db)?;
+    let current = store.class(name)?;
+    let start = match start {
+        None => current.lesson_start(),
+        Some("none") => None,
+        Some(t) => Some(rollcall::calendar::parse_time(t).map_err(anyhow::Error::msg)?),
+    };
+    let c = store.set_class_rules(name, start, late_after.map_or(current.late_after_minutes, i32::from))?;
+    out.print(&c, |s| writeln!(s, "{}: lesson starts {}, late after {} min", c.name, c.session_start.as_deref().unwrap_or("(run)"), c.late_after_minutes))?;
+    Ok(Outcome::Done)
+}
+
+pub fn enroll(out: &Printer, db: Option<&Path>, engine: &EngineArgs, student: Option<&str>, photos: &[PathBuf], dir: Option<&Path>, allow_lookalike: bool) -> anyhow::Result<Outcome> {
     // (student id, photo) pairs: explicit, or one folder per student id.
     let mut work: Vec<(String, PathBuf)> = Vec::new();
     if let Some(dir) = dir {
@@ -67,11 +166,13 @@ pub fn enroll(store: &mut Store, analyzer: &mut FaceAnalyzer, student: Option<&s
         work.extend(photos.iter().map(|p| (id.to_string(), p.clone())));
     }
     anyhow::ensure!(!work.is_empty(), "no photos to enrol: give STUDENT_ID PHOTO... or --dir DIR (one folder per student id)");
+    let mut store = open_store(db)?;
+    let mut a = analyzer(engine, false)?;
     let bar = rollcall::eval::progress(work.len(), "enrolling");
-    let verdicts = enrol_photos(store, analyzer, &work, |v| {
+    let verdicts = enrol_photos(&mut store, &mut a, &work, EnrolOptions { allow_lookalike }, |v| {
         bar.inc(1);
         if let Some(reason) = &v.reason {
-            bar.suspend(|| eprintln!("rejected {}: {reason}", v.photo.display()));
+            bar.suspend(|| eprintln!("rejected {}: {}", v.photo.display(), rollcall::roster::sanitize(reason)));
         }
     })?;
     bar.finish_and_clear();
@@ -79,37 +180,45 @@ pub fn enroll(store: &mut Store, analyzer: &mut FaceAnalyzer, student: Option<&s
     for v in verdicts.iter().filter(|v| v.accepted) {
         *accepted.entry(v.student_id.as_str()).or_default() += 1;
     }
-    let results = serde_json::to_value(&verdicts)?;
-    let results = results.as_array().cloned().unwrap_or_default();
-    let rejected = results.iter().filter(|r| r["accepted"] == false).count();
-    print(json_out, json!({"photos": results.len(), "accepted": results.len() - rejected, "rejected": rejected, "results": results}), || {
+    let rejected = verdicts.iter().filter(|v| !v.accepted).count();
+    out.print(&json!({"photos": verdicts.len(), "accepted": verdicts.len() - rejected, "rejected": rejected, "results": verdicts}), |s| {
         for (id, n) in &accepted {
-            println!("{id}: {n} photo(s) enrolled");
+            writeln!(s, "{id}: {n} photo(s) enrolled")?;
         }
         if rejected > 0 {
-            println!("{rejected} photo(s) rejected (reasons above)");
+            writeln!(s, "{rejected} photo(s) rejected (reasons above)")?;
         }
+        Ok(())
     })?;
-    Ok(rejected == 0)
+    if accepted.is_empty() {
+        anyhow::bail!("no photo was enrolled ({rejected} rejected)");
+    }
+    Ok(if rejected == 0 { Outcome::Done } else { Outcome::Partial })
 }
 
-pub fn students(store: &mut Store, class: Option<&str>, json_out: bool) -> anyhow::Result<()> {
-    if let Some(c) = class {
-        store.class(c)?;
-    }
-    let rows = store.students(class)?;
+pub fn students(out: &Printer, db: Option<&Path>, class: Option<&str>) -> anyhow::Result<Outcome> {
+    let rows = open_store(db)?.students(class)?;
     let list: Vec<_> = rows
         .iter()
-        .map(|(s, c, n)| json!({"student_id": s.student_id, "first_name": s.first_name, "last_name": s.last_name, "class": c, "enrolled_photos": n}))
+        .map(|r| json!({"student_id": r.student.student_id, "first_name": r.student.first_name, "last_name": r.student.last_name, "class": r.class, "enrolled_photos": r.enrolled_photos}))
         .collect();
-    print(json_out, json!({"students": list}), || {
+    out.print(&json!({"students": list}), |s| {
         if rows.is_empty() {
-            println!("no students yet: import a roster with `rollcall roster import FILE`");
+            writeln!(s, "no students yet: import a roster with `rollcall roster import FILE`")?;
         }
-        for (s, c, n) in &rows {
-            println!("{:<12} {:<28} {:<8} {} photo(s){}", s.student_id, s.name(), c, n, if *n == 0 { "  (not enrolled)" } else { "" });
+        for r in &rows {
+            let n = r.enrolled_photos;
+            writeln!(s, "{:<12} {:<28} {:<8} {} photo(s){}", r.student.student_id, r.student.name(), r.class.as_deref().unwrap_or("(left)"), n, if n == 0 { "  (not enrolled)" } else { "" })?;
         }
-    })
+        Ok(())
+    })?;
+    Ok(Outcome::Done)
+}
+
+pub fn delete_student(out: &Printer, db: Option<&Path>, student_id: &str, by: &str) -> anyhow::Result<Outcome> {
+    open_store(db)?.delete_student(student_id, by)?;
+    out.print(&json!({"deleted": student_id}), |s| writeln!(s, "deleted {student_id} and all their data"))?;
+    Ok(Outcome::Done)
 }
 
 /// Prints marks as they happen and a progress line (a status line on a terminal, a log line otherwise).
@@ -121,19 +230,23 @@ struct TerminalObserver {
 impl SessionObserver for TerminalObserver {
     fn started(&mut self, info: &SessionInfo) {
         eprintln!(
-            "session {} for class {} (starts {}, late after {} min); {} enrolled student(s), unknown threshold {:.3} ({})",
-            info.date, info.class, info.starts_at.format("%H:%M"), info.late_after_minutes, info.enrolled, info.unknown_threshold, info.threshold_method
+            "session {} for class {} (starts {}, late after {} min); {} enrolled student(s), unknown threshold {:.3} ({}); mood {}",
+            info.date,
+            info.class,
+            info.starts_at.format("%H:%M"),
+            info.late_after_minutes,
+            info.enrolled,
+            info.unknown_threshold,
+            info.threshold_method,
+            if info.mood { "on" } else { "off" }
         );
-        if info.enrolled == 0 {
-            eprintln!("warning: nobody in class {} is enrolled yet; every face will be unknown (`rollcall enroll`)", info.class);
-        }
     }
 
     fn frame(&mut self, _frame: &Mat, outcome: &FrameOutcome, stats: &LiveStats) {
         for e in &outcome.events {
             if let RollEvent::Marked { name, status, at, late_minutes, .. } = e {
                 let late = if *status == Status::Late { format!(" ({late_minutes} min late)") } else { String::new() };
-                eprintln!("{}  {name}: {status}{late}", at.format("%H:%M:%S"));
+                eprintln!("{}  {}: {status}{late}", at.format("%H:%M:%S"), rollcall::roster::sanitize(name));
             }
         }
         if self.last_progress.elapsed() >= Duration::from_secs(1) {
@@ -153,70 +266,135 @@ impl SessionObserver for TerminalObserver {
     }
 }
 
-pub fn run(store: &mut Store, analyzer: &mut FaceAnalyzer, plan: &SessionPlan, json_out: bool) -> anyhow::Result<()> {
+pub fn run(out: &Printer, db: Option<&Path>, engine: &EngineArgs, args: &RunArgs) -> anyhow::Result<Outcome> {
+    let mut store = open_store(db)?;
+    let defaults = settings::session_defaults(&mut store)?;
+    let mood = !args.no_mood && defaults.mood;
+    let mut engine = engine.clone();
+    engine.min_face.get_or_insert(defaults.min_face);
+    if let Some(v) = args.min_similarity {
+        settings::validate(settings::MIN_SIMILARITY, &v.to_string()).map_err(|e| anyhow::anyhow!("--min-similarity: {e}"))?;
+    }
+    let plan = SessionPlan {
+        min_similarity: args.min_similarity.or(defaults.min_similarity),
+        until: args.until,
+        start: args.start,
+        mood,
+        max_frames: args.max_frames,
+        max_seconds: args.max_seconds,
+        ..SessionPlan::new(&args.class, SourceSpec::parse(&args.source))
+    };
+    // Refuse a session that cannot watch before the models are even loaded.
+    rollcall::attendance::live::check_plan(&mut store, &plan, engine.embedder.unwrap_or_default().id())?;
+    let mut a = analyzer(&engine, mood)?;
     let tty = std::io::stderr().is_terminal();
     let mut observer = TerminalObserver { tty, last_progress: Instant::now() };
-    let s = run_session(store, analyzer, plan, &mut observer)?;
+    let result = run_session(&mut store, &mut a, &plan, &mut observer);
     if tty {
         eprintln!();
     }
-    print(json_out, serde_json::to_value(&s)?, || {
-        println!(
+    let s = result?;
+    out.print(&s, |w| {
+        writeln!(
+            w,
             "{} frame(s) in {:.1} s ({:.1} fps): {} new mark(s), {} stranger track(s), {} marked in this session",
-            s.frames, s.seconds, s.fps, s.new_marks.len(), s.strangers, s.marked_total
-        );
-    })
+            s.frames,
+            s.seconds,
+            s.fps,
+            s.new_marks.len(),
+            s.strangers,
+            s.marked_total
+        )
+    })?;
+    Ok(Outcome::Done)
 }
 
-pub fn report_day(store: &mut Store, class: &str, date: NaiveDate, json_out: bool) -> anyhow::Result<()> {
-    let r = report::daily(store, class, date)?;
-    print(json_out, serde_json::to_value(&r)?, || {
-        println!("Class {} — {}{}", r.class, r.date, if r.session_held { "" } else { "  (no session held)" });
+pub fn report_day(out: &Printer, db: Option<&Path>, class: &str, date: NaiveDate) -> anyhow::Result<Outcome> {
+    let r = report::daily(&mut open_store(db)?, class, date)?;
+    out.print(&r, |w| {
+        let state = match (r.session_held, r.session_open) {
+            (false, _) => "  (no register taken)",
+            (true, true) => "  (session running)",
+            (true, false) => "",
+        };
+        writeln!(w, "Class {} — {}{state}", r.class, r.date)?;
         for s in &r.students {
             let seen = s.first_seen.map(|t| t.format("%H:%M:%S").to_string()).unwrap_or_else(|| "—".into());
-            let late = if s.status == Status::Late { format!("{} min late", s.late_minutes) } else { String::new() };
+            let late = if s.status == Some(Status::Late) { format!("{} min late", s.late_minutes) } else { String::new() };
             let by = if s.source.as_deref() == Some("manual") { " (set by teacher)" } else { "" };
-            println!("  {:<10} {:<26} {:<8} {:>8}  {:<12} {}{}", s.student_id, s.name, s.status.as_str(), seen, late, s.mood.clone().unwrap_or_default(), by);
+            let status = s.status.map_or("—", Status::as_str);
+            writeln!(w, "  {:<10} {:<26} {:<8} {:>8}  {:<12} {}{}", s.student_id, s.name, status, seen, late, s.mood.clone().unwrap_or_default(), by)?;
         }
-        println!("  {}", r.counts.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(" · "));
-    })
+        if r.session_held {
+            writeln!(w, "  {}", r.counts.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(" · "))?;
+        }
+        Ok(())
+    })?;
+    Ok(Outcome::Done)
 }
 
-pub fn history(store: &mut Store, student: &str, from: NaiveDate, to: NaiveDate, json_out: bool) -> anyhow::Result<()> {
-    let h = report::history(store, student, from, to)?;
-    print(json_out, serde_json::to_value(&h)?, || {
-        println!("{} ({}), class {}: {} to {}", h.name, h.student_id, h.class, h.from, h.to);
+pub fn history(out: &Printer, db: Option<&Path>, student: &str, (from, to): (NaiveDate, NaiveDate)) -> anyhow::Result<Outcome> {
+    let h = report::history(&mut open_store(db)?, student, from, to)?;
+    out.print(&h, |w| {
+        writeln!(w, "{} ({}), class {}: {} to {}", h.name, h.student_id, if h.class.is_empty() { "(left)" } else { &h.class }, h.from, h.to)?;
         for d in &h.days {
-            println!("  {}  {:<8} {}", d.date, d.day.status.as_str(), d.day.mood.clone().unwrap_or_default());
+            writeln!(w, "  {}  {:<8} {:<8} {}", d.date, d.class, d.day.status.map_or("—", Status::as_str), d.day.mood.clone().unwrap_or_default())?;
         }
         if let Some(r) = h.attendance_rate {
-            println!("  attendance {:.1} %", r * 100.0);
+            writeln!(w, "  attendance {:.1} %", r * 100.0)?;
         }
-    })
+        Ok(())
+    })?;
+    Ok(Outcome::Done)
 }
 
-pub fn summary(store: &mut Store, class: &str, from: NaiveDate, to: NaiveDate, json_out: bool) -> anyhow::Result<()> {
-    let s = report::summary(store, class, from, to)?;
-    print(json_out, serde_json::to_value(&s)?, || {
-        println!("Class {}: {} session(s) from {} to {}", s.class, s.dates.len(), s.from, s.to);
+pub fn summary(out: &Printer, db: Option<&Path>, class: &str, (from, to): (NaiveDate, NaiveDate)) -> anyhow::Result<Outcome> {
+    let s = report::summary(&mut open_store(db)?, class, from, to)?;
+    out.print(&s, |w| {
+        writeln!(w, "Class {}: {} session(s) from {} to {}", s.class, s.dates.len(), s.from, s.to)?;
         for st in &s.students {
             let rate = st.attendance_rate.map(|r| format!("{:.0} %", r * 100.0)).unwrap_or_else(|| "—".into());
-            println!("  {:<10} {:<26} {:>6}  {}", st.student_id, st.name, rate, st.counts.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(" · "));
+            writeln!(w, "  {:<10} {:<26} {:>6}  {}", st.student_id, st.name, rate, st.counts.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(" · "))?;
         }
-    })
+        Ok(())
+    })?;
+    Ok(Outcome::Done)
 }
 
-pub fn export(store: &mut Store, class: &str, from: NaiveDate, to: NaiveDate, out: Option<&Path>, json_out: bool) -> anyhow::Result<()> {
-    let path = out.map(Path::to_path_buf).unwrap_or_else(|| report::xlsx::default_file_name(class, from, to));
-    let s = report::xlsx::export(store, class, from, to, &path)?;
-    print(json_out, json!({"file": path, "class": s.class, "sessions": s.dates.len(), "students": s.students.len()}), || {
-        println!("wrote {} ({} session(s), {} student(s))", path.display(), s.dates.len(), s.students.len());
-    })
+pub fn export(out: &Printer, db: Option<&Path>, class: &str, (from, to): (NaiveDate, NaiveDate), file: Option<&Path>, force: bool) -> anyhow::Result<Outcome> {
+    let mut store = open_store(db)?;
+    let path = file.map(Path::to_path_buf).unwrap_or_else(|| report::xlsx::default_file_name(class, from, to));
+    let s = report::xlsx::export(&mut store, class, from, to, &path, force)?;
+    out.print(&json!({"file": path, "class": s.class, "sessions": s.dates.len(), "students": s.students.len(), "mood": s.mood}), |w| {
+        writeln!(w, "wrote {} ({} session(s), {} student(s))", path.display(), s.dates.len(), s.students.len())
+    })?;
+    Ok(Outcome::Done)
 }
 
-pub fn override_mark(store: &mut Store, class: &str, date: NaiveDate, student: &str, status: Status, reason: &str, actor: &str, json_out: bool) -> anyhow::Result<()> {
-    let o = rollcall::attendance::override_mark(store, class, date, student, status, reason, actor)?;
-    print(json_out, serde_json::to_value(&o)?, || {
-        println!("{} on {}: {} -> {} ({}; by {})", o.name, o.date, o.old, o.new, o.reason, o.by);
-    })
+#[allow(clippy::too_many_arguments)]
+pub fn override_mark(out: &Printer, db: Option<&Path>, class: &str, date: NaiveDate, student: &str, status: Status, reason: &str, actor: &str) -> anyhow::Result<Outcome> {
+    let o = rollcall::attendance::override_mark(&mut open_store(db)?, class, date, student, status, reason, actor)?;
+    out.print(&o, |w| writeln!(w, "{} on {}: {} -> {} ({}; by {})", o.name, o.date, o.old, o.new, o.reason, o.by))?;
+    Ok(Outcome::Done)
+}
+
+pub fn audit(out: &Printer, db: Option<&Path>) -> anyhow::Result<Outcome> {
+    let log = open_store(db)?.audit_log()?;
+    out.print(&json!({"audit": log}), |w| {
+        for e in &log {
+            writeln!(
+                w,
+                "{}  {:<8} {:<16} {:<10} {} -> {}  {}",
+                e.at,
+                e.actor,
+                e.action,
+                e.student_ref.as_deref().unwrap_or(""),
+                e.old_value.as_deref().unwrap_or(""),
+                e.new_value.as_deref().unwrap_or(""),
+                e.reason
+            )?;
+        }
+        Ok(())
+    })?;
+    Ok(Outcome::Done)
 }

@@ -1,1 +1,377 @@
-pub mod attendance;
+//! The `rollcall` command line: the arguments (clap), and one call into `attendance` or `engine`
+//! per command. Nothing here decides anything; everything printed goes through `output::Printer`.
+//!
+//! Exit status (the README's table): 0 done; 1 failed, with a sentence on stderr saying why
+//! (nothing, or not everything, was done); 2 the command line was wrong (clap's usage errors);
+//! 3 done in part: some inputs could not be used (they are listed).
+
+mod attendance;
+mod engine;
+mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use chrono::{NaiveDate, NaiveTime};
+use clap::{Args, Parser, Subcommand};
+
+use rollcall::calendar::{parse_date, parse_time};
+use rollcall::settings::MIN_FACE_RANGE;
+use rollcall::status::Status;
+use rollcall::vision::{EmbedderModel, Margin};
+
+pub use output::Printer;
+
+#[derive(Parser)]
+#[command(name = "rollcall", version, about = "Takes the class roll by face, on the school's own machine")]
+struct Cli {
+    /// Print one machine-readable JSON object on stdout.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(flatten)]
+    engine: EngineArgs,
+    /// The database file (default: the OS's app-data folder). Its folder must exist.
+    #[arg(long, global = true, env = "ROLLCALL_DB")]
+    db: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+pub struct EngineArgs {
+    /// Folder with the model files (default: next to the program, then the source tree's models/).
+    #[arg(long, global = true, env = "ROLLCALL_MODELS")]
+    pub models: Option<PathBuf>,
+    /// Smallest face to look for, in pixels (20-400; default 20, `run` uses the setting, 40).
+    #[arg(long, global = true, value_parser = parse_min_face)]
+    pub min_face: Option<f32>,
+    /// Threads for FaceNet (1-64; default: all cores).
+    #[arg(long, global = true, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub threads: Option<u16>,
+    /// FaceNet build: `fp16` (default) or `int8` (1.4-1.9x faster on a CPU, as accurate on LFW;
+    /// its embeddings are kept apart: students enrolled with one are recognised only with it).
+    #[arg(long, global = true, value_parser = parse_embedder)]
+    pub embedder: Option<EmbedderModel>,
+    /// Context around the face box in the FaceNet crop: a fraction of the box (`0.3`) or pixels (`32px`).
+    #[arg(long, global = true, value_parser = parse_margin)]
+    pub margin: Option<Margin>,
+}
+
+fn parse_min_face(s: &str) -> Result<f32, String> {
+    s.trim()
+        .parse::<f32>()
+        .ok()
+        .filter(|v| (MIN_FACE_RANGE.0..=MIN_FACE_RANGE.1).contains(v))
+        .ok_or_else(|| format!("the smallest face is a number of pixels from {} to {}, got {s:?}", MIN_FACE_RANGE.0, MIN_FACE_RANGE.1))
+}
+
+fn parse_embedder(s: &str) -> Result<EmbedderModel, String> {
+    EmbedderModel::parse(s).ok_or_else(|| format!("embedder must be fp16 or int8, got {s:?}"))
+}
+
+fn parse_margin(s: &str) -> Result<Margin, String> {
+    let bad = || format!("margin must be a fraction from 0 to 1 like 0.3, or pixels from 0 to 200 like 32px, got {s:?}");
+    match s.strip_suffix("px") {
+        Some(px) => px.trim().parse().ok().filter(|v| (0.0..=200.0).contains(v)).map(Margin::Pixels).ok_or_else(bad),
+        None => s.trim().parse().ok().filter(|v| (0.0..=1.0).contains(v)).map(Margin::Fraction).ok_or_else(bad),
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Find faces (boxes, scores, five landmarks) in images.
+    Detect {
+        #[arg(required = true)]
+        images: Vec<PathBuf>,
+        /// Write a copy with boxes and landmarks drawn (a folder when several images are given).
+        #[arg(long)]
+        annotate: Option<PathBuf>,
+        /// Replace annotated pictures that already exist.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print the 512-d FaceNet embedding of every face in an image.
+    Embed { image: PathBuf },
+    /// Compare the main face (nearest the centre) of two images.
+    Compare { a: PathBuf, b: PathBuf },
+    /// Facial expression of every face in images.
+    Expression {
+        #[arg(required = true)]
+        images: Vec<PathBuf>,
+    },
+    /// Measure accuracy on labelled data (JSON on stdout).
+    #[command(subcommand)]
+    Eval(EvalCommand),
+    /// Class rosters (CSV or XLSX: student_id, first_name, last_name, class).
+    #[command(subcommand)]
+    Roster(RosterCommand),
+    /// Show the settings the app and `run` share (`rollcall settings`), or change one
+    /// (`rollcall settings set mood off`, `… set min_similarity 0.7`).
+    Settings {
+        #[command(subcommand)]
+        action: Option<SettingsCommand>,
+    },
+    /// List classes and their lesson rules.
+    Classes,
+    /// Set a class's lesson start and late rule.
+    Class {
+        name: String,
+        /// Lesson start "HH:MM", or "none" (a session starts when its run starts).
+        #[arg(long)]
+        start: Option<String>,
+        /// Minutes of grace before a student counts as late.
+        #[arg(long, value_parser = clap::value_parser!(u16).range(0..=600))]
+        late_after: Option<u16>,
+    },
+    /// Enrol a student from photos (each must show exactly one usable face), or --dir DIR with one folder per student id.
+    Enroll {
+        student_id: Option<String>,
+        photos: Vec<PathBuf>,
+        #[arg(long, conflicts_with = "student_id")]
+        dir: Option<PathBuf>,
+        /// Enrol even if the face matches another student's (they are twins).
+        #[arg(long)]
+        allow_lookalike: bool,
+    },
+    /// List students and how many photos each has enrolled.
+    Students {
+        #[arg(long)]
+        class: Option<String>,
+    },
+    /// Delete a student and all their data (templates, marks, moods); the audit log keeps that it happened.
+    DeleteStudent {
+        student_id: String,
+        #[arg(long, default_value = "office")]
+        by: String,
+    },
+    /// Take the roll: a camera index, a video file or an RTSP/HTTP URL.
+    Run(RunArgs),
+    /// The day's roll of a class.
+    Report {
+        #[arg(long)]
+        class: String,
+        /// YYYY-MM-DD or `today`.
+        #[arg(long, value_parser = parse_date)]
+        date: NaiveDate,
+    },
+    /// One student's attendance over a date range.
+    History {
+        #[arg(long)]
+        student: String,
+        #[command(flatten)]
+        range: DateRange,
+    },
+    /// A class's attendance rate and status counts over a date range.
+    Summary {
+        #[arg(long)]
+        class: String,
+        #[command(flatten)]
+        range: DateRange,
+    },
+    /// Export a class's attendance to Excel (default name Attendance_<class>_<from>_<to>.xlsx).
+    Export {
+        #[arg(long)]
+        class: String,
+        #[command(flatten)]
+        range: DateRange,
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Replace the file if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Change a student's status for a day, with a reason (logged; the camera's record is kept).
+    Override {
+        #[arg(long)]
+        class: String,
+        #[arg(long, value_parser = parse_date)]
+        date: NaiveDate,
+        #[arg(long)]
+        student: String,
+        /// present, late, absent or excused
+        #[arg(long)]
+        status: Status,
+        #[arg(long)]
+        reason: String,
+        #[arg(long, default_value = "teacher")]
+        by: String,
+    },
+    /// The audit log of manual changes and deletions.
+    Audit,
+}
+
+#[derive(Args)]
+pub struct RunArgs {
+    #[arg(long)]
+    pub class: String,
+    #[arg(long)]
+    pub source: String,
+    /// Stop a live session at this time (HH:MM); a file ends at its end.
+    #[arg(long, value_parser = parse_time)]
+    pub until: Option<NaiveTime>,
+    /// Lesson start for lateness (HH:MM); default: the class's, else now. A session that already
+    /// exists today keeps its start (a different one is refused).
+    #[arg(long, value_parser = parse_time)]
+    pub start: Option<NaiveTime>,
+    /// Do not run or store mood recognition (it is off anyway unless the `mood` setting is on).
+    #[arg(long)]
+    pub no_mood: bool,
+    /// Never accept a face below this cosine similarity (0.30-0.95), over the threshold
+    /// calibrated from the enrolled photos. Default: the `min_similarity` setting, else none.
+    #[arg(long)]
+    pub min_similarity: Option<f32>,
+    /// Stop after this many frames.
+    #[arg(long)]
+    pub max_frames: Option<u64>,
+    /// Stop after this many seconds.
+    #[arg(long)]
+    pub max_seconds: Option<f64>,
+}
+
+/// `--from D --to D`, both inclusive (YYYY-MM-DD or `today`).
+#[derive(Args)]
+pub struct DateRange {
+    #[arg(long, value_parser = parse_date)]
+    from: NaiveDate,
+    #[arg(long, value_parser = parse_date)]
+    to: NaiveDate,
+}
+
+impl DateRange {
+    fn checked(&self) -> anyhow::Result<(NaiveDate, NaiveDate)> {
+        rollcall::calendar::date_range(self.from, self.to).map_err(anyhow::Error::msg)
+    }
+}
+
+#[derive(Subcommand)]
+enum SettingsCommand {
+    /// Change a setting (checked before it is stored).
+    Set {
+        key: String,
+        value: String,
+        /// With `mood off`: also delete every mood summary already stored.
+        #[arg(long)]
+        purge: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum RosterCommand {
+    /// Import a roster; --dry-run lists what would change (adds, changes old -> new, students missing) and any problems.
+    Import {
+        file: PathBuf,
+        #[arg(long)]
+        dry_run: bool,
+        /// Students of the file's classes who are not in it leave those classes (their register so far is kept).
+        #[arg(long)]
+        remove_missing: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum EvalCommand {
+    /// Verification by the LFW protocol on a pairs CSV (path_a,path_b,same[,fold]).
+    Verify {
+        #[arg(long)]
+        pairs: PathBuf,
+        /// Seed of the random folds used when the CSV has no fold column.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Do not centre embeddings on the mean of the training folds' images before the cosine
+        /// (centring is the default: +0.2 to +0.3 points on LFW dev, see models/README.md).
+        #[arg(long)]
+        no_subtract_mean: bool,
+    },
+    /// Identification with an "unknown" decision on a labels CSV (path,identity).
+    Identify {
+        #[arg(long)]
+        labels: PathBuf,
+        /// Photos enrolled per identity; the rest are probes.
+        #[arg(long)]
+        enroll: usize,
+        /// Identities never enrolled, whose photos must come out unknown.
+        #[arg(long, default_value_t = 0)]
+        unknown_ids: usize,
+        /// Photos per track (one decision per track, as the live loop decides over frames).
+        #[arg(long, default_value_t = 1)]
+        track: usize,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Only identities with at least this many photos take part (default: enroll + 1).
+        #[arg(long)]
+        min_images: Option<usize>,
+    },
+    /// Detection recall and precision on a boxes CSV (path,x,y,w,h).
+    Detect {
+        #[arg(long)]
+        boxes: PathBuf,
+    },
+    /// Expression accuracy on a labels CSV (path,expression).
+    Expression {
+        #[arg(long)]
+        labels: PathBuf,
+        /// Images are full photos: detect the face first.
+        #[arg(long)]
+        detect: bool,
+    },
+}
+
+/// How a command that ran to its end went.
+pub enum Outcome {
+    Done,
+    /// Some inputs could not be used (they were listed).
+    Partial,
+}
+
+/// The process: logging, a private umask, the arguments, one command, the exit status.
+pub fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    rollcall::files::private_umask();
+    let cli = Cli::parse();
+    match try_main(cli) {
+        Ok(Outcome::Done) => ExitCode::SUCCESS,
+        Ok(Outcome::Partial) => ExitCode::from(3),
+        // The reader of our output has gone (`| head`): end quietly, as command-line tools do.
+        Err(e) if output::is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn try_main(cli: Cli) -> anyhow::Result<Outcome> {
+    let out = Printer::new(cli.json);
+    let db = cli.db.as_deref();
+    let engine = &cli.engine;
+    match cli.command {
+        Command::Detect { images, annotate, force } => engine::detect(&out, engine, &images, annotate.as_deref(), force, db),
+        Command::Embed { image } => engine::embed(&out, engine, &image),
+        Command::Compare { a, b } => engine::compare(&out, engine, &a, &b),
+        Command::Expression { images } => engine::expression(&out, engine, &images),
+        Command::Eval(EvalCommand::Verify { pairs, seed, no_subtract_mean }) => engine::eval_verify(&out, engine, &pairs, seed, !no_subtract_mean),
+        Command::Eval(EvalCommand::Identify { labels, enroll, unknown_ids, track, seed, min_images }) => {
+            engine::eval_identify(&out, engine, &labels, rollcall::eval::identify::IdentifyOptions { enroll, unknown_ids, track, seed, min_images })
+        }
+        Command::Eval(EvalCommand::Detect { boxes }) => engine::eval_detect(&out, engine, &boxes),
+        Command::Eval(EvalCommand::Expression { labels, detect }) => engine::eval_expression(&out, engine, &labels, detect),
+        Command::Roster(RosterCommand::Import { file, dry_run, remove_missing }) => attendance::roster_import(&out, db, &file, dry_run, remove_missing),
+        Command::Settings { action: None } => attendance::settings_show(&out, db),
+        Command::Settings { action: Some(SettingsCommand::Set { key, value, purge }) } => attendance::settings_set(&out, db, &key, &value, purge),
+        Command::Classes => attendance::classes(&out, db),
+        Command::Class { name, start, late_after } => attendance::class_rules(&out, db, &name, start.as_deref(), late_after),
+        Command::Enroll { student_id, photos, dir, allow_lookalike } => attendance::enroll(&out, db, engine, student_id.as_deref(), &photos, dir.as_deref(), allow_lookalike),
+        Command::Students { class } => attendance::students(&out, db, class.as_deref()),
+        Command::DeleteStudent { student_id, by } => attendance::delete_student(&out, db, &student_id, &by),
+        Command::Run(args) => attendance::run(&out, db, engine, &args),
+        Command::Report { class, date } => attendance::report_day(&out, db, &class, date),
+        Command::History { student, range } => attendance::history(&out, db, &student, range.checked()?),
+        Command::Summary { class, range } => attendance::summary(&out, db, &class, range.checked()?),
+        Command::Export { class, range, out: file, force } => attendance::export(&out, db, &class, range.checked()?, file.as_deref(), force),
+        Command::Override { class, date, student, status, reason, by } => attendance::override_mark(&out, db, &class, date, &student, status, &reason, &by),
+        Command::Audit => attendance::audit(&out, db),
+    }
+}
