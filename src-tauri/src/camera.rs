@@ -154,9 +154,11 @@ pub fn start_session(engine: Engine, db: PathBuf, plan: SessionPlan, min_face: f
 /// How often the enrolment preview judges the picture (each judgement embeds the face).
 const QUALITY_EVERY: Duration = Duration::from_millis(250);
 
-/// A camera preview for enrolment: pictures, the latest frame kept for "capture", and a
-/// face-quality verdict a few times a second. A video file loops (it stands in for a camera).
-pub fn start_preview(engine: Engine, spec: SourceSpec, latest: Arc<Mutex<Option<Mat>>>, channel: Channel<PreviewMessage>) -> anyhow::Result<Running> {
+/// A camera preview for enrolment: pictures, and a face-quality verdict a few times a second.
+/// The last picture judged usable is kept in `usable` for "capture": Capture enrols exactly the
+/// picture the verdict was about, however far the camera has moved on. A video file loops (it
+/// stands in for a camera).
+pub fn start_preview(engine: Engine, spec: SourceSpec, usable: Arc<Mutex<Option<Mat>>>, channel: Channel<PreviewMessage>) -> anyhow::Result<Running> {
     let mut source = FrameSource::open(spec.clone())?;
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
@@ -194,7 +196,6 @@ pub fn start_preview(engine: Engine, spec: SourceSpec, latest: Arc<Mutex<Option<
                     break;
                 }
             }
-            *latest.lock().unwrap_or_else(|e| e.into_inner()) = Some(frame.clone());
             if let Some(picture) = picture(&frame) {
                 let _ = channel.send(PreviewMessage::Frame { picture });
             }
@@ -204,7 +205,10 @@ pub fn start_preview(engine: Engine, spec: SourceSpec, latest: Arc<Mutex<Option<
                     // Skip the verdict rather than wait while a capture is being enrolled.
                     if let Ok(mut analyzer) = engine.try_lock() {
                         let (ok, message) = match check_image(&mut analyzer, &frame) {
-                            Ok(a) => (true, format!("Good picture: face {:.0} px, sharp. Press Capture.", a.face_size)),
+                            Ok(a) => {
+                                *usable.lock().unwrap_or_else(|e| e.into_inner()) = Some(frame.clone());
+                                (true, format!("Good picture: face {:.0} px, sharp. Press Capture.", a.face_size))
+                            }
                             Err(reason) => (false, reason),
                         };
                         let _ = channel.send(PreviewMessage::Quality { ok, message });
@@ -212,7 +216,7 @@ pub fn start_preview(engine: Engine, spec: SourceSpec, latest: Arc<Mutex<Option<
                 }
             }
         }
-        *latest.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        *usable.lock().unwrap_or_else(|e| e.into_inner()) = None;
         let _ = channel.send(PreviewMessage::Ended { error });
     })?;
     Ok(Running { stop, handle })

@@ -1,5 +1,6 @@
 //! The commands the UI invokes. Each one parses its arguments, calls the core, and turns the
-//! result (or the error, as a sentence for a person) into JSON. Nothing is decided here.
+//! result (or the error: a code for the UI to act on and a sentence for a person) into JSON.
+//! Nothing is decided here.
 
 use std::path::PathBuf;
 
@@ -9,33 +10,63 @@ use serde_json::{json, Value};
 use tauri::ipc::Channel;
 use tauri::State;
 
-use rollcall::attendance::live::SessionPlan;
+use rollcall::attendance::live::{check_plan, SessionError, SessionPlan};
 use rollcall::attendance::Status;
+use rollcall::calendar::{parse_date, parse_time};
+use rollcall::enrolment::EnrolOptions;
+use rollcall::files::WriteError;
 use rollcall::report;
 use rollcall::roster::read_roster;
 use rollcall::settings;
 use rollcall::source::SourceSpec;
-use rollcall::storage::Store;
+use rollcall::storage::{RosterOptions, Store, StoreError};
 
 use crate::camera::{self, LiveMessage, PreviewMessage};
 use crate::state::{AppState, DB_FILE_NAME};
 
-/// Errors reach the UI as one readable sentence (with its causes).
-type Answer<T> = Result<T, String>;
+/// An error as the UI receives it: `code` to act on (e.g. `exists`: ask before replacing a
+/// file), `message` to show.
+#[derive(Debug, Serialize)]
+pub struct Failure {
+    code: &'static str,
+    message: String,
+}
 
-fn say(e: impl Into<anyhow::Error>) -> String {
-    format!("{:#}", e.into())
+type Answer<T> = Result<T, Failure>;
+
+/// The error as a sentence (with its causes) and the code of the core error behind it.
+fn say(e: impl Into<anyhow::Error>) -> Failure {
+    let e = e.into();
+    let code = if let Some(w) = e.downcast_ref::<WriteError>() {
+        w.code()
+    } else if let Some(s) = e.downcast_ref::<SessionError>() {
+        s.code()
+    } else if let Some(s) = e.downcast_ref::<StoreError>() {
+        if s.is_busy() { "busy" } else { "database" }
+    } else {
+        "error"
+    };
+    Failure { code, message: format!("{e:#}") }
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Self {
+        Failure { code: "invalid", message }
+    }
+}
+
+impl From<&str> for Failure {
+    fn from(message: &str) -> Self {
+        Failure { code: "invalid", message: message.to_string() }
+    }
 }
 
 fn date(s: &str) -> Answer<NaiveDate> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| format!("{s:?} is not a date (YYYY-MM-DD)"))
+    Ok(parse_date(s)?)
 }
 
 fn time(s: Option<&str>) -> Answer<Option<NaiveTime>> {
-    match s.map(str::trim).filter(|s| !s.is_empty()) {
-        None => Ok(None),
-        Some(t) => NaiveTime::parse_from_str(t, "%H:%M").map(Some).map_err(|_| format!("{t:?} is not a time (HH:MM)")),
-    }
+    Ok(s.map(str::trim).filter(|s| !s.is_empty()).map(parse_time).transpose()?)
 }
 
 #[tauri::command(async)]
@@ -58,7 +89,7 @@ pub fn app_info(state: State<'_, AppState>) -> Answer<Value> {
 }
 
 #[tauri::command(async)]
-pub fn save_settings(state: State<'_, AppState>, settings: serde_json::Map<String, Value>) -> Answer<()> {
+pub fn save_settings(state: State<'_, AppState>, settings: serde_json::Map<String, Value>) -> Answer<Value> {
     // Check every value before storing any.
     let values: Vec<(String, String)> = settings
         .into_iter()
@@ -71,10 +102,20 @@ pub fn save_settings(state: State<'_, AppState>, settings: serde_json::Map<Strin
         })
         .collect::<Result<_, _>>()?;
     let mut store = state.store();
-    for (key, value) in values {
-        store.set_setting(&key, &value).map_err(say)?;
+    for (key, value) in &values {
+        rollcall::settings::set(&mut store, key, value).map_err(say)?;
     }
-    Ok(())
+    // Mood switched off: the UI offers to delete what earlier sessions stored.
+    let mood_off = values.iter().any(|(k, v)| k == rollcall::settings::MOOD && v == "off");
+    let moods_kept = if mood_off { store.mood_count().map_err(say)? } else { 0 };
+    Ok(json!({ "moods_kept": moods_kept }))
+}
+
+/// Delete every stored mood summary (offered when mood recognition is switched off).
+#[tauri::command(async)]
+pub fn purge_moods(state: State<'_, AppState>, by: String) -> Answer<Value> {
+    let n = state.store().purge_moods(&by).map_err(say)?;
+    Ok(json!({ "deleted": n }))
 }
 
 /// Move to (or create) the database in another folder, e.g. a backed-up network share.
@@ -83,6 +124,7 @@ pub fn set_data_folder(state: State<'_, AppState>, folder: PathBuf) -> Answer<Va
     if state.session_running() {
         return Err("stop the session before changing the data folder".into());
     }
+    rollcall::storage::create_private_dir(&folder).map_err(say)?;
     let new = Store::open(&folder.join(DB_FILE_NAME)).map_err(say)?;
     let file = state.data_folder_file().ok_or("this system has no configuration folder to remember the choice in")?;
     if let Some(dir) = file.parent() {
@@ -111,19 +153,23 @@ pub fn update_class(state: State<'_, AppState>, name: String, start: Option<Stri
     Ok(())
 }
 
+/// What importing the file would change (adds, changes old -> new, students missing), with any problems.
 #[tauri::command(async)]
-pub fn roster_preview(path: PathBuf) -> Answer<Value> {
+pub fn roster_preview(state: State<'_, AppState>, path: PathBuf, remove_missing: Option<bool>) -> Answer<Value> {
     let plan = read_roster(&path).map_err(say)?;
-    Ok(json!({"entries": plan.entries, "problems": plan.problems}))
+    let options = RosterOptions { dry_run: true, remove_missing: remove_missing.unwrap_or(false) };
+    let changes = state.store().apply_roster(&plan.entries, options, "roster preview").map_err(say)?;
+    Ok(json!({"entries": plan.entries, "problems": plan.problems, "encoding": plan.encoding, "changes": changes}))
 }
 
 #[tauri::command(async)]
-pub fn roster_import(state: State<'_, AppState>, path: PathBuf) -> Answer<Value> {
+pub fn roster_import(state: State<'_, AppState>, path: PathBuf, remove_missing: Option<bool>, by: Option<String>) -> Answer<Value> {
     let plan = read_roster(&path).map_err(say)?;
     if !plan.problems.is_empty() {
-        return Err(format!("nothing imported: {} row(s) need fixing (see the preview)", plan.problems.len()));
+        return Err(format!("nothing imported: {} row(s) need fixing (see the preview)", plan.problems.len()).into());
     }
-    let changes = state.store().apply_roster(&plan.entries).map_err(say)?;
+    let options = RosterOptions { dry_run: false, remove_missing: remove_missing.unwrap_or(false) };
+    let changes = state.store().apply_roster(&plan.entries, options, by.as_deref().unwrap_or("office")).map_err(say)?;
     Ok(serde_json::to_value(changes).map_err(say)?)
 }
 
@@ -132,7 +178,10 @@ pub fn list_students(state: State<'_, AppState>, class: Option<String>) -> Answe
     let rows = state.store().students(class.as_deref()).map_err(say)?;
     Ok(Value::Array(
         rows.iter()
-            .map(|(s, c, n)| json!({"student_id": s.student_id, "first_name": s.first_name, "last_name": s.last_name, "name": s.name(), "class": c, "enrolled_photos": n}))
+            .map(|r| {
+                let s = &r.student;
+                json!({"student_id": s.student_id, "first_name": s.first_name, "last_name": s.last_name, "name": s.name(), "class": r.class, "enrolled_photos": r.enrolled_photos})
+            })
             .collect(),
     ))
 }
@@ -143,11 +192,12 @@ pub fn delete_student(state: State<'_, AppState>, student_id: String, by: String
 }
 
 #[tauri::command(async)]
-pub fn enrol_photos(state: State<'_, AppState>, student_id: String, photos: Vec<PathBuf>) -> Answer<Value> {
+pub fn enrol_photos(state: State<'_, AppState>, student_id: String, photos: Vec<PathBuf>, allow_lookalike: Option<bool>) -> Answer<Value> {
     let engine = state.engine()?;
     let mut analyzer = engine.try_lock().map_err(|_| "the camera is using the face engine: stop the session or preview first".to_string())?;
     let work: Vec<(String, PathBuf)> = photos.into_iter().map(|p| (student_id.clone(), p)).collect();
-    let verdicts = rollcall::enrolment::enrol_photos(&mut state.store(), &mut analyzer, &work, |_| {}).map_err(say)?;
+    let options = EnrolOptions { allow_lookalike: allow_lookalike.unwrap_or(false) };
+    let verdicts = rollcall::enrolment::enrol_photos(&mut state.store(), &mut analyzer, &work, options, |_| {}).map_err(say)?;
     Ok(serde_json::to_value(verdicts).map_err(say)?)
 }
 
@@ -171,21 +221,22 @@ pub fn session_start(state: State<'_, AppState>, class: String, source: String, 
     }
     AppState::stop(&state.preview);
     let spec = SourceSpec::parse(&source);
+    let model_id = state.engine()?.lock().unwrap_or_else(|e| e.into_inner()).embedder.model_id();
     let (plan, min_face, db) = {
         let mut store = state.store();
-        store.class(&class).map_err(say)?;
+        let defaults = settings::session_defaults(&mut store).map_err(say)?;
         let plan = SessionPlan {
-            // Off unless chosen: the first-run setup always asks.
-            mood: settings::mood(&mut store).map_err(say)?.unwrap_or(false),
-            min_similarity: settings::min_similarity(&mut store).map_err(say)?,
+            mood: defaults.mood,
+            min_similarity: defaults.min_similarity,
             // A video file stands in for a camera here: play it at its own speed.
             realtime: true,
             ..SessionPlan::new(&class, spec.clone())
         };
-        (plan, settings::min_face(&mut store).map_err(say)?, store.path().to_path_buf())
+        // A session that cannot watch is refused here, before the camera opens.
+        check_plan(&mut store, &plan, model_id).map_err(say)?;
+        (plan, defaults.min_face, store.path().to_path_buf())
     };
     let engine = state.engine.clone();
-    state.engine()?;
     let running = camera::start_session(engine, db, plan, min_face, channel).map_err(say)?;
     *state.session.lock().unwrap_or_else(|e| e.into_inner()) = Some(running);
     Ok(Started { class, source: spec.describe() })
@@ -212,11 +263,14 @@ pub fn preview_start(state: State<'_, AppState>, source: String, channel: Channe
 
 /// Enrol the preview's current frame for a student (the same checks as a photo).
 #[tauri::command(async)]
-pub fn preview_capture(state: State<'_, AppState>, student_id: String) -> Answer<Value> {
-    let frame = state.preview_frame.lock().unwrap_or_else(|e| e.into_inner()).clone().ok_or("no camera picture yet: start the camera first")?;
+pub fn preview_capture(state: State<'_, AppState>, student_id: String, allow_lookalike: Option<bool>) -> Answer<Value> {
+    // The picture the preview last judged usable (what the enabled Capture button promised),
+    // not whatever frame the camera has moved on to.
+    let frame = state.preview_frame.lock().unwrap_or_else(|e| e.into_inner()).clone().ok_or("no usable camera picture yet: wait for \"Good picture\"")?;
     let mut analyzer = state.engine()?.lock().unwrap_or_else(|e| e.into_inner());
     let label = format!("camera {}", chrono::Local::now().format("%Y-%m-%d %H:%M:%S"));
-    let verdict = rollcall::enrolment::enrol_image(&mut state.store(), &mut analyzer, &student_id, &frame, &label).map_err(say)?;
+    let options = EnrolOptions { allow_lookalike: allow_lookalike.unwrap_or(false) };
+    let verdict = rollcall::enrolment::enrol_image(&mut state.store(), &mut analyzer, &student_id, &frame, &label, options).map_err(say)?;
     Ok(match verdict {
         Ok(a) => json!({"accepted": true, "face_size": a.face_size, "sharpness": a.sharpness}),
         Err(reason) => json!({"accepted": false, "reason": reason}),
@@ -246,14 +300,16 @@ pub fn report_summary(state: State<'_, AppState>, class: String, from: String, t
 
 #[tauri::command(async)]
 pub fn override_mark(state: State<'_, AppState>, class: String, date: String, student_id: String, status: String, reason: String, by: String) -> Answer<Value> {
-    let status = Status::parse(&status).ok_or_else(|| format!("{status:?} is not a status (present, late, absent, excused)"))?;
+    let status: Status = status.parse()?;
     let o = rollcall::attendance::override_mark(&mut state.store(), &class, self::date(&date)?, &student_id, status, &reason, &by).map_err(say)?;
     Ok(serde_json::to_value(o).map_err(say)?)
 }
 
+/// Export to `path`. An existing file is replaced only with `overwrite` (the UI asks first: the
+/// error's code is `exists`).
 #[tauri::command(async)]
-pub fn export_xlsx(state: State<'_, AppState>, class: String, from: String, to: String, path: PathBuf) -> Answer<Value> {
-    let summary = report::xlsx::export(&mut state.store(), &class, date(&from)?, date(&to)?, &path).map_err(say)?;
+pub fn export_xlsx(state: State<'_, AppState>, class: String, from: String, to: String, path: PathBuf, overwrite: Option<bool>) -> Answer<Value> {
+    let summary = report::xlsx::export(&mut state.store(), &class, date(&from)?, date(&to)?, &path, overwrite.unwrap_or(false)).map_err(say)?;
     Ok(json!({"path": path, "students": summary.students.len(), "days": summary.dates.len()}))
 }
 

@@ -40,6 +40,8 @@ fn main() {
         .init();
     #[cfg(target_os = "linux")]
     software_compositing_off();
+    // The database, exports and logs this process writes are readable by the user only.
+    rollcall::files::private_umask();
 
     let app = tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
@@ -56,6 +58,7 @@ fn main() {
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
             commands::save_settings,
+            commands::purge_moods,
             commands::set_data_folder,
             commands::list_classes,
             commands::create_class,

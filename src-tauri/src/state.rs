@@ -32,7 +32,7 @@ pub struct AppState {
     pub engine: Engine,
     pub session: Mutex<Option<Running>>,
     pub preview: Mutex<Option<Running>>,
-    /// The enrolment preview's latest frame, for "capture".
+    /// The enrolment preview's last picture judged usable, for "capture".
     pub preview_frame: Arc<Mutex<Option<Mat>>>,
     pub config_dir: Option<PathBuf>,
     /// Set once the app has started closing (its loops are being stopped).
@@ -45,7 +45,10 @@ pub const DB_FILE_NAME: &str = "rollcall.sqlite3";
 
 impl AppState {
     pub fn open(config_dir: Option<PathBuf>) -> anyhow::Result<AppState> {
-        let store = Store::open(&database_path(config_dir.as_deref()))?;
+        let store = match database_path(config_dir.as_deref()) {
+            Some(path) => Store::open(&path)?,
+            None => Store::open_default()?,
+        };
         let engine: Engine = Arc::new(OnceLock::new());
         // Load the models while the window opens, so the first session starts at once.
         let loader = engine.clone();
@@ -103,17 +106,19 @@ fn load_engine() -> Result<Mutex<FaceAnalyzer>, String> {
     Ok(Mutex::new(analyzer))
 }
 
-/// `ROLLCALL_DB` (as for the CLI), else a data folder chosen in Settings, else the OS's
-/// app-data folder (the same database the CLI uses by default).
-fn database_path(config_dir: Option<&std::path::Path>) -> PathBuf {
-    if let Some(p) = std::env::var_os("ROLLCALL_DB").filter(|p| !p.is_empty()) {
-        return PathBuf::from(p);
-    }
-    if let Some(folder) = config_dir.and_then(|d| std::fs::read_to_string(d.join(DATA_FOLDER_FILE)).ok()) {
-        let folder = folder.trim();
-        if !folder.is_empty() {
-            return PathBuf::from(folder).join(DB_FILE_NAME);
+/// `--db PATH` or `ROLLCALL_DB` (as for the CLI), else a data folder chosen in Settings; `None`:
+/// the OS's app-data folder (the same database the CLI uses by default).
+fn database_path(config_dir: Option<&std::path::Path>) -> Option<PathBuf> {
+    let mut args = std::env::args_os().skip(1);
+    while let Some(a) = args.next() {
+        if a == "--db" {
+            return args.next().map(PathBuf::from);
         }
     }
-    Store::default_path()
+    if let Some(p) = std::env::var_os("ROLLCALL_DB").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(p));
+    }
+    let folder = config_dir.and_then(|d| std::fs::read_to_string(d.join(DATA_FOLDER_FILE)).ok())?;
+    let folder = folder.trim();
+    (!folder.is_empty()).then(|| PathBuf::from(folder).join(DB_FILE_NAME))
 }

@@ -34,7 +34,7 @@ function daily(state: MockState, klass: string, date: string): DailyReport {
     .map((s) => ({
       student_id: s.student_id,
       name: `${s.first_name} ${s.last_name}`,
-      status: state.statuses[s.student_id] ?? "absent",
+      status: (state.statuses[s.student_id] ?? "absent") as Status,
       first_seen: state.statuses[s.student_id] === "present" ? `${date}T08:27:00` : null,
       last_seen: null,
       late_minutes: 0,
@@ -47,7 +47,7 @@ function daily(state: MockState, klass: string, date: string): DailyReport {
     }));
   const counts = { present: 0, late: 0, absent: 0, excused: 0 } as Record<Status, number>;
   students.forEach((s) => counts[s.status]++);
-  return { class: klass, date, session_held: true, session_starts_at: `${date}T08:30:00`, students, counts };
+  return { class: klass, date, session_held: true, session_open: false, session_starts_at: `${date}T08:30:00`, mood: true, students, counts };
 }
 
 export function installMockBackend(state: MockState) {
@@ -60,7 +60,7 @@ export function installMockBackend(state: MockState) {
           return { version: "test", database: "/tmp/rollcall.sqlite3", data_folder: "/tmp", engine: "ready", engine_error: null, session_running: false, settings: { ...state.settings } };
         case "save_settings":
           Object.assign(state.settings, args.settings);
-          return null;
+          return { moods_kept: 0 };
         case "list_classes":
           return state.classes.map((c) => {
             const members = state.students.filter((s) => s.class === c.name);

@@ -41,14 +41,16 @@ export interface StudentRow {
   first_name: string;
   last_name: string;
   name: string;
-  class: string;
+  /** The class they are in now; null: they left. */
+  class: string | null;
   enrolled_photos: number;
 }
 
 export interface StudentDay {
   student_id: string;
   name: string;
-  status: Status;
+  /** null: no register was taken that day. */
+  status: Status | null;
   first_seen: string | null;
   last_seen: string | null;
   late_minutes: number;
@@ -64,13 +66,16 @@ export interface DailyReport {
   class: string;
   date: string;
   session_held: boolean;
+  session_open: boolean;
   session_starts_at: string | null;
+  mood: boolean;
   students: StudentDay[];
   counts: Record<Status, number>;
 }
 
 export interface HistoryDay extends StudentDay {
   date: string;
+  class: string;
 }
 
 export interface StudentHistory {
@@ -105,9 +110,41 @@ export interface ClassSummary {
   attendance_rate: number | null;
 }
 
+export interface RosterEntry {
+  student_id: string;
+  first_name: string;
+  last_name: string;
+  class: string;
+}
+
+/** What a roster import does (or, previewed, would do). */
+export interface RosterChanges {
+  dry_run: boolean;
+  classes_created: string[];
+  added: RosterEntry[];
+  /** name / class: [old, new] when they change (old class null: in no class until now). */
+  changed: { student_id: string; name?: [string, string]; class?: [string | null, string] }[];
+  /** [student id, name, class] of students of the file's classes who are not in it. */
+  missing: [string, string, string][];
+  missing_leave: boolean;
+  unchanged: number;
+}
+
 export interface RosterPreview {
-  entries: { student_id: string; first_name: string; last_name: string; class: string }[];
+  entries: RosterEntry[];
   problems: { row: number; problem: string }[];
+  encoding: string | null;
+  changes: RosterChanges;
+}
+
+/** An error from a command: `code` to act on (e.g. "exists": ask before replacing), `message` to show. */
+export interface Failure {
+  code: string;
+  message: string;
+}
+
+export function isFailure(e: unknown, code: string): e is Failure {
+  return typeof e === "object" && e !== null && (e as Failure).code === code;
 }
 
 export interface PhotoVerdict {
@@ -187,7 +224,9 @@ function channel<T>(onMessage: (m: T) => void): Channel<T> {
 
 export const api = {
   appInfo: () => invoke<AppInfo>("app_info"),
-  saveSettings: (settings: Partial<Record<keyof Settings, string>>) => invoke<void>("save_settings", { settings }),
+  /** Returns how many mood summaries are still stored when mood was switched off. */
+  saveSettings: (settings: Partial<Record<keyof Settings, string>>) => invoke<{ moods_kept: number }>("save_settings", { settings }),
+  purgeMoods: (by: string) => invoke<{ deleted: number }>("purge_moods", { by }),
   setDataFolder: (folder: string) => invoke<{ database: string }>("set_data_folder", { folder }),
 
   listClasses: () => invoke<ClassInfo[]>("list_classes"),
@@ -196,9 +235,8 @@ export const api = {
   updateClass: (name: string, start: string | null, lateAfterMinutes: number) =>
     invoke<void>("update_class", { name, start, lateAfterMinutes }),
 
-  rosterPreview: (path: string) => invoke<RosterPreview>("roster_preview", { path }),
-  rosterImport: (path: string) =>
-    invoke<{ classes_created: number; students_added: number; students_updated: number }>("roster_import", { path }),
+  rosterPreview: (path: string, removeMissing: boolean) => invoke<RosterPreview>("roster_preview", { path, removeMissing }),
+  rosterImport: (path: string, removeMissing: boolean, by: string) => invoke<RosterChanges>("roster_import", { path, removeMissing, by }),
   listStudents: (klass?: string) => invoke<StudentRow[]>("list_students", { class: klass ?? null }),
   deleteStudent: (studentId: string, by: string) => invoke<void>("delete_student", { studentId, by }),
   enrolPhotos: (studentId: string, photos: string[]) => invoke<PhotoVerdict[]>("enrol_photos", { studentId, photos }),
@@ -219,14 +257,18 @@ export const api = {
   reportSummary: (klass: string, from: string, to: string) => invoke<ClassSummary>("report_summary", { class: klass, from, to }),
   overrideMark: (klass: string, date: string, studentId: string, status: Status, reason: string, by: string) =>
     invoke<{ old: Status; new: Status }>("override_mark", { class: klass, date, studentId, status, reason, by }),
-  exportXlsx: (klass: string, from: string, to: string, path: string) =>
-    invoke<{ path: string; students: number; days: number }>("export_xlsx", { class: klass, from, to, path }),
+  /** Fails with code "exists" when the file is there and `overwrite` is false. */
+  exportXlsx: (klass: string, from: string, to: string, path: string, overwrite = false) =>
+    invoke<{ path: string; students: number; days: number }>("export_xlsx", { class: klass, from, to, path, overwrite }),
   defaultExportPath: (klass: string, from: string, to: string) => invoke<string>("default_export_path", { class: klass, from, to }),
 };
 
-/** Errors from commands are sentences already; anything else becomes one. */
+/** Errors from commands carry a sentence already; anything else becomes one. */
 export function errorText(e: unknown): string {
-  return typeof e === "string" ? e : e instanceof Error ? e.message : JSON.stringify(e);
+  if (typeof e === "string") return e;
+  if (e instanceof Error) return e.message;
+  if (typeof e === "object" && e !== null && typeof (e as Failure).message === "string") return (e as Failure).message;
+  return JSON.stringify(e);
 }
 
 /** Local date as YYYY-MM-DD (the backend's date format). */

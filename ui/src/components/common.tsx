@@ -4,7 +4,15 @@ import type { ClassInfo, Mood, Status } from "../api";
 
 const STATUS_LABEL: Record<Status, string> = { present: "Present", late: "Late", absent: "Absent", excused: "Excused" };
 
-export function StatusChip({ status, manual }: { status: Status; manual?: boolean }) {
+/** A status; `null`: no register was taken that day (nobody is absent from it). */
+export function StatusChip({ status, manual }: { status: Status | null; manual?: boolean }) {
+  if (status === null) {
+    return (
+      <span class="chip chip-none" data-status="none" title="no register taken">
+        —
+      </span>
+    );
+  }
   return (
     <span class={`chip chip-${status}`} data-status={status} title={manual ? "changed by hand" : undefined}>
       {STATUS_LABEL[status]}

@@ -2,7 +2,7 @@
 // and the Excel export. Every figure here is computed by the backend.
 import { save } from "@tauri-apps/plugin-dialog";
 import { useEffect, useState } from "preact/hooks";
-import { api, clock, errorText, isoDate, STATUSES, type ClassInfo, type ClassSummary, type DailyReport, type Status, type StudentDay, type StudentHistory } from "../api";
+import { api, isFailure, clock, errorText, isoDate, STATUSES, type ClassInfo, type ClassSummary, type DailyReport, type Status, type StudentDay, type StudentHistory } from "../api";
 import { ClassSelect, Empty, MoodBars, Notice, StatusChip } from "../components/common";
 
 function weekStart(d: Date): Date {
@@ -195,7 +195,7 @@ export function ReportsPage({ classes, operator, mood }: { classes: ClassInfo[];
 }
 
 function Correction({ student, operator, onSave, onCancel }: { student: StudentDay; operator: string; onSave: (s: Status, reason: string, by: string) => Promise<void>; onCancel: () => void }) {
-  const [status, setStatus] = useState<Status>(student.status === "absent" ? "excused" : student.status);
+  const [status, setStatus] = useState<Status>(student.status === "absent" || student.status === null ? "excused" : student.status);
   const [reason, setReason] = useState("");
   const [by, setBy] = useState(operator);
   const [error, setError] = useState<string | null>(null);
@@ -255,10 +255,19 @@ function Export({ klass, from, to }: { klass: string; from: string; to: string }
     if (p) setPath(p);
   };
   const run = async () => {
+    const saved = (r: { path: string; students: number; days: number }) => setMsg({ kind: "ok", text: `Saved ${r.path} (${r.students} students, ${r.days} days).` });
     try {
-      const r = await api.exportXlsx(klass, from, to, path);
-      setMsg({ kind: "ok", text: `Saved ${r.path} (${r.students} students, ${r.days} days).` });
+      saved(await api.exportXlsx(klass, from, to, path));
     } catch (e) {
+      // Never replace a file without asking.
+      if (isFailure(e, "exists") && window.confirm(`${path} already exists. Replace it?`)) {
+        try {
+          saved(await api.exportXlsx(klass, from, to, path, true));
+        } catch (e2) {
+          setMsg({ kind: "error", text: errorText(e2) });
+        }
+        return;
+      }
       setMsg({ kind: "error", text: errorText(e) });
     }
   };

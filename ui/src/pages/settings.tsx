@@ -33,8 +33,18 @@ export function SettingsPage({ info, classes, reload }: { info: AppInfo; classes
   const saveAll = async (e: Event) => {
     e.preventDefault();
     try {
-      await api.saveSettings({ school_name: school, operator, camera, mood: mood ?? "off", min_face: minFace, min_similarity: minSimilarity.trim() || "auto" });
-      setMsg({ kind: "ok", text: "Settings saved." });
+      const r = await api.saveSettings({ school_name: school, operator, camera, mood: mood ?? "off", min_face: minFace, min_similarity: minSimilarity.trim() || "auto" });
+      let text = "Settings saved.";
+      // Mood switched off: what earlier sessions stored is left out of reports and exports; offer to delete it.
+      if (r.moods_kept > 0) {
+        if (window.confirm(`Mood recognition is off. Delete the ${r.moods_kept} mood summaries earlier sessions stored? (Reports and exports leave them out either way.)`)) {
+          const p = await api.purgeMoods(operator || "office");
+          text += ` ${p.deleted} stored mood summaries deleted.`;
+        } else {
+          text += ` ${r.moods_kept} mood summaries from earlier sessions are kept (not shown while mood is off).`;
+        }
+      }
+      setMsg({ kind: "ok", text });
       reload();
     } catch (err) {
       setMsg({ kind: "error", text: errorText(err) });

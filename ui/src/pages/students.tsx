@@ -1,7 +1,7 @@
 // Students: classes, roster import with a preview, enrolment from photos or the camera, deletion.
 import { ask, open } from "@tauri-apps/plugin-dialog";
 import { useEffect, useState } from "preact/hooks";
-import { api, errorText, type ClassInfo, type PhotoVerdict, type Picture, type RosterPreview, type StudentRow } from "../api";
+import { api, errorText, type ClassInfo, type PhotoVerdict, type Picture, type RosterChanges, type RosterPreview, type StudentRow } from "../api";
 import { Empty, Notice } from "../components/common";
 import { SourcePicker } from "../components/source";
 import { VideoView } from "../components/video";
@@ -43,7 +43,7 @@ export function StudentsPage({ classes, reload, defaultSource, operator }: { cla
       {error ? <Notice kind="error">{error}</Notice> : null}
       <div class="two-col">
         <NewClass onCreated={reload} />
-        <RosterImport onImported={reload} />
+        <RosterImport onImported={reload} operator={operator} />
       </div>
       {enrolling ? <Enrolment student={enrolling} defaultSource={defaultSource} onClose={() => (setEnrolling(null), reload())} /> : null}
       <h2>
@@ -75,7 +75,7 @@ export function StudentsPage({ classes, reload, defaultSource, operator }: { cla
               <tr key={s.student_id} data-student={s.student_id}>
                 <td>{s.student_id}</td>
                 <td>{s.name}</td>
-                <td>{s.class}</td>
+                <td>{s.class ?? "(left)"}</td>
                 <td class="photos">{s.enrolled_photos === 0 ? <span class="warn">not enrolled</span> : s.enrolled_photos}</td>
                 <td class="actions">
                   <button class="enrol" onClick={() => setEnrolling(s)}>
@@ -129,21 +129,43 @@ function NewClass({ onCreated }: { onCreated: () => void }) {
   );
 }
 
-function RosterImport({ onImported }: { onImported: () => void }) {
+/** Every change an import makes, old -> new, so nothing changes unseen. */
+function RosterChangeList({ changes }: { changes: RosterChanges }) {
+  const items: string[] = [
+    ...changes.classes_created.map((c) => `New class ${c}`),
+    ...changes.added.map((e) => `Add ${e.student_id} ${e.first_name} ${e.last_name} to ${e.class}`),
+    ...changes.changed.flatMap((c) => [
+      ...(c.name ? [`Rename ${c.student_id}: ${c.name[0]} → ${c.name[1]}`] : []),
+      ...(c.class ? [`Move ${c.student_id}: ${c.class[0] ?? "no class"} → ${c.class[1]} (from today; earlier registers keep them)`] : []),
+    ]),
+    ...changes.missing.map(([id, name, klass]) => (changes.missing_leave ? `${id} ${name} leaves ${klass}` : `${id} ${name} is not in the file (stays in ${klass})`)),
+  ];
+  if (!items.length) return <p class="hint">No changes: the roster matches what is stored.</p>;
+  return (
+    <ul class="roster-changes" data-testid="roster-changes">
+      {items.map((t, i) => (
+        <li key={i}>{t}</li>
+      ))}
+    </ul>
+  );
+}
+
+function RosterImport({ onImported, operator }: { onImported: () => void; operator: string }) {
   const [path, setPath] = useState("");
+  const [removeMissing, setRemoveMissing] = useState(false);
   const [preview, setPreview] = useState<RosterPreview | null>(null);
   const [msg, setMsg] = useState<{ kind: "error" | "ok"; text: string } | null>(null);
   const browse = async () => {
-    const f = await open({ multiple: false, filters: [{ name: "Roster", extensions: ["csv", "xlsx", "xls", "ods"] }] });
+    const f = await open({ multiple: false, filters: [{ name: "Roster", extensions: ["csv", "xlsx"] }] });
     if (typeof f === "string") {
       setPath(f);
       check(f);
     }
   };
-  const check = async (p = path) => {
+  const check = async (p = path, remove = removeMissing) => {
     setMsg(null);
     try {
-      setPreview(await api.rosterPreview(p));
+      setPreview(await api.rosterPreview(p, remove));
     } catch (e) {
       setPreview(null);
       setMsg({ kind: "error", text: errorText(e) });
@@ -151,8 +173,9 @@ function RosterImport({ onImported }: { onImported: () => void }) {
   };
   const apply = async () => {
     try {
-      const c = await api.rosterImport(path);
-      setMsg({ kind: "ok", text: `Imported: ${c.students_added} added, ${c.students_updated} updated, ${c.classes_created} new class(es).` });
+      const c = await api.rosterImport(path, removeMissing, operator || "office");
+      const left = c.missing_leave ? `, ${c.missing.length} left their class` : "";
+      setMsg({ kind: "ok", text: `Imported: ${c.added.length} added, ${c.changed.length} changed, ${c.classes_created.length} new class(es)${left}.` });
       setPreview(null);
       onImported();
     } catch (e) {
@@ -172,11 +195,26 @@ function RosterImport({ onImported }: { onImported: () => void }) {
           Preview
         </button>
       </div>
+      <label class="hint">
+        <input
+          type="checkbox"
+          name="roster-remove-missing"
+          checked={removeMissing}
+          onChange={(e) => {
+            const v = (e.target as HTMLInputElement).checked;
+            setRemoveMissing(v);
+            if (preview) check(path, v);
+          }}
+        />{" "}
+        Students of these classes who are not in the file have left (their register so far is kept)
+      </label>
       {preview ? (
         <div class="preview">
           <p>
-            {preview.entries.length} student(s) in {new Set(preview.entries.map((e) => e.class)).size} class(es).
+            {preview.entries.length} student(s) in {new Set(preview.entries.map((e) => e.class)).size} class(es)
+            {preview.encoding && preview.encoding !== "UTF-8" ? ` (read as ${preview.encoding}: if names look wrong, save the file as CSV UTF-8)` : ""}.
           </p>
+          <RosterChangeList changes={preview.changes} />
           {preview.problems.length ? (
             <Notice kind="error">
               Fix these rows first:
