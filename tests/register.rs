@@ -248,6 +248,20 @@ fn a_second_run_with_another_lesson_start_is_refused_not_ignored() {
     assert!(report["session_starts_at"].as_str().unwrap().ends_with("T00:00:00"), "{report}");
 }
 
+#[test]
+fn a_register_kept_by_hand_takes_its_start_from_the_first_camera_run() {
+    let Some(d) = datasets() else { return };
+    let env = enrolled_stage(&d);
+    // A correction before the lesson opens the day's register at midnight (the class has no start).
+    env.cmd().args(["override", "--class", "Stage", "--date", "today", "--student", "ABS", "--status", "excused", "--reason", "dentist"]).assert().success();
+    env.cmd().args(["run", "--class", "Stage", "--source"]).arg(d.join(CLIP)).assert().success();
+    let report = env.json(&["report", "--class", "Stage", "--date", "today"]);
+    assert_eq!(status_of(&report, "LMM"), "present", "judged against the run's start, not midnight: {report}");
+    assert_eq!(status_of(&report, "ABS"), "excused");
+    let audit = env.json(&["audit"]);
+    assert!(audit["audit"].as_array().unwrap().iter().any(|e| e["action"] == "session_start" && e["old_value"] == "00:00"), "{audit}");
+}
+
 // ---- 4. Deleted biometrics stay in the file ----------------------------------------------------
 
 #[test]

@@ -165,6 +165,7 @@ pub fn start_preview(engine: Engine, spec: SourceSpec, usable: Arc<Mutex<Option<
     let handle = std::thread::Builder::new().name("preview".into()).spawn(move || {
         let mut frame = Mat::default();
         let mut last_quality = Instant::now() - QUALITY_EVERY;
+        let mut last_picture: Option<Instant> = None;
         let mut started = Instant::now();
         let mut error = None;
         while !flag.load(Ordering::SeqCst) {
@@ -196,8 +197,13 @@ pub fn start_preview(engine: Engine, spec: SourceSpec, usable: Arc<Mutex<Option<
                     break;
                 }
             }
-            if let Some(picture) = picture(&frame) {
-                let _ = channel.send(PreviewMessage::Frame { picture });
+            // At most as often as the live view: every picture sent is queued in the webview, and
+            // a busy machine's webview that falls behind would answer Capture only after the queue.
+            if last_picture.is_none_or(|t| t.elapsed() >= LIVE_VIEW_INTERVAL) {
+                if let Some(picture) = picture(&frame) {
+                    last_picture = Some(Instant::now());
+                    let _ = channel.send(PreviewMessage::Frame { picture });
+                }
             }
             if last_quality.elapsed() >= QUALITY_EVERY {
                 last_quality = Instant::now();

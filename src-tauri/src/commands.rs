@@ -264,13 +264,16 @@ pub fn preview_start(state: State<'_, AppState>, source: String, channel: Channe
 /// Enrol the preview's current frame for a student (the same checks as a photo).
 #[tauri::command(async)]
 pub fn preview_capture(state: State<'_, AppState>, student_id: String, allow_lookalike: Option<bool>) -> Answer<Value> {
+    tracing::info!(student = %student_id, "capture requested");
     // The picture the preview last judged usable (what the enabled Capture button promised),
-    // not whatever frame the camera has moved on to.
-    let frame = state.preview_frame.lock().unwrap_or_else(|e| e.into_inner()).clone().ok_or("no usable camera picture yet: wait for \"Good picture\"")?;
+    // not whatever frame the camera has moved on to. Taken: the next capture needs a new one.
+    let frame = state.preview_frame.lock().unwrap_or_else(|e| e.into_inner()).take().ok_or("no new usable camera picture yet: wait for \"Good picture\"")?;
     let mut analyzer = state.engine()?.lock().unwrap_or_else(|e| e.into_inner());
     let label = format!("camera {}", chrono::Local::now().format("%Y-%m-%d %H:%M:%S"));
     let options = EnrolOptions { allow_lookalike: allow_lookalike.unwrap_or(false) };
+    tracing::info!("capture: engine ready");
     let verdict = rollcall::enrolment::enrol_image(&mut state.store(), &mut analyzer, &student_id, &frame, &label, options).map_err(say)?;
+    tracing::info!(accepted = verdict.is_ok(), "capture judged");
     Ok(match verdict {
         Ok(a) => json!({"accepted": true, "face_size": a.face_size, "sharpness": a.sharpness}),
         Err(reason) => json!({"accepted": false, "reason": reason}),

@@ -140,7 +140,9 @@ pub fn check_plan(store: &mut Store, plan: &SessionPlan, model_id: &str) -> anyh
         let others = by_model.iter().map(|(m, n)| format!("{n} student(s) enrolled with {}", name(m))).collect::<Vec<_>>().join(", ");
         return Err(SessionError::OtherModel { class: class.name, model: name(model_id), others }.into());
     }
-    if let (Some(requested), Some(existing)) = (plan.start, store.session(&class, now.date())?) {
+    // A register kept by hand so far (no camera has judged a mark against its start) takes the
+    // camera run's start; one a camera has already watched keeps its own.
+    if let (Some(requested), Some(existing)) = (plan.start, store.session(&class, now.date())?.filter(|s| s.frames > 0)) {
         if existing.starts_at.time() != requested {
             return Err(SessionError::StartConflict {
                 class: class.name,
@@ -188,6 +190,11 @@ pub fn run_session_from(store: &mut Store, analyzer: &mut FaceAnalyzer, plan: &S
 fn watch(store: &mut Store, analyzer: &mut FaceAnalyzer, plan: &SessionPlan, class: &Class, mut source: FrameSource, observer: &mut dyn SessionObserver) -> anyhow::Result<SessionSummary> {
     let run_started = Local::now().naive_local();
     let starts_at = plan.start.or_else(|| class.lesson_start()).map(|t| run_started.date().and_time(t)).unwrap_or(run_started);
+    // A day's register kept by hand until now (a correction made before the lesson opened it,
+    // at the class's start or midnight) gets its real start from the first camera run, audited.
+    if let Some(existing) = store.session(class, run_started.date())?.filter(|s| s.frames == 0 && s.starts_at != starts_at) {
+        store.set_session_start(existing.id, starts_at, "camera run")?;
+    }
     let mood = plan.mood && analyzer.expression.is_some();
     let options = RollOptions { mood, min_similarity: plan.min_similarity, embedding_model: analyzer.embedder.model_id(), ..RollOptions::default() };
     // Opening the session waits out a busy database (an import, a backup) like any mark does.

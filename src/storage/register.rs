@@ -89,6 +89,28 @@ impl Store {
         Ok(session)
     }
 
+    /// Change when a session started (its lateness rule), audited. Only for a register no camera
+    /// has judged a mark against yet (the caller checks).
+    pub fn set_session_start(&mut self, session_id: i32, starts_at: NaiveDateTime, actor: &str) -> Result<()> {
+        self.conn
+            .immediate_transaction(|conn| {
+                let old: NaiveDateTime = sessions::table.find(session_id).select(sessions::starts_at).first(conn)?;
+                diesel::update(sessions::table.find(session_id)).set(sessions::starts_at.eq(starts_at)).execute(conn)?;
+                Audit {
+                    actor,
+                    action: "session_start",
+                    session_id: Some(session_id),
+                    student: None,
+                    old_value: Some(old.format("%H:%M").to_string()),
+                    new_value: Some(starts_at.format("%H:%M").to_string()),
+                    reason: "the first camera run of a register kept by hand until then".into(),
+                }
+                .write(conn)?;
+                Ok::<_, DieselError>(())
+            })
+            .map_err(Into::into)
+    }
+
     /// A running session's sign of life, with what it has watched so far (totals over its runs).
     /// Also re-opens it if another process took it for dead meanwhile.
     pub fn session_heartbeat(&mut self, session_id: i32, frames: i64, faces: i64) -> Result<()> {

@@ -246,6 +246,9 @@ function Enrolment({ student, defaultSource, onClose }: { student: StudentRow; d
   const [picture, setPicture] = useState<Picture | null>(null);
   const [quality, setQuality] = useState<{ ok: boolean; message: string } | null>(null);
   const [captures, setCaptures] = useState<string[]>([]);
+  // Capture takes the last picture the preview judged usable (kept by the backend), so the button
+  // stays enabled from the first good picture on, even while the current one is not good.
+  const [usableSeen, setUsableSeen] = useState(false);
   const [error, setError] = useState<string | null>(null);
 
   useEffect(() => () => void api.previewStop(), []);
@@ -266,7 +269,10 @@ function Enrolment({ student, defaultSource, onClose }: { student: StudentRow; d
     try {
       await api.previewStart(source, (m) => {
         if (m.kind === "frame") setPicture(m.picture);
-        else if (m.kind === "quality") setQuality({ ok: m.ok, message: m.message });
+        else if (m.kind === "quality") {
+          setQuality({ ok: m.ok, message: m.message });
+          if (m.ok) setUsableSeen(true);
+        }
         else if (m.kind === "ended") {
           setCamera(false);
           if (m.error) setError(m.error);
@@ -279,6 +285,7 @@ function Enrolment({ student, defaultSource, onClose }: { student: StudentRow; d
   };
   const capture = async () => {
     try {
+      setUsableSeen(false);
       const r = await api.previewCapture(student.student_id);
       setCaptures((c) => [...c, r.accepted ? `Capture ${c.length + 1}: enrolled (face ${Math.round(r.face_size ?? 0)} px)` : `Not enrolled: ${r.reason}`]);
     } catch (e) {
@@ -314,7 +321,7 @@ function Enrolment({ student, defaultSource, onClose }: { student: StudentRow; d
               <VideoView picture={picture} placeholder="Starting the camera…" />
               {quality ? <Notice kind={quality.ok ? "ok" : "info"}>{quality.message}</Notice> : null}
               <div class="row">
-                <button class="primary" onClick={capture} disabled={!quality?.ok}>
+                <button class="primary" onClick={capture} disabled={!usableSeen} title="Enrols the last picture judged good">
                   Capture
                 </button>
                 <button onClick={() => api.previewStop().then(() => setCamera(false))}>Stop camera</button>
