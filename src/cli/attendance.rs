@@ -40,8 +40,18 @@ pub fn roster_import(out: &Printer, db: Option<&Path>, file: &Path, dry_run: boo
     let ok = plan.problems.is_empty();
     // A dry run works out the changes even with problems in the file, for the rows that are fine.
     let changes = if ok || dry_run { Some(store.apply_roster(&plan.entries, RosterOptions { dry_run: dry_run || !ok, remove_missing }, "roster import")?) } else { None };
-    let value = json!({"file": file, "dry_run": dry_run, "students": plan.entries.len(), "encoding": plan.encoding, "problems": plan.problems, "changes": changes, "applied": ok && !dry_run});
-    out.print(&value, |s| {
+    #[derive(serde::Serialize)]
+    struct Report<'a> {
+        file: &'a Path,
+        dry_run: bool,
+        students: usize,
+        encoding: &'a Option<String>,
+        problems: &'a [rollcall::roster::RosterProblem],
+        changes: &'a Option<rollcall::storage::RosterChanges>,
+        applied: bool,
+    }
+    let report = Report { file, dry_run, students: plan.entries.len(), encoding: &plan.encoding, problems: &plan.problems, changes: &changes, applied: ok && !dry_run };
+    out.print(&report, |s| {
         let classes: std::collections::BTreeSet<&str> = plan.entries.iter().map(|e| e.class.as_str()).collect();
         writeln!(s, "{}: {} student(s) in {} class(es){}", file.display(), plan.entries.len(), classes.len(), plan.encoding.as_deref().map(|e| format!(" (read as {e})")).unwrap_or_default())?;
         if plan.encoding.as_deref() == Some("windows-1252") {
