@@ -330,7 +330,8 @@ impl Roll {
                             }
                         }
                     }
-                    Decision::Unknown { .. } if st.examined >= self.options.max_track_frames => {
+                    Decision::Unknown { best_similarity } if st.examined >= self.options.max_track_frames => {
+                        tracing::debug!(track = track.id, best_similarity, frames = st.embeddings.len(), "a stranger: nobody enrolled is close enough");
                         st.identity = Identity::Stranger;
                         out.events.push(RollEvent::Stranger { track: track.id });
                     }

@@ -180,16 +180,16 @@ pub fn expression(out: &Printer, engine: &EngineArgs, images: &[PathBuf]) -> any
 
 // Evaluations always print JSON: they are a machine-read contract.
 
-pub fn eval_verify(out: &Printer, engine: &EngineArgs, pairs: &Path, seed: u64, subtract_mean: bool) -> anyhow::Result<Outcome> {
+pub fn eval_verify(out: &Printer, engine: &EngineArgs, pairs: &Path, seed: u64, subtract_mean: bool, cache: Option<&Path>) -> anyhow::Result<Outcome> {
     let mut a = analyzer(engine, false)?;
-    let r = eval::verify::run(&mut a, pairs, seed, subtract_mean)?;
+    let r = eval::verify::run(&mut a, pairs, seed, subtract_mean, &mut eval::EmbeddingCache::open(cache)?)?;
     out.json(&r)?;
     measured(r.images - r.unreadable - r.no_face, "image", &r.errors)
 }
 
-pub fn eval_identify(out: &Printer, engine: &EngineArgs, labels: &Path, options: eval::identify::IdentifyOptions) -> anyhow::Result<Outcome> {
+pub fn eval_identify(out: &Printer, engine: &EngineArgs, labels: &Path, options: eval::identify::IdentifyOptions, cache: Option<&Path>) -> anyhow::Result<Outcome> {
     let mut a = analyzer(engine, false)?;
-    let r = eval::identify::run(&mut a, labels, &options)?;
+    let r = eval::identify::run(&mut a, labels, &options, &mut eval::EmbeddingCache::open(cache)?)?;
     out.json(&r)?;
     measured(r.images - r.unreadable - r.no_face, "image", &r.errors)
 }

@@ -281,6 +281,9 @@ enum EvalCommand {
         /// (centring is the default: +0.2 to +0.3 points on LFW dev, see models/README.md).
         #[arg(long)]
         no_subtract_mean: bool,
+        /// Keep embeddings in this file between runs (each image is embedded once per model).
+        #[arg(long)]
+        cache: Option<PathBuf>,
     },
     /// Identification with an "unknown" decision on a labels CSV (path,identity).
     Identify {
@@ -300,6 +303,25 @@ enum EvalCommand {
         /// Only identities with at least this many photos take part (default: enroll + 1).
         #[arg(long)]
         min_images: Option<usize>,
+        /// Other identities (path,identity CSV), each enrolled with one photo: a school-size gallery.
+        #[arg(long)]
+        distractors: Option<PathBuf>,
+        /// Keep embeddings in this file between runs (each image is embedded once per model).
+        #[arg(long)]
+        cache: Option<PathBuf>,
+        /// Decision knob: weight of the runner-up in the score (default: the product's).
+        #[arg(long)]
+        gap_weight: Option<f32>,
+        /// Decision knob: standard deviations above the simulated strangers (default: the product's).
+        #[arg(long)]
+        stranger_k: Option<f32>,
+        /// Decision knob: the winner's SVM must also accept the track (its decision value at least
+        /// minus this margin; `none`: no SVM).
+        #[arg(long)]
+        svm_veto: Option<String>,
+        /// Decision knob: no per-student bars.
+        #[arg(long)]
+        no_student_bars: bool,
     },
     /// Detection recall and precision on a boxes CSV (path,x,y,w,h).
     Detect {
@@ -352,9 +374,21 @@ fn try_main(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Embed { image } => engine::embed(&out, engine, &image),
         Command::Compare { a, b } => engine::compare(&out, engine, &a, &b),
         Command::Expression { images } => engine::expression(&out, engine, &images),
-        Command::Eval(EvalCommand::Verify { pairs, seed, no_subtract_mean }) => engine::eval_verify(&out, engine, &pairs, seed, !no_subtract_mean),
-        Command::Eval(EvalCommand::Identify { labels, enroll, unknown_ids, track, seed, min_images }) => {
-            engine::eval_identify(&out, engine, &labels, rollcall::eval::identify::IdentifyOptions { enroll, unknown_ids, track, seed, min_images })
+        Command::Eval(EvalCommand::Verify { pairs, seed, no_subtract_mean, cache }) => engine::eval_verify(&out, engine, &pairs, seed, !no_subtract_mean, cache.as_deref()),
+        Command::Eval(EvalCommand::Identify { labels, enroll, unknown_ids, track, seed, min_images, distractors, cache, gap_weight, stranger_k, svm_veto, no_student_bars }) => {
+            let d = rollcall::recognition::DecisionConfig::default();
+            let config = rollcall::recognition::DecisionConfig {
+                gap_weight: gap_weight.unwrap_or(d.gap_weight),
+                stranger_k: stranger_k.unwrap_or(d.stranger_k),
+                svm_veto: match svm_veto.as_deref() {
+                    None => d.svm_veto,
+                    Some("none") => None,
+                    Some(m) => Some(m.parse().map_err(|_| anyhow::anyhow!("--svm-veto is a margin like 0.5, or none"))?),
+                },
+                student_bars: !no_student_bars,
+            };
+            let options = rollcall::eval::identify::IdentifyOptions { enroll, unknown_ids, track, seed, min_images, distractors, config };
+            engine::eval_identify(&out, engine, &labels, options, cache.as_deref())
         }
         Command::Eval(EvalCommand::Detect { boxes }) => engine::eval_detect(&out, engine, &boxes),
         Command::Eval(EvalCommand::Expression { labels, detect }) => engine::eval_expression(&out, engine, &labels, detect),

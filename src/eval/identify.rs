@@ -10,8 +10,8 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde::Serialize;
 
-use super::{column, embed_images, read_rows, resolve, FileError};
-use crate::recognition::{Calibration, Enrolled, Recognizer};
+use super::{column, embed_images, read_rows, resolve, EmbeddingCache, FileError};
+use crate::recognition::{Calibration, DecisionConfig, Enrolled, Recognizer};
 use crate::vision::FaceAnalyzer;
 
 #[derive(Debug, Clone)]
@@ -22,11 +22,18 @@ pub struct IdentifyOptions {
     pub seed: u64,
     /// Only identities with at least this many images take part (default: enroll + 1).
     pub min_images: Option<usize>,
+    /// A labels CSV of other identities, each enrolled with one photo, to grow the gallery to a
+    /// school's size. They are never probes (and must not be any of the labels' identities).
+    pub distractors: Option<std::path::PathBuf>,
+    pub config: DecisionConfig,
 }
 
 #[derive(Debug, Serialize)]
 pub struct IdentifyReport {
     pub top1_accuracy: f64,
+    /// Known probes whose nearest student is right, with no "unknown" decision: what nearest
+    /// centroid alone gets (the bar the decision's top-1 is compared with).
+    pub closed_set_top1: f64,
     pub unknown_false_accept_rate: Option<f64>,
     pub known_false_reject_rate: f64,
     /// Known probes given somebody else's identity.
@@ -36,6 +43,8 @@ pub struct IdentifyReport {
     pub identities: usize,
     pub enrolled_identities: usize,
     pub unknown_identities: usize,
+    /// Identities enrolled with one photo from the distractor list (part of `enrolled_identities`).
+    pub distractors: usize,
     pub enrolled_images: usize,
     pub known_tracks: usize,
     pub unknown_tracks: usize,
@@ -46,7 +55,7 @@ pub struct IdentifyReport {
     pub errors: Vec<FileError>,
 }
 
-pub fn run(analyzer: &mut FaceAnalyzer, labels_csv: &Path, o: &IdentifyOptions) -> anyhow::Result<IdentifyReport> {
+pub fn run(analyzer: &mut FaceAnalyzer, labels_csv: &Path, o: &IdentifyOptions, cache: &mut EmbeddingCache) -> anyhow::Result<IdentifyReport> {
     anyhow::ensure!(o.enroll >= 1, "--enroll must be at least 1");
     let track = o.track.max(1);
     let (headers, rows) = read_rows(labels_csv)?;
@@ -76,8 +85,26 @@ pub fn run(analyzer: &mut FaceAnalyzer, labels_csv: &Path, o: &IdentifyOptions) 
         }).collect();
         plan.push((id.clone(), idx));
     }
-    let paths: Vec<_> = labels.iter().map(|l| resolve(labels_csv, l)).collect();
-    let (embeddings, no_face, errors) = embed_images(analyzer, &paths, &labels)?;
+    let mut paths: Vec<_> = labels.iter().map(|l| resolve(labels_csv, l)).collect();
+    // Distractors: one photo each (the first listed), appended after the participants' photos.
+    let mut distractor_plan: Vec<(String, usize)> = Vec::new();
+    if let Some(file) = &o.distractors {
+        let (headers, rows) = read_rows(file)?;
+        let cp = column(&headers, file, &["path"])?;
+        let ci = column(&headers, file, &["identity", "label", "name"])?;
+        let mut seen = std::collections::BTreeSet::new();
+        for r in &rows {
+            let id = r.get(ci).unwrap_or("").to_string();
+            anyhow::ensure!(!by_id.contains_key(&id), "distractor {id:?} is also in {}: distractors must be other people", labels_csv.display());
+            if seen.insert(id.clone()) {
+                let rel = r.get(cp).unwrap_or("").to_string();
+                paths.push(resolve(file, &rel));
+                labels.push(rel);
+                distractor_plan.push((id, labels.len() - 1));
+            }
+        }
+    }
+    let (embeddings, no_face, errors) = embed_images(analyzer, &paths, &labels, cache)?;
     let plan: BTreeMap<String, Vec<usize>> = plan.into_iter().collect();
 
     let mut gallery = Vec::new();
@@ -100,14 +127,26 @@ pub fn run(analyzer: &mut FaceAnalyzer, labels_csv: &Path, o: &IdentifyOptions) 
         known_probes.extend(rest.chunks(track).map(|c| (id.clone(), c.to_vec())));
     }
     let unknown_probes: Vec<Vec<usize>> = unknown.iter().flat_map(|id| plan[id].chunks(track).map(|c| c.to_vec()).collect::<Vec<_>>()).collect();
+    let mut distractors = 0;
+    for (id, i) in &distractor_plan {
+        if let Some(e) = &embeddings[*i] {
+            gallery.push(Enrolled { key: format!("distractor:{id}"), embeddings: vec![e.clone()] });
+            enrolled_images += 1;
+            distractors += 1;
+        }
+    }
 
-    let recognizer = Recognizer::train(&gallery, track)?;
+    let recognizer = Recognizer::train_with(&gallery, track, o.config)?;
     let decide = |members: &[usize]| {
         let track: Vec<&[f32]> = members.iter().filter_map(|&i| embeddings[i].as_deref()).collect();
         recognizer.decide(&track)
     };
-    let (mut right, mut rejected, mut wrong) = (0usize, 0usize, 0usize);
+    let (mut right, mut rejected, mut wrong, mut nearest_right) = (0usize, 0usize, 0usize, 0usize);
     for (id, members) in &known_probes {
+        let frames: Vec<&[f32]> = members.iter().filter_map(|&i| embeddings[i].as_deref()).collect();
+        if recognizer.nearest(&frames).as_deref() == Some(id.as_str()) {
+            nearest_right += 1;
+        }
         match decide(members).key() {
             Some(k) if k == id => right += 1,
             Some(_) => wrong += 1,
@@ -118,14 +157,16 @@ pub fn run(analyzer: &mut FaceAnalyzer, labels_csv: &Path, o: &IdentifyOptions) 
     let n_known = known_probes.len().max(1) as f64;
     Ok(IdentifyReport {
         top1_accuracy: right as f64 / n_known,
+        closed_set_top1: nearest_right as f64 / n_known,
         unknown_false_accept_rate: (!unknown_probes.is_empty()).then(|| accepted_strangers as f64 / unknown_probes.len() as f64),
         known_false_reject_rate: rejected as f64 / n_known,
         known_misidentified_rate: wrong as f64 / n_known,
         threshold: recognizer.threshold(),
         calibration: recognizer.calibration().clone(),
         identities: ids.len(),
-        enrolled_identities: known.len(),
+        enrolled_identities: known.len() + distractors,
         unknown_identities: unknown.len(),
+        distractors,
         enrolled_images,
         known_tracks: known_probes.len(),
         unknown_tracks: unknown_probes.len(),

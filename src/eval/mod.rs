@@ -71,12 +71,68 @@ pub fn progress(len: usize, what: &str) -> ProgressBar {
     bar
 }
 
+/// Embeddings of images already computed, kept in a file between evaluation runs (`--cache`):
+/// sweeps over seeds and settings embed each image once. Keyed by the embedder's model id, the
+/// image's absolute path, size and modification time, so a changed file or model is embedded again.
+#[derive(Default)]
+pub struct EmbeddingCache {
+    file: Option<PathBuf>,
+    entries: std::collections::HashMap<String, Option<Vec<f32>>>,
+    added: usize,
+}
+
+#[derive(Serialize, serde::Deserialize)]
+struct CacheLine {
+    k: String,
+    e: Option<Vec<f32>>,
+}
+
+impl EmbeddingCache {
+    /// Read the cache file (a missing one is an empty cache).
+    pub fn open(file: Option<&Path>) -> anyhow::Result<Self> {
+        let mut cache = EmbeddingCache { file: file.map(Path::to_path_buf), ..Default::default() };
+        if let Some(f) = file.filter(|f| f.is_file()) {
+            let text = std::fs::read_to_string(f).with_context(|| format!("cannot read the cache {}", f.display()))?;
+            for line in text.lines() {
+                if let Ok(l) = serde_json::from_str::<CacheLine>(line) {
+                    cache.entries.insert(l.k, l.e);
+                }
+            }
+        }
+        Ok(cache)
+    }
+
+    fn key(model: &str, path: &Path) -> Option<String> {
+        let meta = std::fs::metadata(path).ok()?;
+        let mtime = meta.modified().ok()?.duration_since(std::time::UNIX_EPOCH).ok()?.as_nanos();
+        let abs = path.canonicalize().ok()?;
+        Some(format!("{model}|{}|{}|{mtime}", abs.display(), meta.len()))
+    }
+
+    /// Append what was computed this run.
+    pub fn save(&self, new: &[(String, Option<Vec<f32>>)]) -> anyhow::Result<()> {
+        let Some(f) = &self.file else { return Ok(()) };
+        if new.is_empty() {
+            return Ok(());
+        }
+        use std::io::Write;
+        let mut out = std::io::BufWriter::new(std::fs::OpenOptions::new().create(true).append(true).open(f)?);
+        for (k, e) in new {
+            serde_json::to_writer(&mut out, &CacheLine { k: k.clone(), e: e.clone() })?;
+            out.write_all(b"\n")?;
+        }
+        Ok(())
+    }
+}
+
 /// Embed each image once (the face nearest the image centre), in batches. Returns one optional
 /// embedding per path (None: unreadable or no face), the no-face count and the unreadable files.
+/// Images in `cache` are not embedded again; what is embedded is added to it.
 pub fn embed_images(
     analyzer: &mut FaceAnalyzer,
     paths: &[std::path::PathBuf],
     labels: &[String],
+    cache: &mut EmbeddingCache,
 ) -> anyhow::Result<(Vec<Option<Vec<f32>>>, usize, Vec<FileError>)> {
     const BATCH: usize = 16;
     let mut out: Vec<Option<Vec<f32>>> = vec![None; paths.len()];
@@ -85,8 +141,18 @@ pub fn embed_images(
     let bar = progress(paths.len(), "embedding");
     let mut crops = Vec::with_capacity(BATCH);
     let mut owners = Vec::with_capacity(BATCH);
+    let model = analyzer.embedder.model_id();
+    let keys: Vec<Option<String>> = paths.iter().map(|p| EmbeddingCache::key(model, p)).collect();
+    let mut computed: Vec<usize> = Vec::new();
     for (i, path) in paths.iter().enumerate() {
         bar.inc(1);
+        if let Some(hit) = keys[i].as_ref().and_then(|k| cache.entries.get(k)) {
+            match hit {
+                Some(e) => out[i] = Some(e.clone()),
+                None => no_face += 1,
+            }
+            continue;
+        }
         let image = match load_image(path) {
             Ok(m) => m,
             Err(e) => {
@@ -94,6 +160,7 @@ pub fn embed_images(
                 continue;
             }
         };
+        computed.push(i);
         let faces = analyzer.detector.detect(&image)?;
         let Some(k) = most_central(&faces, image.cols(), image.rows()) else {
             no_face += 1;
@@ -119,6 +186,12 @@ pub fn embed_images(
         }
     }
     bar.finish_and_clear();
+    let new: Vec<(String, Option<Vec<f32>>)> = computed.iter().filter_map(|&i| keys[i].clone().map(|k| (k, out[i].clone()))).collect();
+    cache.added += new.len();
+    for (k, e) in &new {
+        cache.entries.insert(k.clone(), e.clone());
+    }
+    cache.save(&new)?;
     Ok((out, no_face, errors))
 }
 

@@ -11,7 +11,7 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde::Serialize;
 
-use super::{column, embed_images, optional_column, read_rows, resolve, FileError};
+use super::{EmbeddingCache, column, embed_images, optional_column, read_rows, resolve, FileError};
 use crate::vision::{cosine, FaceAnalyzer};
 
 #[derive(Debug, Serialize)]
@@ -37,7 +37,7 @@ struct Pair {
     fold: usize,
 }
 
-pub fn run(analyzer: &mut FaceAnalyzer, pairs_csv: &Path, seed: u64, subtract_mean: bool) -> anyhow::Result<VerifyReport> {
+pub fn run(analyzer: &mut FaceAnalyzer, pairs_csv: &Path, seed: u64, subtract_mean: bool, cache: &mut EmbeddingCache) -> anyhow::Result<VerifyReport> {
     let (headers, rows) = read_rows(pairs_csv)?;
     let ca = column(&headers, pairs_csv, &["path_a"])?;
     let cb = column(&headers, pairs_csv, &["path_b"])?;
@@ -92,7 +92,7 @@ pub fn run(analyzer: &mut FaceAnalyzer, pairs_csv: &Path, seed: u64, subtract_me
     };
 
     let paths: Vec<_> = labels.iter().map(|l| resolve(pairs_csv, l)).collect();
-    let (embeddings, no_face, errors) = embed_images(analyzer, &paths, &labels).context("embedding failed")?;
+    let (embeddings, no_face, errors) = embed_images(analyzer, &paths, &labels, cache).context("embedding failed")?;
     let same: Vec<bool> = pairs.iter().map(|p| p.same).collect();
     let fold_of: Vec<usize> = pairs.iter().map(|p| p.fold).collect();
     let plain = pair_scores(&pairs, &embeddings, None);

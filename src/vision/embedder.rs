@@ -84,9 +84,19 @@ impl Embedding {
     }
 }
 
-/// Cosine similarity of two embeddings (a dot product, as both are unit length).
+/// Cosine similarity of two embeddings (a dot product, as both are unit length). Eight running
+/// sums, so that the compiler can use SIMD lanes (a plain `sum()` must add in order): recognising
+/// a face among 2,000 students and calibrating for them is mostly this.
 pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+    let mut acc = [0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
+    for (x, y) in ca.zip(cb) {
+        for k in 0..8 {
+            acc[k] += x[k] * y[k];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
 }
 
 /// How much context around the detector's box goes into the crop.

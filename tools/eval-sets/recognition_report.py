@@ -1,0 +1,59 @@
+#!/usr/bin/env python3
+"""Run `rollcall eval identify` over the recognition evaluation sets, seeds, track lengths and
+FaceNet builds, and print one markdown table (the figures in models/README.md "Recognition").
+
+  python3 tools/eval-sets/recognition_report.py [--sets DIR] [--seeds 0-4] [--models fp16,int8] [-- extra eval args]
+
+Needs the sets from make_sets.py and the built CLI. Embeddings are cached (--cache) so that each
+image is embedded once per model: the first run takes minutes, the rest seconds.
+"""
+import argparse, json, os, subprocess, sys
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    root = os.path.dirname(os.path.dirname(here))
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sets", default=os.path.expanduser("~/.cache/rollcall/eval-sets"))
+    ap.add_argument("--datasets", default=os.path.join(root, "..", "shared", "datasets"))
+    ap.add_argument("--rollcall", default=os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(root, "target")), "release", "rollcall"))
+    ap.add_argument("--seeds", default="0-4")
+    ap.add_argument("--tracks", default="3,1")
+    ap.add_argument("--models", default="fp16,int8")
+    ap.add_argument("--only", default="", help="comma-separated set names to run")
+    ap.add_argument("extra", nargs="*", help="more arguments for eval identify (after --)")
+    a = ap.parse_args()
+    lo, hi = (int(x) for x in a.seeds.split("-")) if "-" in a.seeds else (int(a.seeds), int(a.seeds))
+    S, D = a.sets, a.datasets
+    # name: (labels, args)
+    sets = {
+        "lfw 2 photos, 60 strangers": (f"{S}/lfw/labels.csv", ["--enroll", "2", "--min-images", "3", "--unknown-ids", "60"]),
+        "lfw + 1,436 distractors": (f"{S}/lfw/labels.csv", ["--enroll", "2", "--min-images", "3", "--unknown-ids", "60", "--distractors", f"{S}/lfw/distractors.csv"]),
+        "lfw 5 photos, >=10 each, 5 strangers": (f"{S}/lfw/labels.csv", ["--enroll", "5", "--min-images", "10", "--unknown-ids", "5"]),
+        "tight112 2 photos, 60 strangers": (f"{S}/tight112/labels.csv", ["--enroll", "2", "--min-images", "3", "--unknown-ids", "60"]),
+        "tight112 + 1,435 distractors": (f"{S}/tight112/labels.csv", ["--enroll", "2", "--min-images", "3", "--unknown-ids", "60", "--distractors", f"{S}/tight112/distractors.csv"]),
+        "tight112 5 photos, >=10 each, 5 strangers": (f"{S}/tight112/labels.csv", ["--enroll", "5", "--min-images", "10", "--unknown-ids", "5"]),
+        "deepface celebs (13 people)": (f"{D}/deepface_celebs/labels.csv", ["--enroll", "2", "--min-images", "3", "--unknown-ids", "3"]),
+    }
+    only = [s for s in a.only.split(",") if s]
+    print("| set | model | track | top-1 | strangers accepted (max) | students rejected | misidentified | nearest centroid alone | threshold |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, (labels, args) in sets.items():
+        if only and not any(o in name for o in only):
+            continue
+        for model in a.models.split(","):
+            cache = os.path.expanduser(f"~/.cache/rollcall/eval-cache-{model}.jsonl")
+            for track in a.tracks.split(","):
+                rows = []
+                for seed in range(lo, hi + 1):
+                    cmd = [a.rollcall, "eval", "identify", "--labels", labels, *args, "--track", track, "--seed", str(seed), "--embedder", model, "--cache", cache, *a.extra]
+                    out = subprocess.run(cmd, capture_output=True, text=True)
+                    if out.returncode not in (0, 3):
+                        sys.exit(f"{' '.join(cmd)}\n{out.stderr}")
+                    rows.append(json.loads(out.stdout))
+                mean = lambda k: sum((r[k] or 0) for r in rows) / len(rows)
+                far = [r["unknown_false_accept_rate"] or 0 for r in rows]
+                print(f"| {name} | {model} | {track} | {100*mean('top1_accuracy'):.1f} % | {100*mean('unknown_false_accept_rate'):.1f} % ({100*max(far):.1f}) "
+                      f"| {100*mean('known_false_reject_rate'):.1f} % | {100*mean('known_misidentified_rate'):.2f} % | {100*mean('closed_set_top1'):.1f} % | {mean('threshold'):.3f} |", flush=True)
+
+if __name__ == "__main__":
+    main()
