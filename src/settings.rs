@@ -1,6 +1,7 @@
 //! The app-wide settings kept in the database's `settings` table: which keys exist, what values
 //! they accept, and how they are read. The CLI and the desktop app share them.
 
+use crate::recognition::Strictness;
 use crate::storage::{Store, StoreError};
 
 pub const SCHOOL_NAME: &str = "school_name";
@@ -16,7 +17,10 @@ pub const OPERATOR: &str = "operator";
 /// Recognition strictness: "auto" (or absent) keeps the threshold calibrated from the enrolled
 /// photos; a number raises every student's threshold to at least that cosine similarity.
 pub const MIN_SIMILARITY: &str = "min_similarity";
-pub const KEYS: [&str; 7] = [SCHOOL_NAME, CAMERA, MOOD, MIN_FACE, SETUP_DONE, OPERATOR, MIN_SIMILARITY];
+/// Recognition strictness: "standard" (or absent), "strict" or "strictest" (`recognition::Strictness`):
+/// the same share of strangers accepted at any school size.
+pub const STRICTNESS: &str = "strictness";
+pub const KEYS: [&str; 8] = [SCHOOL_NAME, CAMERA, MOOD, MIN_FACE, SETUP_DONE, OPERATOR, MIN_SIMILARITY, STRICTNESS];
 
 /// The live loop's default: large enough to skip the tiny-face pyramid levels that cost the most.
 pub const DEFAULT_MIN_FACE: f32 = 40.0;
@@ -43,6 +47,7 @@ pub fn validate(key: &str, value: &str) -> Result<(), String> {
                 format!("the minimum similarity is \"auto\" or a number from {} to {}", MIN_SIMILARITY_RANGE.0, MIN_SIMILARITY_RANGE.1)
             }),
         MOOD if value != "on" && value != "off" => Err("mood recognition is \"on\" or \"off\"".into()),
+        STRICTNESS if Strictness::parse(value).is_none() => Err("the strictness is \"standard\", \"strict\" or \"strictest\"".into()),
         k if KEYS.contains(&k) => Ok(()),
         k => Err(format!("unknown setting {k}")),
     }
@@ -76,16 +81,21 @@ pub fn set(store: &mut Store, key: &str, value: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+pub fn strictness(store: &mut Store) -> Result<Strictness, StoreError> {
+    Ok(store.setting(STRICTNESS)?.and_then(|v| Strictness::parse(&v)).unwrap_or_default())
+}
+
 /// What a session takes from the settings, read in one place for the CLI and the app.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SessionDefaults {
     pub mood: bool,
     pub min_face: f32,
     pub min_similarity: Option<f32>,
+    pub strictness: Strictness,
 }
 
 pub fn session_defaults(store: &mut Store) -> Result<SessionDefaults, StoreError> {
-    Ok(SessionDefaults { mood: mood_enabled(store)?, min_face: min_face(store)?, min_similarity: min_similarity(store)? })
+    Ok(SessionDefaults { mood: mood_enabled(store)?, min_face: min_face(store)?, min_similarity: min_similarity(store)?, strictness: strictness(store)? })
 }
 
 #[cfg(test)]
@@ -104,5 +114,7 @@ mod tests {
             assert!(validate(MIN_SIMILARITY, bad).unwrap_err().contains("minimum similarity"), "{bad}");
         }
         assert!(validate("colour", "red").is_err());
+        assert!(validate(STRICTNESS, "strict").is_ok());
+        assert!(validate(STRICTNESS, "paranoid").unwrap_err().contains("strictest"));
     }
 }

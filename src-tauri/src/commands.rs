@@ -197,8 +197,10 @@ pub fn enrol_photos(state: State<'_, AppState>, student_id: String, photos: Vec<
     let mut analyzer = engine.try_lock().map_err(|_| "the camera is using the face engine: stop the session or preview first".to_string())?;
     let work: Vec<(String, PathBuf)> = photos.into_iter().map(|p| (student_id.clone(), p)).collect();
     let options = EnrolOptions { allow_lookalike: allow_lookalike.unwrap_or(false) };
-    let verdicts = rollcall::enrolment::enrol_photos(&mut state.store(), &mut analyzer, &work, options, |_| {}).map_err(say)?;
-    Ok(serde_json::to_value(verdicts).map_err(say)?)
+    let mut store = state.store();
+    let verdicts = rollcall::enrolment::enrol_photos(&mut store, &mut analyzer, &work, options, |_| {}).map_err(say)?;
+    let advice = rollcall::enrolment::advice(&mut store, &student_id, analyzer.embedder.model_id()).map_err(say)?;
+    Ok(json!({ "verdicts": verdicts, "advice": advice }))
 }
 
 #[tauri::command(async)]
@@ -228,6 +230,7 @@ pub fn session_start(state: State<'_, AppState>, class: String, source: String, 
         let plan = SessionPlan {
             mood: defaults.mood,
             min_similarity: defaults.min_similarity,
+            strictness: defaults.strictness,
             // A video file stands in for a camera here: play it at its own speed.
             realtime: true,
             ..SessionPlan::new(&class, spec.clone())
@@ -274,9 +277,10 @@ pub fn preview_capture(state: State<'_, AppState>, student_id: String, allow_loo
     tracing::info!("capture: engine ready");
     let verdict = rollcall::enrolment::enrol_image(&mut state.store(), &mut analyzer, &student_id, &frame, &label, options).map_err(say)?;
     tracing::info!(accepted = verdict.is_ok(), "capture judged");
+    let advice = rollcall::enrolment::advice(&mut state.store(), &student_id, analyzer.embedder.model_id()).map_err(say)?;
     Ok(match verdict {
-        Ok(a) => json!({"accepted": true, "face_size": a.face_size, "sharpness": a.sharpness}),
-        Err(reason) => json!({"accepted": false, "reason": reason}),
+        Ok(a) => json!({"accepted": true, "face_size": a.face_size, "sharpness": a.sharpness, "advice": advice}),
+        Err(reason) => json!({"accepted": false, "reason": reason, "advice": advice}),
     })
 }
 

@@ -38,11 +38,13 @@ pub struct SessionPlan {
     pub realtime: bool,
     /// The school's minimum similarity (settings::MIN_SIMILARITY); `None`: calibrated only.
     pub min_similarity: Option<f32>,
+    /// The school's strictness (settings::STRICTNESS).
+    pub strictness: crate::recognition::Strictness,
 }
 
 impl SessionPlan {
     pub fn new(class: &str, source: SourceSpec) -> Self {
-        SessionPlan { class: class.to_string(), source, start: None, until: None, mood: false, max_frames: None, max_seconds: None, realtime: false, min_similarity: None }
+        SessionPlan { class: class.to_string(), source, start: None, until: None, mood: false, max_frames: None, max_seconds: None, realtime: false, min_similarity: None, strictness: Default::default() }
     }
 }
 
@@ -196,7 +198,7 @@ fn watch(store: &mut Store, analyzer: &mut FaceAnalyzer, plan: &SessionPlan, cla
         store.set_session_start(existing.id, starts_at, "camera run")?;
     }
     let mood = plan.mood && analyzer.expression.is_some();
-    let options = RollOptions { mood, min_similarity: plan.min_similarity, embedding_model: analyzer.embedder.model_id(), ..RollOptions::default() };
+    let options = RollOptions { mood, min_similarity: plan.min_similarity, strictness: plan.strictness, embedding_model: analyzer.embedder.model_id(), ..RollOptions::default() };
     // Opening the session waits out a busy database (an import, a backup) like any mark does.
     let mut roll = patiently(|| Roll::start(store, class, starts_at, &plan.source.describe(), options.clone()))?;
     // From now on a write that finds the database busy is queued, not waited for.

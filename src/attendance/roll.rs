@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use super::mood::MoodAccumulator;
 use super::rules::{AttendanceRules, Status};
-use crate::recognition::{Decision, Recognizer};
+use crate::recognition::{Decision, Recognizer, Strictness};
 use crate::storage::{Class, MarkOutcome, Session, SessionOpening, Store, StoreError, Student};
 use crate::tracking::Tracker;
 use crate::vision::embedder::EMBEDDING_MODEL_ID;
@@ -48,6 +48,8 @@ pub struct RollOptions {
     pub detect_every: u64,
     /// The school's minimum similarity over the calibrated threshold (`Recognizer::with_floor`).
     pub min_similarity: Option<f32>,
+    /// The school's strictness (`settings::STRICTNESS`).
+    pub strictness: Strictness,
     /// How often a running roll looks for enrolment changes (and retrains when there are).
     pub gallery_check_every: Duration,
     /// Id of the embedder that embeds this roll's faces: only enrolments made by it are used.
@@ -66,6 +68,7 @@ impl Default for RollOptions {
             max_missed_frames: 10,
             detect_every: 3,
             min_similarity: None,
+            strictness: Strictness::default(),
             gallery_check_every: Duration::from_secs(5),
             embedding_model: EMBEDDING_MODEL_ID,
         }
@@ -201,7 +204,7 @@ impl Roll {
 
     fn train(store: &mut Store, class_id: i32, options: &RollOptions) -> anyhow::Result<(Recognizer, HashMap<i32, Student>)> {
         let gallery = store.gallery(class_id, options.embedding_model)?;
-        let mut recognizer = Recognizer::train(&gallery, options.track_len)?;
+        let mut recognizer = Recognizer::train_with(&gallery, options.track_len, options.strictness.config())?;
         if let Some(floor) = options.min_similarity {
             recognizer = recognizer.with_floor(floor);
         }

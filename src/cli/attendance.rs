@@ -191,9 +191,16 @@ pub fn enroll(out: &Printer, db: Option<&Path>, engine: &EngineArgs, student: Op
         *accepted.entry(v.student_id.as_str()).or_default() += 1;
     }
     let rejected = verdicts.iter().filter(|v| !v.accepted).count();
-    out.print(&json!({"photos": verdicts.len(), "accepted": verdicts.len() - rejected, "rejected": rejected, "results": verdicts}), |s| {
+    let mut advice = Vec::new();
+    for id in accepted.keys() {
+        advice.extend(rollcall::enrolment::advice(&mut store, id, a.embedder.model_id())?);
+    }
+    out.print(&json!({"photos": verdicts.len(), "accepted": verdicts.len() - rejected, "rejected": rejected, "results": verdicts, "advice": advice}), |s| {
         for (id, n) in &accepted {
             writeln!(s, "{id}: {n} photo(s) enrolled")?;
+        }
+        for a in &advice {
+            writeln!(s, "advice: {a}")?;
         }
         if rejected > 0 {
             writeln!(s, "{rejected} photo(s) rejected (reasons above)")?;
@@ -287,6 +294,7 @@ pub fn run(out: &Printer, db: Option<&Path>, engine: &EngineArgs, args: &RunArgs
     }
     let plan = SessionPlan {
         min_similarity: args.min_similarity.or(defaults.min_similarity),
+        strictness: args.strictness.unwrap_or(defaults.strictness),
         until: args.until,
         start: args.start,
         mood,

@@ -65,6 +65,10 @@ fn parse_min_face(s: &str) -> Result<f32, String> {
         .ok_or_else(|| format!("the smallest face is a number of pixels from {} to {}, got {s:?}", MIN_FACE_RANGE.0, MIN_FACE_RANGE.1))
 }
 
+fn parse_strictness(s: &str) -> Result<rollcall::recognition::Strictness, String> {
+    rollcall::recognition::Strictness::parse(s).ok_or_else(|| format!("strictness is standard, strict or strictest, got {s:?}"))
+}
+
 fn parse_embedder(s: &str) -> Result<EmbedderModel, String> {
     EmbedderModel::parse(s).ok_or_else(|| format!("embedder must be fp16 or int8, got {s:?}"))
 }
@@ -220,6 +224,10 @@ pub struct RunArgs {
     /// calibrated from the enrolled photos. Default: the `min_similarity` setting, else none.
     #[arg(long)]
     pub min_similarity: Option<f32>,
+    /// How far above what strangers score a face must be: standard, strict or strictest (the same
+    /// share of strangers at any school size). Default: the `strictness` setting, else standard.
+    #[arg(long, value_parser = parse_strictness)]
+    pub strictness: Option<rollcall::recognition::Strictness>,
     /// Stop after this many frames.
     #[arg(long)]
     pub max_frames: Option<u64>,

@@ -489,6 +489,16 @@ impl Store {
             .load(&mut self.conn)?)
     }
 
+    /// A student's templates made by `model_id`.
+    pub fn templates_of(&mut self, student_row: i32, model_id: &str) -> Result<Vec<Vec<f32>>> {
+        let rows: Vec<Vec<u8>> = enrolments::table
+            .filter(enrolments::student_id.eq(student_row))
+            .filter(enrolments::model_id.eq(model_id))
+            .select(enrolments::embedding)
+            .load(&mut self.conn)?;
+        Ok(rows.iter().map(|b| embedding_from_bytes(b)).collect())
+    }
+
     /// Every template made by `model_id` of anybody but `except` (the whole school: a face
     /// already enrolled as someone else must not be enrolled again under another name).
     pub fn templates_except(&mut self, except: i32, model_id: &str) -> Result<Vec<Template>> {

@@ -14,6 +14,8 @@ export interface Settings {
   min_face: string | null;
   /** "auto" (or null): the threshold calibrated from the enrolled photos; else a cosine floor. */
   min_similarity: string | null;
+  /** "standard" (or null), "strict" or "strictest": the same share of strangers at any school size. */
+  strictness: string | null;
   setup_done: string | null;
   operator: string | null;
 }
@@ -239,7 +241,8 @@ export const api = {
   rosterImport: (path: string, removeMissing: boolean, by: string) => invoke<RosterChanges>("roster_import", { path, removeMissing, by }),
   listStudents: (klass?: string) => invoke<StudentRow[]>("list_students", { class: klass ?? null }),
   deleteStudent: (studentId: string, by: string) => invoke<void>("delete_student", { studentId, by }),
-  enrolPhotos: (studentId: string, photos: string[]) => invoke<PhotoVerdict[]>("enrol_photos", { studentId, photos }),
+  /** `advice`: how to make the student's photos do better (too few, too alike), or null. */
+  enrolPhotos: (studentId: string, photos: string[]) => invoke<{ verdicts: PhotoVerdict[]; advice: string | null }>("enrol_photos", { studentId, photos }),
 
   probeCameras: () => invoke<number[]>("probe_cameras"),
   sessionStart: (klass: string, source: string, onMessage: (m: LiveMessage) => void) =>
@@ -248,7 +251,7 @@ export const api = {
   previewStart: (source: string, onMessage: (m: PreviewMessage) => void) =>
     invoke<void>("preview_start", { source, channel: channel(onMessage) }),
   previewCapture: (studentId: string) =>
-    invoke<{ accepted: boolean; reason?: string; face_size?: number }>("preview_capture", { studentId }),
+    invoke<{ accepted: boolean; reason?: string; face_size?: number; advice: string | null }>("preview_capture", { studentId }),
   previewStop: () => invoke<void>("preview_stop"),
 
   reportDaily: (klass: string, date: string) => invoke<DailyReport>("report_daily", { class: klass, date }),

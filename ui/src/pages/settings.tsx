@@ -28,12 +28,13 @@ export function SettingsPage({ info, classes, reload }: { info: AppInfo; classes
   const [mood, setMood] = useState<string | null>(s.mood);
   const [minFace, setMinFace] = useState(s.min_face ?? "40");
   const [minSimilarity, setMinSimilarity] = useState(s.min_similarity && s.min_similarity !== "auto" ? s.min_similarity : "");
+  const [strictness, setStrictness] = useState(s.strictness ?? "standard");
   const [msg, setMsg] = useState<{ kind: "error" | "ok"; text: string } | null>(null);
 
   const saveAll = async (e: Event) => {
     e.preventDefault();
     try {
-      const r = await api.saveSettings({ school_name: school, operator, camera, mood: mood ?? "off", min_face: minFace, min_similarity: minSimilarity.trim() || "auto" });
+      const r = await api.saveSettings({ school_name: school, operator, camera, mood: mood ?? "off", min_face: minFace, min_similarity: minSimilarity.trim() || "auto", strictness });
       let text = "Settings saved.";
       // Mood switched off: what earlier sessions stored is left out of reports and exports; offer to delete it.
       if (r.moods_kept > 0) {
@@ -76,6 +77,20 @@ export function SettingsPage({ info, classes, reload }: { info: AppInfo; classes
         <label>
           Smallest face to look for (pixels; larger is faster, smaller sees further){" "}
           <input type="number" name="min-face" min={20} max={400} value={minFace} onInput={(e) => setMinFace((e.target as HTMLInputElement).value)} />
+        </label>
+        <label>
+          Recognition strictness{" "}
+          <select name="strictness" value={strictness} onChange={(e) => setStrictness((e.target as HTMLSelectElement).value)}>
+            <option value="standard">standard</option>
+            <option value="strict">strict</option>
+            <option value="strictest">strictest</option>
+          </select>
+          <small class="hint">
+            {" "}
+            How far above what strangers score against your school a face must be, so it means the same at any size. Measured with 2 photos per
+            student: standard lets about 1 in 100 strangers through and asks about 2 in 100 students to look at the camera again; strictest
+            about 1 in 200 and 3 in 100. More photos per student (5) do better on both.
+          </small>
         </label>
         <label>
           Recognition: minimum similarity (empty = automatic, learned from the enrolled photos; higher = fewer wrong marks,

@@ -249,6 +249,7 @@ function Enrolment({ student, defaultSource, onClose }: { student: StudentRow; d
   // Capture takes the last picture the preview judged usable (kept by the backend), so the button
   // stays enabled from the first good picture on, even while the current one is not good.
   const [usableSeen, setUsableSeen] = useState(false);
+  const [advice, setAdvice] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
 
   useEffect(() => () => void api.previewStop(), []);
@@ -258,7 +259,9 @@ function Enrolment({ student, defaultSource, onClose }: { student: StudentRow; d
     if (!files || !files.length) return;
     setBusy(true);
     try {
-      setVerdicts(await api.enrolPhotos(student.student_id, files as string[]));
+      const r = await api.enrolPhotos(student.student_id, files as string[]);
+      setVerdicts(r.verdicts);
+      setAdvice(r.advice);
     } catch (e) {
       setError(errorText(e));
     }
@@ -287,6 +290,7 @@ function Enrolment({ student, defaultSource, onClose }: { student: StudentRow; d
     try {
       setUsableSeen(false);
       const r = await api.previewCapture(student.student_id);
+      setAdvice(r.advice);
       setCaptures((c) => [...c, r.accepted ? `Capture ${c.length + 1}: enrolled (face ${Math.round(r.face_size ?? 0)} px)` : `Not enrolled: ${r.reason}`]);
     } catch (e) {
       setError(errorText(e));
@@ -300,6 +304,16 @@ function Enrolment({ student, defaultSource, onClose }: { student: StudentRow; d
       </h2>
       <p class="hint">Use 3–5 pictures: facing the camera, good light, one face in each. Only the face measurements are stored, not the pictures.</p>
       {error ? <Notice kind="error">{error}</Notice> : null}
+      {advice ? (
+        <Notice kind="info" testid="enrol-advice">
+          {advice}
+        </Notice>
+      ) : null}
+      {advice ? (
+        <Notice kind="info" testid="enrol-advice">
+          {advice}
+        </Notice>
+      ) : null}
       <div class="two-col">
         <div>
           <h3>From photos</h3>
