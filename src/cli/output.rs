@@ -51,11 +51,11 @@ impl Printer {
     }
 
     fn raw(&self, s: &str) -> anyhow::Result<()> {
-        let clean: String = if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-            s.chars().flat_map(|c| if c.is_control() && c != '\n' && c != '\t' { c.escape_default().collect::<Vec<_>>() } else { vec![c] }).collect()
-        } else {
-            s.to_string()
-        };
+        // Line by line, so that the line breaks the text itself writes stay.
+        let clean: String = s.split_inclusive('\n').map(|line| match line.strip_suffix('\n') {
+            Some(l) => rollcall::roster::sanitize(l) + "\n",
+            None => rollcall::roster::sanitize(line),
+        }).collect();
         let mut stdout = std::io::stdout().lock();
         stdout.write_all(clean.as_bytes())?;
         stdout.flush()?;

@@ -58,7 +58,7 @@ use crate::vision::cosine;
 /// stranger there, but also refused the shared Hamilton clip's musician, seen in profile, whose
 /// frontal reference photo scores 0.39 against him: a school's two-student test must work.
 pub fn fallback_threshold(n: usize) -> f32 {
-    (0.3145 + 0.08 * (n.max(1) as f32).ln()).max(0.37)
+    (0.37 + 0.08 * (n.max(1) as f32 / 2.0).ln()).max(0.37)
 }
 
 /// Never accept a raw cosine below this, whatever the calibration says (LFW: about 5 % of

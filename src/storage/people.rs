@@ -270,7 +270,7 @@ impl Store {
             let in_file: BTreeSet<&str> = entries.iter().map(|e| e.class.as_str()).collect();
             changes.classes_created = in_file.iter().filter(|c| !classes.contains_key(**c)).map(|c| c.to_string()).collect();
             let listed: BTreeSet<&str> = entries.iter().map(|e| e.student_id.as_str()).collect();
-            let mut moves: Vec<(i32, Option<Membership>, String)> = Vec::new();
+            let mut moves: Vec<(&Student, Option<Membership>, String)> = Vec::new();
             let mut renames: Vec<(i32, &RosterEntry)> = Vec::new();
             for e in entries {
                 let Some(s) = existing.get(&e.student_id) else {
@@ -289,7 +289,7 @@ impl Store {
                     renames.push((s.id, e));
                 }
                 if class.is_some() {
-                    moves.push((s.id, membership, e.class.clone()));
+                    moves.push((s, membership, e.class.clone()));
                 }
                 changes.changed.push(RosterChange { student_id: e.student_id.clone(), name, class });
             }
@@ -354,16 +354,24 @@ impl Store {
                 }
                 .write(conn)?;
             }
-            for (row, membership, class) in moves {
+            for (student, membership, class) in moves {
                 let old_class = membership.and_then(|m| class_names.get(&m.class_id).cloned());
                 if let Some(m) = membership {
                     leave(conn, m, day)?;
                 }
                 diesel::insert_into(memberships::table)
-                    .values((memberships::student_id.eq(row), memberships::class_id.eq(class_ids[&class]), memberships::joined_on.eq(Some(day))))
+                    .values((memberships::student_id.eq(student.id), memberships::class_id.eq(class_ids[&class]), memberships::joined_on.eq(Some(day))))
                     .execute(conn)?;
-                let sid = existing.values().find(|s| s.id == row).map(|s| s.student_id.clone()).unwrap_or_default();
-                Audit { actor, action: "roster_move", session_id: None, student: Some((row, &sid)), old_value: old_class, new_value: Some(class), reason: "roster import".into() }.write(conn)?;
+                Audit {
+                    actor,
+                    action: "roster_move",
+                    session_id: None,
+                    student: Some((student.id, &student.student_id)),
+                    old_value: old_class,
+                    new_value: Some(class),
+                    reason: "roster import".into(),
+                }
+                .write(conn)?;
             }
             if options.remove_missing {
                 for (sid, _, class) in &changes.missing {
