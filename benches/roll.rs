@@ -26,12 +26,17 @@ fn analyzer() -> FaceAnalyzer {
     FaceAnalyzer::load(&AnalyzerOptions { detector: DetectorConfig { min_face: 40.0, ..Default::default() }, ..Default::default() }).unwrap()
 }
 
+/// A parent's consent, as a roster's consent columns give it (enrolment needs it).
+fn consented() -> rollcall::storage::RosterConsent {
+    rollcall::storage::RosterConsent { kind: rollcall::consent::ConsentKind::Granted, by: "A Parent".into(), date: chrono::NaiveDate::from_ymd_opt(2026, 9, 1).unwrap() }
+}
+
 /// A store whose class "B" has one student per face of `frame`, enrolled from that frame.
 fn class_of(frame: &Mat, a: &mut FaceAnalyzer, dir: &tempfile::TempDir) -> Store {
     let mut store = Store::open(&dir.path().join("bench.sqlite3")).unwrap();
     let faces = a.detector.detect(frame).unwrap();
     let entries: Vec<RosterEntry> = (0..faces.len())
-        .map(|i| RosterEntry { student_id: format!("S{i}"), first_name: "F".into(), last_name: format!("{i}"), class: "B".into() })
+        .map(|i| RosterEntry { student_id: format!("S{i}"), first_name: "F".into(), last_name: format!("{i}"), class: "B".into(), consent: Some(consented()) })
         .collect();
     store.apply_roster(&entries, Default::default(), "bench").unwrap();
     for (i, e) in a.embedder.embed(frame, &faces).unwrap().into_iter().enumerate() {

@@ -4,6 +4,8 @@
 //! - size: the face is at least `MIN_FACE_PX` pixels tall (smaller faces embed poorly);
 //! - sharpness: the variance of the Laplacian of the face crop is at least `MIN_SHARPNESS`;
 //! - pose: the nose sits between the eyes (a strongly turned head gives a different embedding);
+//! - consent: a parent's written consent on record and no objection standing (`crate::consent`);
+//!   without it no photo is even looked at, and storage refuses the templates anyway;
 //! - identity: the face must not already be enrolled as somebody else (the same photo filed
 //!   under two students, or a look-alike the live roll would take for the other student). Such
 //!   a photo is refused, naming the other student, unless the office says they are different
@@ -140,9 +142,19 @@ pub fn enrol_photos(
     let mut verdicts = Vec::with_capacity(work.len());
     let mut accepted: BTreeMap<&str, Vec<(Vec<f32>, String, f32)>> = BTreeMap::new();
     let mut others: Option<(String, Vec<Template>)> = None;
+    let mut refused: BTreeMap<String, Option<String>> = BTreeMap::new();
     for (id, photo) in work {
-        let outcome = match store.student(id) {
+        let student = store.student(id);
+        // No photo of a student without usable consent is even looked at.
+        if let Ok(s) = &student {
+            if !refused.contains_key(id) {
+                let events = store.consent_history(s.id)?;
+                refused.insert(id.clone(), crate::consent::refusal(&s.student_id, &s.name(), &events));
+            }
+        }
+        let outcome = match student {
             Err(e) => Err(e.to_string()),
+            Ok(_) if refused.get(id).is_some_and(Option::is_some) => Err(refused[id].clone().unwrap_or_default()),
             Ok(student) => check_photo(analyzer, photo).and_then(|a| {
                 if options.allow_lookalike {
                     return Ok(a);
@@ -216,6 +228,9 @@ pub fn advice(store: &mut Store, student_id: &str, model_id: &str) -> Result<Opt
 /// Enrol one frame (a webcam capture): the same checks as a photo.
 pub fn enrol_image(store: &mut Store, analyzer: &mut FaceAnalyzer, student_id: &str, image: &Mat, label: &str, options: EnrolOptions) -> anyhow::Result<Result<AcceptedPhoto, String>> {
     let student = store.student(student_id)?;
+    if let Some(why) = crate::consent::refusal(&student.student_id, &student.name(), &store.consent_history(student.id)?) {
+        return Ok(Err(why));
+    }
     let mut verdict = check_image(analyzer, image);
     if let (Ok(a), false) = (&verdict, options.allow_lookalike) {
         if let Some(reason) = lookalike(&a.embedding, &store.templates_except(student.id, analyzer.embedder.model_id())?) {

@@ -35,6 +35,16 @@ impl WriteError {
     }
 }
 
+/// `name` with anything but letters, digits, `-`, `_` and `.` replaced by `_`: a file name that
+/// is safe on every OS and cannot leave its folder.
+pub fn safe_file_name(name: &str) -> String {
+    let s: String = name.chars().map(|c| if c.is_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' }).collect();
+    match s.trim_start_matches('.') {
+        "" => "_".to_string(),
+        t => t.to_string(),
+    }
+}
+
 /// Files and folders this process creates are readable by their owner only (the database, its
 /// journal files, exports, logs): the umask is 077. Called once at start by the CLI and the app.
 pub fn private_umask() {

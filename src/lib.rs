@@ -3,11 +3,14 @@
 
 pub mod attendance;
 pub mod calendar;
+pub mod consent;
 pub mod enrolment;
 pub mod eval;
 pub mod files;
 pub mod recognition;
+pub mod privacy;
 pub mod report;
+pub mod retention;
 pub mod roster;
 pub mod runtime;
 pub mod settings;

@@ -22,9 +22,12 @@ use anyhow::Context;
 use calamine::{Reader, Xlsx};
 use serde::Serialize;
 
-use crate::storage::RosterEntry;
+use crate::consent::ConsentKind;
+use crate::storage::{RosterConsent, RosterEntry};
 
 pub const COLUMNS: [&str; 4] = ["student_id", "first_name", "last_name", "class"];
+/// Optional columns: consent (granted / withdrawn / objected, or yes / no), who, and when.
+pub const CONSENT_COLUMNS: [&str; 3] = ["consent", "consent_by", "consent_date"];
 /// A district of 20 schools of 1,500 is 30,000 students; a roster of more is a mistake.
 pub const MAX_ROWS: usize = 200_000;
 /// A roster file larger than this is not a roster.
@@ -75,6 +78,8 @@ pub fn read_roster(path: &Path) -> anyhow::Result<RosterPlan> {
 /// Rows are checked as they arrive: the validator never needs the whole file.
 struct Validator {
     index: Option<[usize; 4]>,
+    /// The optional consent columns: consent, consent_by, consent_date.
+    consent_index: [Option<usize>; 3],
     entries: Vec<RosterEntry>,
     problems: Vec<RosterProblem>,
     seen: HashMap<String, usize>,
@@ -83,7 +88,7 @@ struct Validator {
 
 impl Validator {
     fn new() -> Self {
-        Validator { index: None, entries: Vec::new(), problems: Vec::new(), seen: HashMap::new(), rows: 0 }
+        Validator { index: None, consent_index: [None; 3], entries: Vec::new(), problems: Vec::new(), seen: HashMap::new(), rows: 0 }
     }
 
     /// Take row `line` (1-based); false once the file is known to be unusable (stop reading).
@@ -100,7 +105,14 @@ impl Validator {
             return false;
         }
         let get = |k: usize| row.get(index[k]).map(|s| s.trim().to_string()).unwrap_or_default();
-        let e = RosterEntry { student_id: get(0), first_name: get(1), last_name: get(2), class: get(3) };
+        let consent = match self.consent(line, row) {
+            Ok(c) => c,
+            Err(problem) => {
+                self.problems.push(RosterProblem { row: line, problem });
+                return true;
+            }
+        };
+        let e = RosterEntry { student_id: get(0), first_name: get(1), last_name: get(2), class: get(3), consent };
         let fields = [(COLUMNS[0], &e.student_id, MAX_ID_CHARS), (COLUMNS[1], &e.first_name, MAX_NAME_CHARS), (COLUMNS[2], &e.last_name, MAX_NAME_CHARS), (COLUMNS[3], &e.class, MAX_CLASS_CHARS)];
         let missing: Vec<&str> = fields.iter().filter(|(_, v, _)| v.is_empty()).map(|(c, _, _)| *c).collect();
         if !missing.is_empty() {
@@ -143,7 +155,31 @@ impl Validator {
             return false;
         }
         self.index = Some(index);
+        for (k, col) in CONSENT_COLUMNS.iter().enumerate() {
+            self.consent_index[k] = header.iter().position(|h| norm(h) == *col);
+        }
         true
+    }
+
+    /// The row's consent columns, if the file has them and the row fills them in.
+    fn consent(&self, _line: usize, row: &[String]) -> Result<Option<RosterConsent>, String> {
+        let get = |k: usize| self.consent_index[k].and_then(|i| row.get(i)).map(|s| s.trim().to_string()).unwrap_or_default();
+        let (kind, by, date) = (get(0), get(1), get(2));
+        if kind.is_empty() && by.is_empty() && date.is_empty() {
+            return Ok(None);
+        }
+        let kind = ConsentKind::parse(&kind).ok_or_else(|| format!("consent {kind:?} is not granted, withdrawn or objected (or yes / no)"))?;
+        if by.is_empty() {
+            return Err("consent_by is empty: say who gave or refused consent".into());
+        }
+        if by.chars().count() > MAX_NAME_CHARS || by.chars().any(char::is_control) {
+            return Err("consent_by is too long or has control characters".into());
+        }
+        let date = crate::calendar::parse_date(&date).map_err(|e| format!("consent_date: {e}"))?;
+        if date > chrono::Local::now().date_naive() {
+            return Err(format!("consent_date {date} is in the future"));
+        }
+        Ok(Some(RosterConsent { kind, by, date }))
     }
 
     fn finish(mut self, encoding: Option<String>) -> RosterPlan {
@@ -310,7 +346,7 @@ mod tests {
     fn columns_in_any_order_and_case() {
         let plan = validate(&rows("Class,Last Name,first_name,STUDENT_ID\n7B,Lovelace,Ada,1001\n7B,Turing,Alan,1002"));
         assert!(plan.problems.is_empty(), "{:?}", plan.problems);
-        assert_eq!(plan.entries[0], RosterEntry { student_id: "1001".into(), first_name: "Ada".into(), last_name: "Lovelace".into(), class: "7B".into() });
+        assert_eq!(plan.entries[0], RosterEntry { student_id: "1001".into(), first_name: "Ada".into(), last_name: "Lovelace".into(), class: "7B".into(), consent: None });
     }
 
     #[test]
@@ -330,6 +366,15 @@ mod tests {
         let plan = validate(&rows("student_id,first_name,class\n1,A,7B"));
         assert_eq!(plan.problems.len(), 1);
         assert!(plan.problems[0].problem.contains("last_name"));
+    }
+
+    #[test]
+    fn consent_columns_are_optional_and_checked() {
+        let plan = validate(&rows("student_id,first_name,last_name,class,consent,consent_by,consent_date\n1,A,B,7B,yes,Ana Silva,2026-09-01\n2,C,D,7B,,,\n3,E,F,7B,maybe,X,2026-09-01\n4,G,H,7B,granted,,2026-09-01\n5,I,J,7B,no,student,2999-01-01"));
+        assert_eq!(plan.entries[0].consent.as_ref().unwrap().kind, ConsentKind::Granted);
+        assert_eq!(plan.entries[1].consent, None);
+        let p: Vec<&str> = plan.problems.iter().map(|p| p.problem.as_str()).collect();
+        assert!(p[0].contains("not granted") && p[1].contains("consent_by is empty") && p[2].contains("in the future"), "{p:?}");
     }
 
     #[test]

@@ -20,7 +20,27 @@ pub const MIN_SIMILARITY: &str = "min_similarity";
 /// Recognition strictness: "standard" (or absent), "strict" or "strictest" (`recognition::Strictness`):
 /// the same share of strangers accepted at any school size.
 pub const STRICTNESS: &str = "strictness";
-pub const KEYS: [&str; 8] = [SCHOOL_NAME, CAMERA, MOOD, MIN_FACE, SETUP_DONE, OPERATOR, MIN_SIMILARITY, STRICTNESS];
+/// Retention (see `crate::retention`): days after leaving until a student's face templates are
+/// deleted (0: at once), days a template may go unrecognised, days mood summaries are kept, and
+/// years attendance is kept ("keep": for ever).
+pub const RETENTION_LEFT_DAYS: &str = "retention_left_days";
+pub const RETENTION_UNMATCHED_DAYS: &str = "retention_unmatched_days";
+pub const RETENTION_MOOD_DAYS: &str = "retention_mood_days";
+pub const RETENTION_ATTENDANCE_YEARS: &str = "retention_attendance_years";
+pub const KEYS: [&str; 12] = [
+    SCHOOL_NAME,
+    CAMERA,
+    MOOD,
+    MIN_FACE,
+    SETUP_DONE,
+    OPERATOR,
+    MIN_SIMILARITY,
+    STRICTNESS,
+    RETENTION_LEFT_DAYS,
+    RETENTION_UNMATCHED_DAYS,
+    RETENTION_MOOD_DAYS,
+    RETENTION_ATTENDANCE_YEARS,
+];
 
 /// The live loop's default: large enough to skip the tiny-face pyramid levels that cost the most.
 pub const DEFAULT_MIN_FACE: f32 = 40.0;
@@ -47,6 +67,17 @@ pub fn validate(key: &str, value: &str) -> Result<(), String> {
                 format!("the minimum similarity is \"auto\" or a number from {} to {}", MIN_SIMILARITY_RANGE.0, MIN_SIMILARITY_RANGE.1)
             }),
         MOOD if value != "on" && value != "off" => Err("mood recognition is \"on\" or \"off\"".into()),
+        // BIPA: destroyed within 3 years of the last interaction; 0 would delete every template.
+        RETENTION_UNMATCHED_DAYS => {
+            value.parse::<u32>().ok().filter(|d| (1..=1095).contains(d)).map(|_| ()).ok_or_else(|| "a number of days from 1 to 1095 (3 years, the longest Illinois BIPA allows)".to_string())
+        }
+        RETENTION_LEFT_DAYS | RETENTION_MOOD_DAYS => {
+            value.parse::<u32>().ok().filter(|d| *d <= 3650).map(|_| ()).ok_or_else(|| "a number of days from 0 to 3650".to_string())
+        }
+        RETENTION_ATTENDANCE_YEARS if value == "keep" => Ok(()),
+        RETENTION_ATTENDANCE_YEARS => {
+            value.parse::<u32>().ok().filter(|y| (1..=100).contains(y)).map(|_| ()).ok_or_else(|| "\"keep\" or a number of years from 1 to 100".to_string())
+        }
         STRICTNESS if Strictness::parse(value).is_none() => Err("the strictness is \"standard\", \"strict\" or \"strictest\"".into()),
         k if KEYS.contains(&k) => Ok(()),
         k => Err(format!("unknown setting {k}")),

@@ -99,6 +99,7 @@ fn distractors_that_are_also_labelled_people_are_refused() {
 fn enrolment_advises_more_photos_and_varied_ones() {
     let Some(d) = datasets() else { return };
     let env = enrolled_stage(&d);
+    env.cmd().args(["consent", "ABS", "grant", "--by", "A Parent", "--relation", "guardian", "--date", "2026-09-01"]).assert().success();
     let out = env.json(&["enroll", "ABS", d.join("lfw_dev/images/deepfunneled/Abel_Pacheco/Abel_Pacheco_0001.jpg").to_str().unwrap()]);
     assert!(out["advice"][0].as_str().unwrap().contains("1 photo(s) enrolled; enrol 3-5 varied photos"), "{out}");
     // The same photo three times: nothing new for other days.

@@ -10,23 +10,11 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use calamine::{open_workbook_auto, Reader};
-use common::{datasets, enrolled_stage, fixture, serve_stream, status_of, Env};
+use common::{contains, datasets, enrolled_stage, fails, fixture, raw_database, serve_stream, status_of, stderr_of, with_consent, Env};
 use diesel::prelude::*;
 use serde_json::Value;
 
 const CLIP: &str = "video_hamilton/short_hamilton_clip.mp4";
-
-fn stderr_of(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).to_string()
-}
-
-/// Run and expect a failure with `code`; the stderr.
-fn fails(env: &Env, args: &[&str], code: i32) -> String {
-    let out = env.cmd().args(args).output().unwrap();
-    assert_eq!(out.status.code(), Some(code), "{args:?}: {}", stderr_of(&out));
-    assert!(!stderr_of(&out).contains("panicked"), "{}", stderr_of(&out));
-    stderr_of(&out)
-}
 
 fn sha(path: &Path) -> Vec<u8> {
     std::fs::read(path).unwrap()
@@ -37,18 +25,6 @@ fn today() -> String {
 }
 
 /// The raw bytes of the database and of its write-ahead log, as anyone with the file reads them.
-fn raw_database(env: &Env) -> Vec<u8> {
-    let mut bytes = std::fs::read(env.db()).unwrap();
-    if let Ok(wal) = std::fs::read(rollcall::storage::sidecar(&env.db(), "-wal")) {
-        bytes.extend(wal);
-    }
-    bytes
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
-}
-
 // ---- 1. Export destroys files ----------------------------------------------------------
 
 #[test]
@@ -268,7 +244,7 @@ fn a_register_kept_by_hand_takes_its_start_from_the_first_camera_run() {
 fn a_deleted_student_leaves_no_biometric_bytes_and_no_reusable_id() {
     let Some(d) = datasets() else { return };
     let env = Env::new();
-    let roster = env.write("roster.csv", "student_id,first_name,last_name,class\n2000,Keep,Me,7B\n2001,Zebedee,Quintavalle,7B\n");
+    let roster = env.write("roster.csv", "student_id,first_name,last_name,class,consent,consent_by,consent_date\n2000,Keep,Me,7B,,,\n2001,Zebedee,Quintavalle,7B,granted,Mary Quintavalle,2026-09-01\n");
     env.cmd().args(["roster", "import"]).arg(&roster).assert().success();
     let lfw = d.join("lfw_dev/images/deepfunneled/Abel_Pacheco");
     let photos: Vec<PathBuf> = [1, 2, 4].iter().map(|i| lfw.join(format!("Abel_Pacheco_000{i}.jpg"))).collect();
@@ -299,7 +275,7 @@ fn a_deleted_student_leaves_no_biometric_bytes_and_no_reusable_id() {
             assert!(!contains(&raw, window), "template bytes survive in the database file");
         }
     }
-    for text in ["Zebedee", "Quintavalle", "psychiatric appointment"] {
+    for text in ["Zebedee", "Quintavalle", "psychiatric appointment", "Mary Quintavalle"] {
         assert!(!contains(&raw, text.as_bytes()), "{text:?} survives in the database file");
     }
     // The audit log says a deletion happened, by school id, without the deleted person's text.
@@ -403,7 +379,7 @@ fn a_picture_that_declares_gigapixels_is_refused_before_decoding() {
     assert!(v["errors"][0]["error"].as_str().unwrap().contains("400 megapixels"), "{v}");
     assert_eq!(v["processed"], 1);
 
-    let roster = env.write("roster.csv", "student_id,first_name,last_name,class\nS1,A,B,7B\n");
+    let roster = env.write("roster.csv", &with_consent("student_id,first_name,last_name,class\nS1,A,B,7B\n"));
     env.cmd().args(["roster", "import"]).arg(&roster).assert().success();
     let err = fails(&env, &["enroll", "S1", huge.to_str().unwrap()], 1);
     assert!(err.contains("megapixels"), "{err}");
@@ -621,7 +597,7 @@ fn a_truncated_photo_is_refused_with_a_sentence() {
     assert_eq!(out.status.code(), Some(3));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(v["errors"][0]["error"].as_str().unwrap().contains("incomplete"), "{v}");
-    let roster = env.write("roster.csv", "student_id,first_name,last_name,class\nS1,A,B,7B\n");
+    let roster = env.write("roster.csv", &with_consent("student_id,first_name,last_name,class\nS1,A,B,7B\n"));
     env.cmd().args(["roster", "import"]).arg(&roster).assert().success();
     let err = fails(&env, &["enroll", "S1", cut.to_str().unwrap()], 1);
     assert!(err.contains("incomplete"), "{err}");
@@ -631,7 +607,7 @@ fn a_truncated_photo_is_refused_with_a_sentence() {
 fn the_same_face_cannot_be_enrolled_as_two_students() {
     let Some(d) = datasets() else { return };
     let env = Env::new();
-    let roster = env.write("roster.csv", "student_id,first_name,last_name,class\nA1,Abel,Pacheco,7B\nA2,Someone,Else,7B\n");
+    let roster = env.write("roster.csv", &with_consent("student_id,first_name,last_name,class\nA1,Abel,Pacheco,7B\nA2,Someone,Else,7B\n"));
     env.cmd().args(["roster", "import"]).arg(&roster).assert().success();
     let photo = d.join("lfw_dev/images/deepfunneled/Abel_Pacheco/Abel_Pacheco_0001.jpg");
     let second = d.join("lfw_dev/images/deepfunneled/Abel_Pacheco/Abel_Pacheco_0002.jpg");

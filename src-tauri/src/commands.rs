@@ -13,6 +13,7 @@ use tauri::State;
 use rollcall::attendance::live::{check_plan, SessionError, SessionPlan};
 use rollcall::attendance::Status;
 use rollcall::calendar::{parse_date, parse_time};
+use rollcall::consent::ConsentRequest;
 use rollcall::enrolment::EnrolOptions;
 use rollcall::files::WriteError;
 use rollcall::report;
@@ -42,7 +43,11 @@ fn say(e: impl Into<anyhow::Error>) -> Failure {
     } else if let Some(s) = e.downcast_ref::<SessionError>() {
         s.code()
     } else if let Some(s) = e.downcast_ref::<StoreError>() {
-        if s.is_busy() { "busy" } else { "database" }
+        match s {
+            StoreError::NoConsent(_) => "no_consent",
+            s if s.is_busy() => "busy",
+            _ => "database",
+        }
     } else {
         "error"
     };
@@ -180,7 +185,7 @@ pub fn list_students(state: State<'_, AppState>, class: Option<String>) -> Answe
         rows.iter()
             .map(|r| {
                 let s = &r.student;
-                json!({"student_id": s.student_id, "first_name": s.first_name, "last_name": s.last_name, "name": s.name(), "class": r.class, "enrolled_photos": r.enrolled_photos})
+                json!({"student_id": s.student_id, "first_name": s.first_name, "last_name": s.last_name, "name": s.name(), "class": r.class, "enrolled_photos": r.enrolled_photos, "consent": r.consent})
             })
             .collect(),
     ))
@@ -323,7 +328,77 @@ pub fn export_xlsx(state: State<'_, AppState>, class: String, from: String, to: 
 /// Where an export goes unless the user picks another place: the Documents folder.
 #[tauri::command(async)]
 pub fn default_export_path(class: String, from: String, to: String) -> Answer<PathBuf> {
-    let name = report::xlsx::default_file_name(&class, date(&from)?, date(&to)?);
-    let dir = directories::UserDirs::new().and_then(|u| u.document_dir().map(PathBuf::from)).or_else(|| directories::UserDirs::new().map(|u| u.home_dir().to_path_buf()));
-    Ok(dir.map(|d| d.join(&name)).unwrap_or(name))
+    Ok(documents().join(report::xlsx::default_file_name(&class, date(&from)?, date(&to)?)))
+}
+
+/// The user's Documents folder (else their home; else the working folder).
+fn documents() -> PathBuf {
+    let dirs = directories::UserDirs::new();
+    dirs.as_ref().and_then(|u| u.document_dir().map(PathBuf::from)).or_else(|| dirs.as_ref().map(|u| u.home_dir().to_path_buf())).unwrap_or_default()
+}
+
+// ---- consent, registration by hand, retention, access requests -------------------------------
+
+/// A student's consent as it stands, with its full history.
+#[tauri::command(async)]
+pub fn consent_history(state: State<'_, AppState>, student_id: String) -> Answer<Value> {
+    let mut store = state.store();
+    let s = store.student(&student_id).map_err(say)?;
+    let history = store.consent_history(s.id).map_err(say)?;
+    Ok(json!({"student_id": s.student_id, "name": s.name(), "state": rollcall::consent::state(&history), "history": history}))
+}
+
+/// Record one consent event (the same checks as `rollcall consent`).
+#[tauri::command(async)]
+pub fn record_consent(state: State<'_, AppState>, student_id: String, request: ConsentRequest, by: String) -> Answer<Value> {
+    let r = rollcall::privacy::record_consent(&mut state.store(), &student_id, request, &by).map_err(say)?;
+    Ok(serde_json::to_value(r).map_err(say)?)
+}
+
+/// "Consent forms received" for several students at once (a class's returned forms): one event
+/// each, all checked before any is written.
+#[tauri::command(async)]
+pub fn record_consent_bulk(state: State<'_, AppState>, student_ids: Vec<String>, request: ConsentRequest, by: String) -> Answer<Value> {
+    let recorded = rollcall::privacy::record_consent_bulk(&mut state.store(), &student_ids, request, &by).map_err(say)?;
+    Ok(json!({ "recorded": recorded }))
+}
+
+/// Register a student by hand (the alternative to the camera).
+#[tauri::command(async)]
+pub fn mark_by_hand(state: State<'_, AppState>, class: String, date: String, student_id: String, status: String, by: String) -> Answer<Value> {
+    let status: Status = status.parse()?;
+    let o = rollcall::attendance::mark_by_hand(&mut state.store(), &class, self::date(&date)?, &student_id, status, &by).map_err(say)?;
+    Ok(serde_json::to_value(o).map_err(say)?)
+}
+
+/// Apply the retention settings now (or, `dry_run`, say what is due).
+#[tauri::command(async)]
+pub fn purge(state: State<'_, AppState>, dry_run: bool, by: String) -> Answer<rollcall::retention::PurgeReport> {
+    rollcall::retention::purge(&mut state.store(), dry_run, &by).map_err(say)
+}
+
+/// The school's privacy report (Markdown).
+#[tauri::command(async)]
+pub fn privacy_report(state: State<'_, AppState>) -> Answer<String> {
+    rollcall::privacy::report(&mut state.store()).map_err(say)
+}
+
+/// Save the privacy report to `path` (code `exists`: ask before replacing).
+#[tauri::command(async)]
+pub fn save_privacy_report(state: State<'_, AppState>, path: PathBuf, overwrite: Option<bool>) -> Answer<Value> {
+    rollcall::privacy::write_report(&mut state.store(), &path, overwrite.unwrap_or(false)).map_err(say)?;
+    Ok(json!({ "path": path }))
+}
+
+/// Everything held about a student, written to `path` as JSON (code `exists`: ask first).
+#[tauri::command(async)]
+pub fn export_student(state: State<'_, AppState>, student_id: String, path: PathBuf, overwrite: Option<bool>) -> Answer<Value> {
+    let e = rollcall::privacy::write_student_export(&mut state.store(), &student_id, &path, overwrite.unwrap_or(false)).map_err(say)?;
+    Ok(json!({ "path": path, "marks": e.marks.len(), "consent_events": e.consent.len(), "templates": e.face_templates.count }))
+}
+
+/// Where a file the user saves goes unless they pick another place: the Documents folder.
+#[tauri::command(async)]
+pub fn default_document_path(name: String) -> PathBuf {
+    documents().join(rollcall::files::safe_file_name(&name))
 }

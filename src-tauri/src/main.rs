@@ -53,6 +53,18 @@ fn main() {
             let config_dir = app.path().app_config_dir().ok();
             let state = state::AppState::open(config_dir)?;
             app.manage(state);
+            // Retention applied by the program: a purge at start, then once a day.
+            let handle = app.handle().clone();
+            std::thread::spawn(move || loop {
+                if let Some(state) = handle.try_state::<state::AppState>() {
+                    match rollcall::retention::purge_if_due(&mut state.store(), "Rollcall (retention schedule)") {
+                        Ok(Some(r)) => tracing::info!(counts = ?r.counts, "retention purge"),
+                        Ok(None) => {}
+                        Err(e) => tracing::warn!("retention purge failed (it runs again within the hour): {e:#}"),
+                    }
+                }
+                std::thread::sleep(std::time::Duration::from_secs(3600));
+            });
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -80,6 +92,15 @@ fn main() {
             commands::override_mark,
             commands::export_xlsx,
             commands::default_export_path,
+            commands::consent_history,
+            commands::record_consent,
+            commands::record_consent_bulk,
+            commands::mark_by_hand,
+            commands::purge,
+            commands::privacy_report,
+            commands::save_privacy_report,
+            commands::export_student,
+            commands::default_document_path,
         ])
         .build(tauri::generate_context!())
         .expect("the Tauri application could not be built");

@@ -96,6 +96,8 @@ pub enum SessionError {
     UntilPassed { until: NaiveTime, now: String },
     #[error("nobody in class {class} is enrolled yet: enrol students (`rollcall enroll`, or Students in the app) before taking the roll by camera; until then mark the register by hand")]
     NobodyEnrolled { class: String },
+    #[error("nobody in class {class} may be recognised: {waiting} student(s) have face templates but no usable consent on record (record a parent's consent with `rollcall consent STUDENT_ID grant …`, or Students in the app); until then mark the register by hand")]
+    NoConsent { class: String, waiting: usize },
     #[error("class {class} has no faces enrolled with the {model} FaceNet ({others}): take the roll with the model they were enrolled with (--embedder), or enrol them again with this one")]
     OtherModel { class: String, model: String, others: String },
     #[error("class {class}'s session on {date} started at {existing} and its marks were judged against that time; a different start ({requested}) is refused. Correct single marks with `rollcall override` (or Reports in the app)")]
@@ -109,6 +111,7 @@ impl SessionError {
         match self {
             SessionError::UntilPassed { .. } => "until_passed",
             SessionError::NobodyEnrolled { .. } => "nobody_enrolled",
+            SessionError::NoConsent { .. } => "no_consent",
             SessionError::OtherModel { .. } => "other_model",
             SessionError::StartConflict { .. } => "start_conflict",
             SessionError::NotWatched { .. } => "not_watched",
@@ -136,6 +139,10 @@ pub fn check_plan(store: &mut Store, plan: &SessionPlan, model_id: &str) -> anyh
     let by_model = store.enrolled_by_model(class.id)?;
     if !by_model.iter().any(|(m, n)| m == model_id && *n > 0) {
         if by_model.is_empty() {
+            let waiting = store.students(Some(&class.name))?.iter().filter(|s| s.enrolled_photos > 0 && !s.consent.usable()).count();
+            if waiting > 0 {
+                return Err(SessionError::NoConsent { class: class.name, waiting }.into());
+            }
             return Err(SessionError::NobodyEnrolled { class: class.name }.into());
         }
         let name = |id: &str| EmbedderModel::from_id(id).map_or(id.to_string(), |m| m.name().to_string());

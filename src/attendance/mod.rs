@@ -33,6 +33,24 @@ pub struct OverrideOutcome {
 pub fn override_mark(store: &mut Store, class: &str, date: NaiveDate, student: &str, status: Status, reason: &str, actor: &str) -> anyhow::Result<OverrideOutcome> {
     anyhow::ensure!(!reason.trim().is_empty(), "a reason is required for a manual change");
     anyhow::ensure!(!actor.trim().is_empty(), "say who makes the change");
+    let (s, session) = register_of(store, class, date, student)?;
+    let (old, new) = store.override_status(session.id, &s, status, reason, actor)?;
+    Ok(OverrideOutcome { student_id: s.student_id.clone(), name: s.name(), date, old: old.unwrap_or(Status::Absent), new, reason: reason.to_string(), by: actor.to_string() })
+}
+
+/// A person registers a student by hand: the alternative way for a student whose face may not be
+/// processed (no consent, an objection) or who is not enrolled. No reason is needed (this is the
+/// register being kept, not a correction); it is audited with who did it.
+pub fn mark_by_hand(store: &mut Store, class: &str, date: NaiveDate, student: &str, status: Status, actor: &str) -> anyhow::Result<OverrideOutcome> {
+    anyhow::ensure!(!actor.trim().is_empty(), "say who marks the register");
+    let (s, session) = register_of(store, class, date, student)?;
+    let (old, new) = store.mark_by_hand(session.id, &s, status, actor)?;
+    Ok(OverrideOutcome { student_id: s.student_id.clone(), name: s.name(), date, old: old.unwrap_or(Status::Absent), new, reason: "registered by hand".into(), by: actor.to_string() })
+}
+
+/// The student and the class's session on `date` (a closed session kept by hand if there is
+/// none), after checking the student was in the class that day.
+fn register_of(store: &mut Store, class: &str, date: NaiveDate, student: &str) -> anyhow::Result<(crate::storage::Student, crate::storage::Session)> {
     let c = store.class(class)?;
     let s = store.student(student)?;
     let memberships = store.memberships(s.id)?;
@@ -47,8 +65,7 @@ pub fn override_mark(store: &mut Store, class: &str, date: NaiveDate, student: &
         Some(s) => s,
         None => store.manual_session(&c, date, date.and_time(c.lesson_start().unwrap_or(NaiveTime::MIN)))?,
     };
-    let (old, new) = store.override_status(session.id, &s, status, reason, actor)?;
-    Ok(OverrideOutcome { student_id: s.student_id.clone(), name: s.name(), date, old: old.unwrap_or(Status::Absent), new, reason: reason.to_string(), by: actor.to_string() })
+    Ok((s, session))
 }
 
 /// "from 2026-09-01 until 2026-11-30", as a person reads a membership.

@@ -164,7 +164,7 @@ pub struct Roll {
     /// Students whose first sighting is queued (counted as marked already).
     pending_marks: std::collections::HashSet<i32>,
     class_id: i32,
-    gallery_version: (i64, Option<i32>),
+    gallery_version: (i64, Option<i32>, Option<i32>),
     gallery_checked: Instant,
 }
 

@@ -75,6 +75,12 @@ pub fn roster_import(out: &Printer, db: Option<&Path>, file: &Path, dry_run: boo
                     writeln!(s, "  move {}: {} -> {new} (from today; earlier registers keep them in {0})", ch.student_id, old.as_deref().unwrap_or("no class"))?;
                 }
             }
+            for (id, consent) in &c.consent {
+                writeln!(s, "  consent {id}: {} by {} on {}", consent.kind.as_str(), consent.by, consent.date)?;
+            }
+            if c.templates_deleted > 0 {
+                writeln!(s, "  {} face template(s) deleted: consent withdrawn or refused", c.templates_deleted)?;
+            }
             for (id, name, class) in &c.missing {
                 let what = if c.missing_leave { "leaves" } else { "is not in the file (kept; --remove-missing would take them off)" };
                 writeln!(s, "  {id} {name} {what} {class}")?;
@@ -217,7 +223,7 @@ pub fn students(out: &Printer, db: Option<&Path>, class: Option<&str>) -> anyhow
     let rows = open_store(db)?.students(class)?;
     let list: Vec<_> = rows
         .iter()
-        .map(|r| json!({"student_id": r.student.student_id, "first_name": r.student.first_name, "last_name": r.student.last_name, "class": r.class, "enrolled_photos": r.enrolled_photos}))
+        .map(|r| json!({"student_id": r.student.student_id, "first_name": r.student.first_name, "last_name": r.student.last_name, "class": r.class, "enrolled_photos": r.enrolled_photos, "consent": r.consent}))
         .collect();
     out.print(&json!({"students": list}), |s| {
         if rows.is_empty() {
@@ -225,7 +231,12 @@ pub fn students(out: &Printer, db: Option<&Path>, class: Option<&str>) -> anyhow
         }
         for r in &rows {
             let n = r.enrolled_photos;
-            writeln!(s, "{:<12} {:<28} {:<8} {} photo(s){}", r.student.student_id, r.student.name(), r.class.as_deref().unwrap_or("(left)"), n, if n == 0 { "  (not enrolled)" } else { "" })?;
+            let how = match (r.consent.usable(), n) {
+                (false, _) => "  (registered by hand)",
+                (true, 0) => "  (not enrolled)",
+                _ => "",
+            };
+            writeln!(s, "{:<12} {:<28} {:<8} consent {:<9} {} photo(s){how}", r.student.student_id, r.student.name(), r.class.as_deref().unwrap_or("(left)"), r.consent.as_str(), n)?;
         }
         Ok(())
     })?;

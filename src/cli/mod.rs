@@ -8,6 +8,7 @@
 mod attendance;
 mod engine;
 mod output;
+mod privacy;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -202,6 +203,79 @@ enum Command {
     },
     /// The audit log of manual changes and deletions.
     Audit,
+    /// Consent to process a student's face data: record an event
+    /// (`consent 1042 grant --by "Ana Silva" --relation mother --date 2026-09-01`), show a
+    /// student's history (`consent 1042`), or each student's state (`consent --class 7B`).
+    Consent(ConsentArgs),
+    /// Register a student by hand (the alternative to the camera): present, late, absent or excused.
+    Mark {
+        #[arg(long)]
+        class: String,
+        #[arg(long)]
+        student: String,
+        #[arg(long)]
+        status: Status,
+        /// YYYY-MM-DD or `today`.
+        #[arg(long, value_parser = parse_date, default_value = "today")]
+        date: NaiveDate,
+        #[arg(long, default_value = "teacher")]
+        by: String,
+    },
+    /// Delete what the retention settings say is due (templates of students who left or not
+    /// recognised for long, old mood summaries, expired registers); counts only, never names.
+    Purge {
+        /// Only say what would be deleted.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long, default_value = "office")]
+        by: String,
+    },
+    /// Everything held about a student, as JSON (an access request; GDPR Art. 15/20).
+    ExportStudent {
+        student_id: String,
+        #[arg(long)]
+        out: PathBuf,
+        /// Replace the file if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// The school's privacy report (Markdown): what is processed, where, for how long, on what consent.
+    PrivacyReport {
+        /// Write it to this file instead of printing it.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Args)]
+pub struct ConsentArgs {
+    /// The student (omit with --class, or for the whole school).
+    student_id: Option<String>,
+    /// grant, withdraw or object (omit to show the student's history).
+    #[arg(requires_all = ["by", "date"])]
+    action: Option<rollcall::consent::ConsentKind>,
+    /// Who: the parent's or guardian's name, or `student` for the child's own objection.
+    #[arg(long)]
+    by: Option<String>,
+    /// mother, father, guardian, …
+    #[arg(long)]
+    relation: Option<String>,
+    /// The date on the form (YYYY-MM-DD or `today`; never in the future).
+    #[arg(long, value_parser = parse_date)]
+    date: Option<NaiveDate>,
+    /// How it was given: paper-form, e-mail, portal, in person, …
+    #[arg(long)]
+    how: Option<String>,
+    #[arg(long)]
+    note: Option<String>,
+    /// Each student's state in this class.
+    #[arg(long, conflicts_with_all = ["student_id", "action"])]
+    class: Option<String>,
+    /// Who records it (the audit log's actor).
+    #[arg(long, default_value = "office")]
+    recorded_by: String,
 }
 
 #[derive(Args)]
@@ -415,5 +489,17 @@ fn try_main(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Export { class, range, out: file, force } => attendance::export(&out, db, &class, range.checked()?, file.as_deref(), force),
         Command::Override { class, date, student, status, reason, by } => attendance::override_mark(&out, db, &class, date, &student, status, &reason, &by),
         Command::Audit => attendance::audit(&out, db),
+        Command::Consent(c) => match (c.student_id, c.action) {
+            (Some(id), Some(kind)) => {
+                let request = rollcall::consent::ConsentRequest { kind, by: c.by.unwrap_or_default(), relation: c.relation, date: c.date.unwrap_or_default(), how: c.how, note: c.note };
+                privacy::consent_record(&out, db, &id, request, &c.recorded_by)
+            }
+            (Some(id), None) => privacy::consent_history(&out, db, &id),
+            (None, _) => privacy::consent_list(&out, db, c.class.as_deref()),
+        },
+        Command::Mark { class, student, status, date, by } => privacy::mark(&out, db, &class, date, &student, status, &by),
+        Command::Purge { dry_run, by } => privacy::purge(&out, db, dry_run, &by),
+        Command::ExportStudent { student_id, out: file, force } => privacy::export_student(&out, db, &student_id, &file, force),
+        Command::PrivacyReport { out: file, force } => privacy::privacy_report(&out, db, file.as_deref(), force),
     }
 }

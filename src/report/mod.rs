@@ -31,6 +31,12 @@ pub struct StudentDay {
     pub mood_samples: i64,
     /// "auto" (the camera) or "manual" (a person's override).
     pub source: Option<String>,
+    /// How the mark was made: "camera", "by hand" (a person registered the student) or
+    /// "corrected" (a person changed what the camera recorded). `None`: no mark.
+    pub how: Option<&'static str>,
+    /// The camera cannot recognise this student (no consent, an objection, or no face enrolled):
+    /// a person registers them.
+    pub by_hand: bool,
     /// What the camera decided, when a person changed it.
     pub auto_status: Option<Status>,
     pub confidence: Option<f32>,
@@ -47,6 +53,8 @@ pub struct DailyReport {
     pub session_starts_at: Option<NaiveDateTime>,
     /// Whether mood is shown (mood recognition on).
     pub mood: bool,
+    /// Students only a person can register (see `StudentDay::by_hand`) with no mark yet.
+    pub to_mark_by_hand: usize,
     pub students: Vec<StudentDay>,
     pub counts: BTreeMap<String, usize>,
 }
@@ -63,6 +71,8 @@ fn student_day(s: &Student, session: Option<&Session>, mark: Option<&Mark>, mood
         mood_distribution: mood.and_then(|m| serde_json::from_str(&m.distribution).ok()),
         mood_samples: mood.map_or(0, |m| m.samples as i64),
         source: mark.map(|m| m.source.clone()),
+        how: mark.map(how_marked),
+        by_hand: false,
         auto_status: mark.and_then(|m| m.auto_status.as_deref()).and_then(Status::parse).filter(|a| Some(*a) != mark.and_then(|m| Status::parse(&m.status))),
         confidence: mark.and_then(|m| m.confidence),
     }
@@ -96,14 +106,29 @@ fn on_register(store: &mut Store, register: &[(Student, Vec<Membership>)], date:
     Ok(students)
 }
 
+/// How a mark was made: "camera", "by hand" (a person registered the student: no camera record)
+/// or "corrected" (a person changed what the camera recorded).
+pub fn how_marked(mark: &crate::storage::Mark) -> &'static str {
+    match (mark.source.as_str(), &mark.auto_status) {
+        ("auto", _) => "camera",
+        (_, Some(_)) => "corrected",
+        _ => "by hand",
+    }
+}
+
 pub fn daily(store: &mut Store, class: &str, date: NaiveDate) -> anyhow::Result<DailyReport> {
     let c = store.class(class)?;
     let mood = crate::settings::mood_enabled(store)?;
     let session = store.session(&c, date)?;
     let register = store.class_register(c.id, date, date)?;
     let students = on_register(store, &register, date, session.as_ref())?;
-    let days = session_days(store, &students, session.as_ref(), mood)?;
+    let mut days = session_days(store, &students, session.as_ref(), mood)?;
+    let recognisable = store.recognisable(&students.iter().map(|s| s.id).collect::<Vec<_>>())?;
+    for (d, s) in days.iter_mut().zip(&students) {
+        d.by_hand = !recognisable.contains(&s.id);
+    }
     Ok(DailyReport {
+        to_mark_by_hand: days.iter().filter(|d| d.by_hand && d.how.is_none()).count(),
         class: c.name,
         date,
         session_held: session.is_some(),

@@ -19,8 +19,7 @@ use crate::vision::Expression;
 
 /// `Attendance_<class>_<from>_<to>.xlsx`, with characters unsafe in file names replaced.
 pub fn default_file_name(class: &str, from: NaiveDate, to: NaiveDate) -> PathBuf {
-    let safe: String = class.chars().map(|c| if c.is_alphanumeric() || c == '-' { c } else { '_' }).collect();
-    PathBuf::from(format!("Attendance_{safe}_{from}_{to}.xlsx"))
+    PathBuf::from(files::safe_file_name(&format!("Attendance_{class}_{from}_{to}.xlsx")))
 }
 
 fn status_fill(s: Status) -> Color {
@@ -121,7 +120,7 @@ fn write(summary: &ClassSummary, daily: &[super::DailyReport], out: &Path) -> Re
     // Daily detail
     let ws = wb.add_worksheet();
     ws.set_name("Daily detail")?;
-    let cols: Vec<&str> = ["Date", "Student ID", "Name", "Status", "First seen", "Last seen", "Late minutes", "Mood", "Set by"]
+    let cols: Vec<&str> = ["Date", "Student ID", "Name", "Status", "First seen", "Last seen", "Late minutes", "Mood", "How"]
         .into_iter()
         .filter(|c| mood || *c != "Mood")
         .collect();
@@ -148,7 +147,7 @@ fn write(summary: &ClassSummary, daily: &[super::DailyReport], out: &Path) -> Re
             if mood {
                 ws.write(row, 7, s.mood.clone().unwrap_or_default())?;
             }
-            ws.write(row, set_by, match s.source.as_deref() { Some("manual") => "teacher", Some(_) => "camera", None => "" })?;
+            ws.write(row, set_by, s.how.unwrap_or(""))?;
             row += 1;
         }
     }

@@ -12,6 +12,7 @@
 //! The code is split by what it stores: `people` (classes, students, memberships, templates),
 //! `register` (sessions, marks, moods, the audit log); this file opens the database.
 
+mod consent;
 mod people;
 mod register;
 mod schema;
@@ -28,8 +29,9 @@ use serde::Serialize;
 
 use schema::*;
 
-pub use people::{Membership, RosterChange, RosterChanges, RosterEntry, RosterOptions, StudentEntry, Template};
-pub use register::{MarkOutcome, SessionOpening, StaleSessions};
+pub use consent::ConsentChange;
+pub use people::{Membership, RosterChange, RosterChanges, RosterConsent, RosterEntry, RosterOptions, StudentEntry, Template, TemplateInfo};
+pub use register::{MarkOutcome, PurgeCounts, PurgeCutoffs, SessionOpening, StaleSessions};
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 /// How long a write waits for another writer before it reports `Locked`.
@@ -59,6 +61,9 @@ pub enum StoreError {
     UnknownClass(String),
     #[error("unknown student {0:?} (see `rollcall students`)")]
     UnknownStudent(String),
+    /// Biometric data of this student may not be processed (the sentence says why and what to do).
+    #[error("{0}")]
+    NoConsent(String),
     #[error("class {0} already exists")]
     ClassExists(String),
     #[error("no session for class {class:?} on {date}")]
@@ -530,6 +535,12 @@ mod tests {
         assert_eq!(nov3.closed_at.map(|t| t.to_string()), Some("2026-11-03 08:50:00".into()));
         let audit = store.audit_log().unwrap();
         assert_eq!(audit[0].student_ref.as_deref(), Some("S2"));
+        // Templates enrolled before consent was recorded are kept but never used until it is.
+        assert!(store.gallery(class.id, "m").unwrap().is_empty());
+        let s1 = store.student("S1").unwrap();
+        let date = NaiveDate::from_ymd_opt(2026, 9, 1).unwrap();
+        let grant = crate::consent::ConsentEvent { kind: crate::consent::ConsentKind::Granted, by: "A Parent".into(), relation: None, date, how: None, note: None, recorded_at: date.and_hms_opt(9, 0, 0).unwrap(), recorded_by: "office".into() };
+        store.record_consent(&s1, &grant).unwrap();
         assert_eq!(store.gallery(class.id, "m").unwrap()[0].embeddings, vec![vec![1.0f32]]);
         // Opened again: nothing more to migrate, nothing changes.
         drop(store);

@@ -24,6 +24,17 @@ pub struct RosterEntry {
     pub first_name: String,
     pub last_name: String,
     pub class: String,
+    /// The optional consent columns (`consent`, `consent_by`, `consent_date`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consent: Option<RosterConsent>,
+}
+
+/// Consent as a roster line states it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RosterConsent {
+    pub kind: crate::consent::ConsentKind,
+    pub by: String,
+    pub date: NaiveDate,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -58,6 +69,10 @@ pub struct RosterChanges {
     pub missing: Vec<(String, String, String)>,
     /// Whether the missing students leave their classes (`--remove-missing`).
     pub missing_leave: bool,
+    /// Consent events the file records (those already on record are not recorded twice).
+    pub consent: Vec<(String, RosterConsent)>,
+    /// Face templates deleted because the file records a withdrawal or an objection.
+    pub templates_deleted: usize,
     pub unchanged: usize,
 }
 
@@ -94,6 +109,7 @@ pub struct StudentEntry {
     /// The class they are in now (`None`: left, or never in one).
     pub class: Option<String>,
     pub enrolled_photos: i64,
+    pub consent: crate::consent::ConsentState,
 }
 
 /// One enrolled face template of a student, as the duplicate check needs it.
@@ -184,12 +200,21 @@ impl Store {
             .load::<(i32, i64)>(&mut self.conn)?
             .into_iter()
             .collect();
-        let mut rows: Vec<StudentEntry> = students::table
+        let all: Vec<Student> = students::table
             .select(Student::as_select())
-            .load(&mut self.conn)?
+            .load::<Student>(&mut self.conn)?
             .into_iter()
             .filter(|s| class_id.is_none_or(|c| class_of.get(&s.id).is_some_and(|(id, _)| *id == c)))
-            .map(|s| StudentEntry { class: class_of.get(&s.id).map(|(_, n)| n.clone()), enrolled_photos: counts.get(&s.id).copied().unwrap_or(0), student: s })
+            .collect();
+        let consent = super::consent::events_of(&mut self.conn, &all.iter().map(|s| s.id).collect::<Vec<_>>())?;
+        let mut rows: Vec<StudentEntry> = all
+            .into_iter()
+            .map(|s| StudentEntry {
+                class: class_of.get(&s.id).map(|(_, n)| n.clone()),
+                enrolled_photos: counts.get(&s.id).copied().unwrap_or(0),
+                consent: consent.get(&s.id).map(|e| crate::consent::state(e)).unwrap_or_default(),
+                student: s,
+            })
             .collect();
         rows.sort_by(|a, b| {
             (a.class.is_none(), &a.class, &a.student.last_name, &a.student.first_name).cmp(&(b.class.is_none(), &b.class, &b.student.last_name, &b.student.first_name))
@@ -267,6 +292,18 @@ impl Store {
             }
 
             let mut changes = RosterChanges { dry_run: options.dry_run, missing_leave: options.remove_missing, ..RosterChanges::default() };
+            // Consent the file states that is not on record yet (a re-import records nothing twice).
+            let existing_rows: Vec<i32> = existing.values().map(|s| s.id).collect();
+            let on_record = super::consent::events_of(conn, &existing_rows)?;
+            for e in entries {
+                let Some(c) = &e.consent else { continue };
+                let known = existing.get(&e.student_id).and_then(|s| on_record.get(&s.id)).is_some_and(|events| {
+                    events.iter().any(|x| x.kind == c.kind && x.date == c.date && x.by.trim().eq_ignore_ascii_case(c.by.trim()))
+                });
+                if !known {
+                    changes.consent.push((e.student_id.clone(), c.clone()));
+                }
+            }
             let in_file: BTreeSet<&str> = entries.iter().map(|e| e.class.as_str()).collect();
             changes.classes_created = in_file.iter().filter(|c| !classes.contains_key(**c)).map(|c| c.to_string()).collect();
             let listed: BTreeSet<&str> = entries.iter().map(|e| e.student_id.as_str()).collect();
@@ -373,6 +410,22 @@ impl Store {
                 }
                 .write(conn)?;
             }
+            if !changes.consent.is_empty() {
+                let rows: HashMap<String, Student> = students::table.select(Student::as_select()).load::<Student>(conn)?.into_iter().map(|s| (s.student_id.clone(), s)).collect();
+                for (sid, c) in &changes.consent {
+                    let event = crate::consent::ConsentEvent {
+                        kind: c.kind,
+                        by: c.by.clone(),
+                        relation: None,
+                        date: c.date,
+                        how: Some("roster import".into()),
+                        note: None,
+                        recorded_at: now(),
+                        recorded_by: actor.to_string(),
+                    };
+                    changes.templates_deleted += super::consent::record(conn, &rows[sid], &event)?.templates_deleted;
+                }
+            }
             if options.remove_missing {
                 for (sid, _, class) in &changes.missing {
                     let s = &existing[sid];
@@ -424,7 +477,12 @@ impl Store {
 
     // ---- enrolment -----------------------------------------------------------------
 
+    /// Store a student's face templates. Refused (`NoConsent`, nothing stored) unless their consent
+    /// is usable: enforced here, where the data is written, whatever the caller checked.
     pub fn add_enrolments(&mut self, student: &Student, model_id: &str, items: &[(Vec<f32>, String, f32)]) -> Result<usize> {
+        if let Some(why) = super::consent::refusal(&mut self.conn, student)? {
+            return Err(StoreError::NoConsent(why));
+        }
         self.conn.immediate_transaction(|conn| {
             for (e, source, size) in items {
                 diesel::insert_into(enrolments::table)
@@ -456,20 +514,39 @@ impl Store {
             .collect())
     }
 
-    /// Changes whenever the class's enrolled faces do (a photo added, a student deleted or
-    /// moved): how many enrolments by `model_id` its current members have and the newest one's id.
-    pub fn gallery_version(&mut self, class_id: i32, model_id: &str) -> Result<(i64, Option<i32>)> {
-        let members = self.current_member_rows(class_id)?;
-        Ok(enrolments::table
-            .filter(enrolments::student_id.eq_any(&members))
-            .filter(enrolments::model_id.eq(model_id))
-            .select((diesel::dsl::count(enrolments::id), diesel::dsl::max(enrolments::id)))
-            .first(&mut self.conn)?)
+    /// Of `rows`, the students the camera can recognise: consent usable and a face enrolled.
+    /// The others are registered by hand.
+    pub fn recognisable(&mut self, rows: &[i32]) -> Result<std::collections::HashSet<i32>> {
+        let consented = super::consent::with_consent(&mut self.conn, rows)?;
+        let enrolled: Vec<i32> = enrolments::table.filter(enrolments::student_id.eq_any(&consented)).select(enrolments::student_id).distinct().load(&mut self.conn)?;
+        Ok(enrolled.into_iter().collect())
     }
 
-    /// The class's enrolled embeddings made by `model_id`, keyed by the students' row ids.
-    pub fn gallery(&mut self, class_id: i32, model_id: &str) -> Result<Vec<Enrolled>> {
+    /// The class's current members whose consent lets the camera recognise them.
+    fn recognisable_rows(&mut self, class_id: i32) -> Result<Vec<i32>> {
         let members = self.current_member_rows(class_id)?;
+        Ok(super::consent::with_consent(&mut self.conn, &members)?)
+    }
+
+    /// Changes whenever the class's recognisable faces do (a photo added, a student deleted or
+    /// moved, consent given or ended): how many enrolments by `model_id` its recognisable members
+    /// have, the newest one's id, and the newest consent event's id.
+    pub fn gallery_version(&mut self, class_id: i32, model_id: &str) -> Result<(i64, Option<i32>, Option<i32>)> {
+        let members = self.current_member_rows(class_id)?;
+        let consent: Option<i32> = consent_events::table.filter(consent_events::student_id.eq_any(&members)).select(diesel::dsl::max(consent_events::id)).first(&mut self.conn)?;
+        let rows = super::consent::with_consent(&mut self.conn, &members)?;
+        let (n, newest): (i64, Option<i32>) = enrolments::table
+            .filter(enrolments::student_id.eq_any(&rows))
+            .filter(enrolments::model_id.eq(model_id))
+            .select((diesel::dsl::count(enrolments::id), diesel::dsl::max(enrolments::id)))
+            .first(&mut self.conn)?;
+        Ok((n, newest, consent))
+    }
+
+    /// The class's enrolled embeddings made by `model_id`, of students whose consent is usable,
+    /// keyed by the students' row ids.
+    pub fn gallery(&mut self, class_id: i32, model_id: &str) -> Result<Vec<Enrolled>> {
+        let members = self.recognisable_rows(class_id)?;
         let rows: Vec<(i32, Vec<u8>)> = enrolments::table
             .filter(enrolments::student_id.eq_any(&members))
             .filter(enrolments::model_id.eq(model_id))
@@ -487,9 +564,9 @@ impl Store {
         Ok(out)
     }
 
-    /// For each embedding model, how many of the class's current members have a template made by it.
+    /// For each embedding model, how many of the class's recognisable members have a template made by it.
     pub fn enrolled_by_model(&mut self, class_id: i32) -> Result<Vec<(String, i64)>> {
-        let members = self.current_member_rows(class_id)?;
+        let members = self.recognisable_rows(class_id)?;
         Ok(enrolments::table
             .filter(enrolments::student_id.eq_any(&members))
             .group_by(enrolments::model_id)
@@ -528,4 +605,38 @@ fn leave(conn: &mut SqliteConnection, m: Membership, day: NaiveDate) -> std::res
     let left = m.joined_on.map_or(day, |j| j.max(day));
     diesel::update(memberships::table.find(m.id)).set(memberships::left_on.eq(Some(left))).execute(conn)?;
     Ok(())
+}
+
+/// A face template's metadata (never its vector), for a student's data export.
+#[derive(Debug, Clone, Serialize)]
+pub struct TemplateInfo {
+    pub model: String,
+    /// The photo's file name or "camera <time>".
+    pub source: String,
+    pub face_size: f32,
+    pub enrolled_at: chrono::NaiveDateTime,
+}
+
+impl Store {
+    pub fn template_info(&mut self, student_row: i32) -> Result<Vec<TemplateInfo>> {
+        let rows: Vec<(String, String, f32, chrono::NaiveDateTime)> = enrolments::table
+            .filter(enrolments::student_id.eq(student_row))
+            .order(enrolments::id)
+            .select((enrolments::model_id, enrolments::source, enrolments::face_size, enrolments::created_at))
+            .load(&mut self.conn)?;
+        Ok(rows.into_iter().map(|(model, source, face_size, enrolled_at)| TemplateInfo { model, source, face_size, enrolled_at }).collect())
+    }
+
+    /// When the camera last recognised the student.
+    pub fn last_recognised(&mut self, student_row: i32) -> Result<Option<chrono::NaiveDateTime>> {
+        Ok(students::table.find(student_row).select(students::last_recognised_at).first(&mut self.conn)?)
+    }
+
+    /// How many templates there are, of how many students, and by which models.
+    pub fn template_totals(&mut self) -> Result<(i64, i64, Vec<String>)> {
+        let n: i64 = enrolments::table.count().get_result(&mut self.conn)?;
+        let students: i64 = enrolments::table.select(diesel::dsl::count(enrolments::student_id).aggregate_distinct()).first(&mut self.conn)?;
+        let models: Vec<String> = enrolments::table.select(enrolments::model_id).distinct().load(&mut self.conn)?;
+        Ok((n, students, models))
+    }
 }

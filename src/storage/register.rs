@@ -8,6 +8,7 @@
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
+use diesel::sqlite::SqliteConnection;
 use serde::Serialize;
 
 use super::schema::*;
@@ -242,6 +243,8 @@ impl Store {
                         Ok(MarkOutcome::Seen)
                     }
                     None => {
+                        // Recognised: the template is in use (retention of unused ones counts from here).
+                        diesel::update(students::table.find(student_row)).set(students::last_recognised_at.eq(Some(last_seen))).execute(conn)?;
                         diesel::insert_into(marks::table)
                             .values((
                                 marks::session_id.eq(session_id),
@@ -280,6 +283,16 @@ impl Store {
     /// (auto_status, first_seen, confidence) stays; the change is written to the audit log in
     /// the same transaction.
     pub fn override_status(&mut self, session_id: i32, student: &super::Student, status: Status, reason: &str, actor: &str) -> Result<(Option<Status>, Status)> {
+        self.set_status(session_id, student, status, reason, actor, "override_status")
+    }
+
+    /// A person registers a student the camera does not (no consent, not enrolled): the mark is
+    /// "by hand" (no camera record beside it). Audited like a correction.
+    pub fn mark_by_hand(&mut self, session_id: i32, student: &super::Student, status: Status, actor: &str) -> Result<(Option<Status>, Status)> {
+        self.set_status(session_id, student, status, "registered by hand", actor, "mark_by_hand")
+    }
+
+    fn set_status(&mut self, session_id: i32, student: &super::Student, status: Status, reason: &str, actor: &str, action: &str) -> Result<(Option<Status>, Status)> {
         self.conn
             .immediate_transaction(|conn| {
                 let existing: Option<Mark> = marks::table
@@ -306,7 +319,7 @@ impl Store {
                 }
                 Audit {
                     actor,
-                    action: "override_status",
+                    action,
                     session_id: Some(session_id),
                     student: Some((student.id, &student.student_id)),
                     old_value: Some(old.map_or("absent", Status::as_str).to_string()),
@@ -349,6 +362,29 @@ impl Store {
         Ok(mood_summaries::table.filter(mood_summaries::session_id.eq(session_id)).select(MoodRow::as_select()).load(&mut self.conn)?)
     }
 
+    /// A student's mood summaries, with their sessions.
+    pub fn student_moods(&mut self, student_row: i32) -> Result<Vec<(Session, MoodRow)>> {
+        Ok(mood_summaries::table
+            .inner_join(sessions::table)
+            .filter(mood_summaries::student_id.eq(student_row))
+            .order(sessions::date)
+            .select((Session::as_select(), MoodRow::as_select()))
+            .load(&mut self.conn)?)
+    }
+
+    /// Audit entries about a student.
+    pub fn audit_of(&mut self, student_row: i32) -> Result<Vec<AuditEntry>> {
+        Ok(audit_log::table.filter(audit_log::student_id.eq(student_row)).order(audit_log::id).select(AuditEntry::as_select()).load(&mut self.conn)?)
+    }
+
+    /// Sessions and marks in the whole register: how many, and the first and last day.
+    pub fn register_totals(&mut self) -> Result<(i64, i64, Option<NaiveDate>, Option<NaiveDate>)> {
+        let sessions: i64 = sessions::table.count().get_result(&mut self.conn)?;
+        let marks: i64 = marks::table.count().get_result(&mut self.conn)?;
+        let (first, last): (Option<NaiveDate>, Option<NaiveDate>) = sessions::table.select((diesel::dsl::min(sessions::date), diesel::dsl::max(sessions::date))).first(&mut self.conn)?;
+        Ok((sessions, marks, first, last))
+    }
+
     /// How many mood summaries are stored.
     pub fn mood_count(&mut self) -> Result<i64> {
         Ok(mood_summaries::table.count().get_result(&mut self.conn)?)
@@ -365,5 +401,104 @@ impl Store {
         })?;
         self.truncate_wal();
         Ok(n)
+    }
+}
+
+/// What is due for deletion, as computed from the school's retention policy.
+#[derive(Debug, Clone, Copy)]
+pub struct PurgeCutoffs {
+    /// Templates of students not in any class since before this day.
+    pub left_before: NaiveDate,
+    /// Templates of students not recognised (nor enrolled) since before this moment.
+    pub unrecognised_since: NaiveDateTime,
+    /// Mood summaries of sessions before this day.
+    pub moods_before: NaiveDate,
+    /// Sessions (with their marks) before this day; `None`: kept.
+    pub attendance_before: Option<NaiveDate>,
+}
+
+/// How many of each kind a purge deleted (or would delete).
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct PurgeCounts {
+    pub templates_of_students_who_left: usize,
+    pub templates_unrecognised: usize,
+    pub mood_summaries: usize,
+    pub sessions: usize,
+    pub marks: usize,
+}
+
+impl Store {
+    /// Delete what is due (or only count it, `dry_run`), in one transaction; audited with the
+    /// counts, overwritten in the file.
+    pub fn purge(&mut self, cut: &PurgeCutoffs, dry_run: bool, actor: &str) -> Result<PurgeCounts> {
+        let work = |conn: &mut SqliteConnection| -> std::result::Result<PurgeCounts, DieselError> {
+            let mut counts = PurgeCounts::default();
+            // Students who left: no current membership, and the last one ended before the cutoff.
+            let memberships: Vec<(i32, Option<NaiveDate>)> = memberships::table.select((memberships::student_id, memberships::left_on)).load(conn)?;
+            let mut last_left: std::collections::HashMap<i32, Option<NaiveDate>> = std::collections::HashMap::new();
+            for (s, left) in memberships {
+                let e = last_left.entry(s).or_insert(left);
+                *e = match (*e, left) {
+                    (None, _) | (_, None) => None,
+                    (Some(a), Some(b)) => Some(a.max(b)),
+                };
+            }
+            let left: Vec<i32> = last_left.iter().filter(|(_, l)| l.is_some_and(|d| d <= cut.left_before)).map(|(s, _)| *s).collect();
+            // Templates nobody has been recognised with since the cutoff (enrolled before it).
+            let templated: Vec<(i32, Option<NaiveDateTime>, Option<NaiveDateTime>)> = students::table
+                .inner_join(enrolments::table)
+                .group_by((students::id, students::last_recognised_at))
+                .select((students::id, students::last_recognised_at, diesel::dsl::max(enrolments::created_at)))
+                .load(conn)?;
+            let stale: Vec<i32> = templated
+                .iter()
+                .filter(|(s, seen, enrolled)| !left.contains(s) && seen.or(*enrolled).is_some_and(|t| t < cut.unrecognised_since))
+                .map(|(s, _, _)| *s)
+                .collect();
+            let left_templates = enrolments::table.filter(enrolments::student_id.eq_any(&left));
+            let stale_templates = enrolments::table.filter(enrolments::student_id.eq_any(&stale));
+            let old_sessions: Vec<i32> = sessions::table.filter(sessions::date.lt(cut.moods_before)).select(sessions::id).load(conn)?;
+            let old_moods = mood_summaries::table.filter(mood_summaries::session_id.eq_any(&old_sessions));
+            let expired: Vec<i32> = match cut.attendance_before {
+                Some(d) => sessions::table.filter(sessions::date.lt(d)).select(sessions::id).load(conn)?,
+                None => Vec::new(),
+            };
+            counts.templates_of_students_who_left = left_templates.count().get_result::<i64>(conn)? as usize;
+            counts.templates_unrecognised = stale_templates.count().get_result::<i64>(conn)? as usize;
+            counts.mood_summaries = old_moods.count().get_result::<i64>(conn)? as usize;
+            counts.sessions = expired.len();
+            counts.marks = marks::table.filter(marks::session_id.eq_any(&expired)).count().get_result::<i64>(conn)? as usize;
+            if dry_run {
+                return Ok(counts);
+            }
+            diesel::delete(enrolments::table.filter(enrolments::student_id.eq_any(&left))).execute(conn)?;
+            diesel::delete(enrolments::table.filter(enrolments::student_id.eq_any(&stale))).execute(conn)?;
+            diesel::delete(mood_summaries::table.filter(mood_summaries::session_id.eq_any(&old_sessions))).execute(conn)?;
+            diesel::delete(sessions::table.filter(sessions::id.eq_any(&expired))).execute(conn)?;
+            Audit {
+                actor,
+                action: "purge",
+                session_id: None,
+                student: None,
+                old_value: None,
+                new_value: None,
+                reason: format!(
+                    "retention: {} template(s) of students who left, {} not recognised, {} mood summaries, {} session(s) with {} mark(s) deleted",
+                    counts.templates_of_students_who_left, counts.templates_unrecognised, counts.mood_summaries, counts.sessions, counts.marks
+                ),
+            }
+            .write(conn)?;
+            Ok(counts)
+        };
+        let counts = if dry_run { self.conn.transaction(work)? } else { self.conn.immediate_transaction(work)? };
+        if !dry_run {
+            self.truncate_wal();
+        }
+        Ok(counts)
+    }
+
+    /// The latest purge run (when, and what it said).
+    pub fn last_purge(&mut self) -> Result<Option<AuditEntry>> {
+        Ok(audit_log::table.filter(audit_log::action.eq("purge")).order(audit_log::id.desc()).select(AuditEntry::as_select()).first(&mut self.conn).optional()?)
     }
 }

@@ -17,6 +17,22 @@ diesel::table! {
         first_name -> Text,
         last_name -> Text,
         created_at -> Timestamp,
+        last_recognised_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    consent_events (id) {
+        id -> Integer,
+        student_id -> Integer,
+        kind -> Text,
+        by_name -> Text,
+        relation -> Nullable<Text>,
+        event_date -> Date,
+        how -> Nullable<Text>,
+        note -> Nullable<Text>,
+        recorded_at -> Timestamp,
+        recorded_by -> Text,
     }
 }
 
@@ -108,6 +124,7 @@ diesel::table! {
 }
 
 diesel::joinable!(memberships -> students (student_id));
+diesel::joinable!(consent_events -> students (student_id));
 diesel::joinable!(memberships -> classes (class_id));
 diesel::joinable!(enrolments -> students (student_id));
 diesel::joinable!(sessions -> classes (class_id));
@@ -116,4 +133,4 @@ diesel::joinable!(marks -> students (student_id));
 diesel::joinable!(mood_summaries -> sessions (session_id));
 diesel::joinable!(mood_summaries -> students (student_id));
 
-diesel::allow_tables_to_appear_in_same_query!(classes, students, memberships, enrolments, sessions, marks, mood_summaries, audit_log, settings);
+diesel::allow_tables_to_appear_in_same_query!(classes, students, memberships, consent_events, enrolments, sessions, marks, mood_summaries, audit_log, settings);

@@ -58,7 +58,18 @@ impl Env {
     }
 }
 
-pub const ROSTER: &str = "student_id,first_name,last_name,class\nLMM,Lin-Manuel,Miranda,Stage\nALC,Alex,Lacamoire,Stage\nABS,Absent,Student,Stage\n";
+/// The clip's two people, with a parent's consent on record, and a student without consent (registered by hand).
+pub const ROSTER: &str = "student_id,first_name,last_name,class,consent,consent_by,consent_date\nLMM,Lin-Manuel,Miranda,Stage,granted,Luz Miranda,2026-09-01\nALC,Alex,Lacamoire,Stage,granted,A Lacamoire,2026-09-01\nABS,Absent,Student,Stage,,,\n";
+
+/// A roster CSV with a parent's consent on record for every student (the consent columns added).
+pub fn with_consent(csv: &str) -> String {
+    let mut lines = csv.lines();
+    let mut out = format!("{},consent,consent_by,consent_date\n", lines.next().unwrap());
+    for l in lines.filter(|l| !l.is_empty()) {
+        out.push_str(&format!("{l},granted,A Parent,2026-09-01\n"));
+    }
+    out
+}
 
 /// Import the roster and enrol the two reference people of the clip.
 pub fn enrolled_stage(d: &Path) -> Env {
@@ -86,4 +97,30 @@ pub fn serve_stream(clip: &Path, port: u16) -> std::process::Child {
         .stderr(Stdio::null())
         .spawn()
         .expect("ffmpeg (installed by scripts/setup.sh)")
+}
+
+pub fn stderr_of(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).to_string()
+}
+
+/// Run and expect a failure with `code` (and no panic); the stderr.
+pub fn fails(env: &Env, args: &[&str], code: i32) -> String {
+    let out = env.cmd().args(args).output().unwrap();
+    assert_eq!(out.status.code(), Some(code), "{args:?}: {}", stderr_of(&out));
+    assert!(!stderr_of(&out).contains("panicked"), "{}", stderr_of(&out));
+    stderr_of(&out)
+}
+
+/// The database file's bytes as they are on disk, with its write-ahead log: what someone who
+/// copies the file could read, free pages included.
+pub fn raw_database(env: &Env) -> Vec<u8> {
+    let mut bytes = std::fs::read(env.db()).unwrap();
+    if let Ok(wal) = std::fs::read(rollcall::storage::sidecar(&env.db(), "-wal")) {
+        bytes.extend(wal);
+    }
+    bytes
+}
+
+pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
 }

@@ -8,7 +8,7 @@
 // /usr/bin/WebKitWebDriver, a display (run under xvfb-run), ../shared/datasets (ROLLCALL_DATASETS).
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, test } from "node:test";
@@ -44,14 +44,19 @@ function cli(db, ...args) {
 }
 
 let schools = 0;
-/** A school of its own: roster (LMM, ALC, ABS in class Stage), the two clip people enrolled;
+/** A school of its own: roster (LMM, ALC, ABS in class Stage), the two clip people enrolled with consent;
  * with `setupDone`, the first-run questions already answered (mood on). Returns the database. */
 function school({ setupDone }) {
   const dir = join(work, `school-${++schools}`);
   mkdirSync(dir);
   const db = join(dir, "rollcall.sqlite3");
   const roster = join(dir, "roster.csv");
-  writeFileSync(roster, "student_id,first_name,last_name,class\nLMM,Lin-Manuel,Miranda,Stage\nALC,Alex,Lacamoire,Stage\nABS,Absent,Student,Stage\n");
+  // The two people of the clip with a parent's consent on record; ABS without (registered by hand).
+  writeFileSync(
+    roster,
+    "student_id,first_name,last_name,class,consent,consent_by,consent_date\n" +
+      "LMM,Lin-Manuel,Miranda,Stage,granted,Luz Miranda,2026-09-01\nALC,Alex,Lacamoire,Stage,granted,A Lacamoire,2026-09-01\nABS,Absent,Student,Stage,,,\n",
+  );
   cli(db, "roster", "import", roster);
   cli(db, "enroll", "LMM", join(DATASETS, "video_hamilton/reference/lin_manuel_miranda.png"));
   cli(db, "enroll", "ALC", join(DATASETS, "video_hamilton/reference/alex_lacamoire.png"));
@@ -147,7 +152,9 @@ test("first run, a live session marks both people present, reports, correction a
     timeoutMsg: "both people did not become Present",
   });
   await shot("02-live-session.png");
-  assert.equal(await chipOf("ABS"), "absent", "nobody else is marked");
+  // ABS has no consent on record: nobody else is marked, and the roster offers to mark them by hand.
+  assert.equal(await chipOf("ABS"), null, "nobody else is marked");
+  assert.ok(await (await browser.$('li[data-student="ABS"] button.mark-present')).isExisting(), "ABS is to be marked by hand");
   const stats = await (await browser.$('[data-testid="stats"]')).getText();
   console.log(`live stats while running: ${stats}`);
   const canvas = await browser.$('[data-testid="video"] canvas');
@@ -248,6 +255,91 @@ test("enrolment with the camera: a live verdict, Capture enrols the picture judg
   await (await dialog.$("button=Done")).click();
   await browser.waitUntil(async () => (await photosOf("LMM")) === "2", { timeout: 30_000, timeoutMsg: "the photo count did not go up" });
 
+});
+
+test("consent: the camera cannot enrol a student without it; the editor records it; a student is marked by hand; the privacy page", { timeout: 240_000 }, async () => {
+  await launch(school({ setupDone: true }));
+  await (await browser.$("#tab-students")).click();
+  await (await browser.$("table.table")).waitForExist({ timeout: 30_000 });
+  const consentOf = async (id) => (await browser.$(`table.table tr[data-student="${id}"] td.consent .chip`)).getAttribute("data-consent");
+  assert.equal(await consentOf("ABS"), "none");
+  assert.equal(await consentOf("LMM"), "granted");
+
+  // The camera flow for ABS: a usable picture, Capture, and the backend refuses it, naming why.
+  await (await browser.$('table.table tr[data-student="ABS"] button.enrol')).click();
+  const dialog = await browser.$('[role="dialog"]');
+  await dialog.waitForExist({ timeout: 30_000 });
+  await (await dialog.$('[data-testid="enrol-consent"]')).waitForExist({ timeout: 10_000 });
+  await (await dialog.$("#enrol-source-file")).click();
+  await (await dialog.$('input[name="source-file"]')).setValue(CLIP);
+  await (await dialog.$("button=Start camera")).click();
+  const captureButton = await dialog.$("button=Capture");
+  await captureButton.waitForEnabled({ timeout: 120_000, timeoutMsg: "the preview never judged a picture usable" });
+  // The consent notice pushes the button to the window's edge: bring it into view first.
+  await captureButton.scrollIntoView({ block: "center" });
+  await captureButton.click();
+  const refusal = await dialog.$("ul.verdicts li");
+  await refusal.waitForExist({ timeout: 60_000 }).catch(async () => {
+    const shown = await browser.execute(() => document.querySelector('[role="dialog"]')?.textContent ?? "no dialog");
+    throw new Error(`no verdict after Capture: ${shown}\n${driverLog.slice(-3000).replace(/.*WARN.*\n/g, "")}`);
+  });
+  assert.match(await refusal.getText(), /^Not enrolled: no consent on record for ABS \(Absent Student\)/);
+  await (await dialog.$("button=Stop camera")).click().catch(() => {});
+  await (await dialog.$("button=Done")).click();
+  const photosOf = async (id) => (await browser.$(`table.table tr[data-student="${id}"] td.photos`)).getText();
+  assert.equal(await photosOf("ABS"), "not enrolled");
+
+  // The consent editor: record a parent's consent; the history shows it.
+  await (await browser.$('table.table tr[data-student="ABS"] button.edit-consent')).click();
+  const editor = await browser.$('[aria-label="Consent of Absent Student"]');
+  await editor.waitForExist({ timeout: 30_000 });
+  await (await editor.$('input[name="consent-by"]')).setValue("Ada Student");
+  await (await editor.$("#save-consent")).click();
+  await (await editor.$('[data-testid="consent-result"]')).waitForExist({ timeout: 30_000 });
+  await browser.waitUntil(async () => (await editor.$$(".consent-history tbody tr td")).length > 1, { timeout: 30_000, timeoutMsg: "the history did not show the event" });
+  assert.match(await (await editor.$(".consent-history tbody")).getText(), /Consent given\s*Ada Student \(mother\)/);
+  await shot("07-consent.png");
+  await (await editor.$("button=Done")).click();
+  await browser.waitUntil(async () => (await consentOf("ABS")) === "granted", { timeout: 30_000, timeoutMsg: "the consent column did not change" });
+
+  // Live: ABS has no face enrolled, so a person marks them, with one click.
+  await (await browser.$("#tab-live")).click();
+  const byHand = await browser.$('[data-testid="to-mark-by-hand"]');
+  await byHand.waitForExist({ timeout: 30_000 });
+  assert.match(await byHand.getText(), /1 to mark by hand/);
+  await (await browser.$('li[data-student="ABS"] button.mark-present')).click();
+  await browser.waitUntil(async () => (await chipOf("ABS")) === "present", { timeout: 30_000, timeoutMsg: "the mark by hand did not show" });
+  assert.equal(await byHand.isExisting(), false, "nobody is left to mark by hand");
+  await shot("08-live-by-hand.png");
+
+  // Reports say how each mark was made.
+  await (await browser.$("#tab-reports")).click();
+  const how = await browser.$('#daily-table tr[data-student="ABS"] td.how');
+  await how.waitForExist({ timeout: 30_000 });
+  assert.equal(await how.getText(), "by hand");
+
+  // Privacy: the report from the live data, what retention has due, a student's data export.
+  await (await browser.$("#tab-privacy")).click();
+  const report = await browser.$('[data-testid="privacy-report"]');
+  await report.waitForExist({ timeout: 30_000 });
+  const reportText = await report.getText();
+  assert.match(reportText, /Privacy report: Hamilton High/);
+  assert.match(reportText, /Retention in force/);
+  await (await browser.$('[data-testid="purge-due"]')).waitUntil(async function () {
+    return (await this.getText()) !== "Checking…";
+  }, { timeout: 30_000 });
+  await shot("09-privacy.png");
+  const out = join(work, "abs-export.json");
+  await (await browser.$('select[name="export-student"]')).selectByAttribute("value", "ABS");
+  const path = await browser.$('input[name="export-student-path"]');
+  await browser.waitUntil(async () => /ABS/.test(await path.getValue()), { timeout: 30_000 });
+  await path.setValue(out);
+  await (await browser.$("#export-student")).click();
+  await (await browser.$('[data-testid="privacy-result"]')).waitForExist({ timeout: 30_000 });
+  const exported = JSON.parse(readFileSync(out, "utf8"));
+  assert.equal(exported.student.student_id, "ABS");
+  assert.equal(exported.consent_state, "granted");
+  assert.equal(exported.marks[0].how, "by hand");
 });
 
 test("closing the window mid-session ends the session cleanly with its marks saved", { timeout: 180_000 }, async () => {

@@ -3,14 +3,14 @@
 // tests import it.
 import { mockIPC } from "@tauri-apps/api/mocks";
 import type { Channel } from "@tauri-apps/api/core";
-import type { DailyReport, LiveMessage, Status } from "../src/api";
+import type { ConsentState, DailyReport, LiveMessage, Status } from "../src/api";
 
 const FRAME = "/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAMCAgICAgMCAgIDAwMDBAYEBAQEBAgGBgUGCQgKCgkICQkKDA8MCgsOCwkJDRENDg8QEBEQCgwSExIQEw8QEBD/2wBDAQMDAwQDBAgEBAgQCwkLEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBD/wAARCAA8AFADAREAAhEBAxEB/8QAHAABAQACAgMAAAAAAAAAAAAAAAgGBwIJAwQF/8QAKhAAAQQBAwMDAwUAAAAAAAAAAQACAwQFBgcRCBITITFBUVNhFDJxg6P/xAAYAQEBAQEBAAAAAAAAAAAAAAAAAQIFBv/EABYRAQEBAAAAAAAAAAAAAAAAAAABEf/aAAwDAQACEQMRAD8AkRewcIQEBAQEBAQEBAQEBAQZdo/aTcrXsbZ9JaMyWQrucWCyIvHXLh7jyv4ZyPpyia9zVmx27WiK0l3UuhMlXqwt75bETW2IY2/V0kRc1o/khDWCoogICAgICDf/AEobFUdzczZ1Zqur5tP4WVsTa7ge25aI7uwn5YwFrnD57mD1BKJavCvXr1K8VWrBHDBCxscccbQ1jGAcBrQPQAD0ACMvIgjbq82CxOnKo3R0Xj46lR8zYsvTgZxHG554ZO1o9Ggu4a4DgdzmkD1KLKlVGhAQEBAQdhHR5Xx0OxWKkpFvmnt3JLfH3vM5o5/rbGjNbrRBBgW/VfHWdmNZR5MtEIw9iRvP3mt7ov8AQMQjrJRsQEBAQEFO9Gu82M0rdt7aamuR1aeWsC1jrEjg1jLRaGujcT7d4azt5PAc0j3cjNWsiCCWOszebGV8E/aXAXI7F+7JHJl3RuDhXhY4PbCfo9zg1xHPIa3g/uRYjNGhAQEBAQEG2ND9UO8WhakOMp6hZk6FcBsVbKRfqAxoAAaH8iQNAAAb38D4ARMfQ1Z1db1aprSU4c1UwcMre14xNfxPI/Ejy6Rp/LXAoY0zJJJNI6WV7nveS5znHkuJ9yT8lFcUBAQEBAQEBAQEBAQEBAQEBAQEBAQEBB//2Q==";
 
 export interface MockState {
   settings: Record<string, string | null>;
   classes: { name: string; session_start: string | null; late_after_minutes: number }[];
-  students: { student_id: string; first_name: string; last_name: string; class: string; enrolled_photos: number }[];
+  students: { student_id: string; first_name: string; last_name: string; class: string; enrolled_photos: number; consent: ConsentState }[];
   statuses: Record<string, Status>;
   calls: { cmd: string; args: Record<string, unknown> }[];
 }
@@ -20,8 +20,8 @@ export function freshState(setupDone = false): MockState {
     settings: { school_name: null, camera: "0", mood: null, min_face: "40", min_similarity: null, setup_done: setupDone ? "yes" : null, operator: null },
     classes: [{ name: "7B", session_start: "08:30", late_after_minutes: 10 }],
     students: [
-      { student_id: "S1", first_name: "Ada", last_name: "Lovelace", class: "7B", enrolled_photos: 3 },
-      { student_id: "S2", first_name: "Alan", last_name: "Turing", class: "7B", enrolled_photos: 0 },
+      { student_id: "S1", first_name: "Ada", last_name: "Lovelace", class: "7B", enrolled_photos: 3, consent: "granted" },
+      { student_id: "S2", first_name: "Alan", last_name: "Turing", class: "7B", enrolled_photos: 0, consent: "none" },
     ],
     statuses: { S1: "absent", S2: "absent" },
     calls: [],
@@ -44,10 +44,13 @@ function daily(state: MockState, klass: string, date: string): DailyReport {
       source: state.statuses[s.student_id] === "absent" ? null : "auto",
       auto_status: null,
       confidence: null,
+      how: state.statuses[s.student_id] === "absent" ? null : ("camera" as const),
+      by_hand: s.consent !== "granted" || s.enrolled_photos === 0,
     }));
   const counts = { present: 0, late: 0, absent: 0, excused: 0 } as Record<Status, number>;
   students.forEach((s) => counts[s.status]++);
-  return { class: klass, date, session_held: true, session_open: false, session_starts_at: `${date}T08:30:00`, mood: true, students, counts };
+  const to_mark_by_hand = students.filter((s) => s.by_hand && s.how === null).length;
+  return { class: klass, date, session_held: true, session_open: false, session_starts_at: `${date}T08:30:00`, mood: true, students, counts, to_mark_by_hand };
 }
 
 export function installMockBackend(state: MockState) {

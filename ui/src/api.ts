@@ -18,6 +18,11 @@ export interface Settings {
   strictness: string | null;
   setup_done: string | null;
   operator: string | null;
+  /** Retention (days; "keep" or years for attendance): applied by the purge at start and daily. */
+  retention_left_days: string | null;
+  retention_unmatched_days: string | null;
+  retention_mood_days: string | null;
+  retention_attendance_years: string | null;
 }
 
 export interface AppInfo {
@@ -46,6 +51,42 @@ export interface StudentRow {
   /** The class they are in now; null: they left. */
   class: string | null;
   enrolled_photos: number;
+  /** Only "granted" lets the camera enrol and recognise them; the others are registered by hand. */
+  consent: ConsentState;
+}
+
+export type ConsentState = "none" | "granted" | "withdrawn" | "objected";
+export type ConsentKind = "granted" | "withdrawn" | "objected";
+
+export interface ConsentEvent {
+  kind: ConsentKind;
+  by: string;
+  relation: string | null;
+  date: string;
+  how: string | null;
+  note: string | null;
+  recorded_at: string;
+  recorded_by: string;
+}
+
+export interface ConsentRequest {
+  kind: ConsentKind;
+  by: string;
+  relation: string | null;
+  date: string;
+  how: string | null;
+  note: string | null;
+}
+
+export interface PurgeReport {
+  dry_run: boolean;
+  at: string;
+  policy: { template_days_after_leaving: number; template_days_unrecognised: number; mood_days: number; attendance_years: number | null };
+  templates_of_students_who_left: number;
+  templates_unrecognised: number;
+  mood_summaries: number;
+  sessions: number;
+  marks: number;
 }
 
 export interface StudentDay {
@@ -62,6 +103,10 @@ export interface StudentDay {
   source: string | null;
   auto_status: Status | null;
   confidence: number | null;
+  /** "camera", "by hand" or "corrected"; null: no mark. */
+  how: "camera" | "by hand" | "corrected" | null;
+  /** The camera cannot recognise them (no consent, or no face enrolled): a person marks them. */
+  by_hand: boolean;
 }
 
 export interface DailyReport {
@@ -73,6 +118,8 @@ export interface DailyReport {
   mood: boolean;
   students: StudentDay[];
   counts: Record<Status, number>;
+  /** Students only a person can register, with no mark yet. */
+  to_mark_by_hand: number;
 }
 
 export interface HistoryDay extends StudentDay {
@@ -129,6 +176,9 @@ export interface RosterChanges {
   /** [student id, name, class] of students of the file's classes who are not in it. */
   missing: [string, string, string][];
   missing_leave: boolean;
+  /** Consent decisions the file records that are not on record yet: [student id, decision]. */
+  consent: [string, { kind: ConsentKind; by: string; date: string }][];
+  templates_deleted: number;
   unchanged: number;
 }
 
@@ -264,6 +314,23 @@ export const api = {
   exportXlsx: (klass: string, from: string, to: string, path: string, overwrite = false) =>
     invoke<{ path: string; students: number; days: number }>("export_xlsx", { class: klass, from, to, path, overwrite }),
   defaultExportPath: (klass: string, from: string, to: string) => invoke<string>("default_export_path", { class: klass, from, to }),
+
+  consentHistory: (studentId: string) =>
+    invoke<{ student_id: string; name: string; state: ConsentState; history: ConsentEvent[] }>("consent_history", { studentId }),
+  recordConsent: (studentId: string, request: ConsentRequest, by: string) =>
+    invoke<{ before: ConsentState; after: ConsentState; templates_deleted: number }>("record_consent", { studentId, request, by }),
+  recordConsentBulk: (studentIds: string[], request: ConsentRequest, by: string) =>
+    invoke<{ recorded: number }>("record_consent_bulk", { studentIds, request, by }),
+  markByHand: (klass: string, date: string, studentId: string, status: Status, by: string) =>
+    invoke<{ old: Status; new: Status }>("mark_by_hand", { class: klass, date, studentId, status, by }),
+  purge: (dryRun: boolean, by: string) => invoke<PurgeReport>("purge", { dryRun, by }),
+  privacyReport: () => invoke<string>("privacy_report"),
+  /** Fails with code "exists" when the file is there and `overwrite` is false. */
+  savePrivacyReport: (path: string, overwrite = false) => invoke<{ path: string }>("save_privacy_report", { path, overwrite }),
+  /** Fails with code "exists" when the file is there and `overwrite` is false. */
+  exportStudent: (studentId: string, path: string, overwrite = false) =>
+    invoke<{ path: string; marks: number; consent_events: number; templates: number }>("export_student", { studentId, path, overwrite }),
+  defaultDocumentPath: (name: string) => invoke<string>("default_document_path", { name }),
 };
 
 /** Errors from commands carry a sentence already; anything else becomes one. */

@@ -1,8 +1,9 @@
-// The window: first-run setup, then four pages behind a tab bar (keys 1-4 switch pages).
+// The window: first-run setup, then five pages behind a tab bar (Alt+1-5 switch pages).
 import { useEffect, useState } from "preact/hooks";
 import { api, errorText, type AppInfo, type ClassInfo } from "./api";
 import { Notice } from "./components/common";
 import { LivePage } from "./pages/live";
+import { PrivacyPage } from "./pages/privacy";
 import { ReportsPage } from "./pages/reports";
 import { SettingsPage, SetupPage } from "./pages/settings";
 import { StudentsPage } from "./pages/students";
@@ -11,6 +12,7 @@ const PAGES = [
   ["live", "Live"],
   ["students", "Students"],
   ["reports", "Reports"],
+  ["privacy", "Privacy"],
   ["settings", "Settings"],
 ] as const;
 type Page = (typeof PAGES)[number][0];
@@ -41,7 +43,7 @@ export function App() {
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       const target = e.target as HTMLElement;
-      if (e.altKey && /^[1-4]$/.test(e.key) && !["INPUT", "SELECT", "TEXTAREA"].includes(target.tagName)) {
+      if (e.altKey && /^[1-5]$/.test(e.key) && !["INPUT", "SELECT", "TEXTAREA"].includes(target.tagName)) {
         setPage(PAGES[Number(e.key) - 1][0]);
       }
     };
@@ -73,10 +75,11 @@ export function App() {
       <main>
         {/* Live stays mounted while hidden: a running session keeps streaming to it. */}
         <div hidden={page !== "live"}>
-          <LivePage classes={classes} defaultSource={source} onNavigate={(p) => setPage(p as Page)} />
+          <LivePage classes={classes} defaultSource={source} operator={operator} visible={page === "live"} onNavigate={(p) => setPage(p as Page)} />
         </div>
         {page === "students" ? <StudentsPage classes={classes} reload={reload} defaultSource={source} operator={operator} /> : null}
         {page === "reports" ? <ReportsPage classes={classes} operator={operator} mood={s.mood === "on"} /> : null}
+        {page === "privacy" ? <PrivacyPage operator={operator} /> : null}
         {page === "settings" ? <SettingsPage info={info} classes={classes} reload={reload} /> : null}
       </main>
     </div>

@@ -1,6 +1,6 @@
 // Small presentational pieces shared by the pages.
 import type { ComponentChildren } from "preact";
-import type { ClassInfo, Mood, Status } from "../api";
+import type { ClassInfo, ConsentState, Mood, Status } from "../api";
 
 const STATUS_LABEL: Record<Status, string> = { present: "Present", late: "Late", absent: "Absent", excused: "Excused" };
 
@@ -17,6 +17,17 @@ export function StatusChip({ status, manual }: { status: Status | null; manual?:
     <span class={`chip chip-${status}`} data-status={status} title={manual ? "changed by hand" : undefined}>
       {STATUS_LABEL[status]}
       {manual ? " ✎" : ""}
+    </span>
+  );
+}
+
+const CONSENT_LABEL: Record<ConsentState, string> = { none: "No consent", granted: "Granted", withdrawn: "Withdrawn", objected: "Objected" };
+
+/** A student's consent as it stands (only "granted" lets the camera enrol and recognise them). */
+export function ConsentChip({ state }: { state: ConsentState }) {
+  return (
+    <span class={`chip consent-${state}`} data-consent={state} title={state === "granted" ? "the camera may recognise them" : "registered by hand"}>
+      {CONSENT_LABEL[state]}
     </span>
   );
 }

@@ -5,7 +5,20 @@ import { ClassSelect, Empty, Notice, StatusChip } from "../components/common";
 import { SourcePicker } from "../components/source";
 import { VideoView } from "../components/video";
 
-export function LivePage({ classes, defaultSource, onNavigate }: { classes: ClassInfo[]; defaultSource: string; onNavigate: (page: string) => void }) {
+export function LivePage({
+  classes,
+  defaultSource,
+  operator,
+  visible,
+  onNavigate,
+}: {
+  classes: ClassInfo[];
+  defaultSource: string;
+  operator: string;
+  /** The page stays mounted while hidden (a session streams to it); shown again, it reloads the roster. */
+  visible: boolean;
+  onNavigate: (page: string) => void;
+}) {
   const [klass, setKlass] = useState(classes[0]?.name ?? "");
   const [source, setSource] = useState(defaultSource);
   const [running, setRunning] = useState(false);
@@ -31,8 +44,8 @@ export function LivePage({ classes, defaultSource, onNavigate }: { classes: Clas
     }
   };
   useEffect(() => {
-    refresh();
-  }, [klass]);
+    if (visible) refresh();
+  }, [klass, visible]);
 
   // Frames are drawn at the display's pace: only the newest waiting frame is rendered.
   const onMessage = (m: LiveMessage) => {
@@ -83,6 +96,15 @@ export function LivePage({ classes, defaultSource, onNavigate }: { classes: Clas
     try {
       await api.sessionStart(klass, source, onMessage);
       setRunning(true);
+    } catch (e) {
+      setError(errorText(e));
+    }
+  };
+  // The alternative way: a person registers a student the camera may not (or cannot) recognise.
+  const markPresent = async (studentId: string) => {
+    try {
+      await api.markByHand(klass, isoDate(new Date()), studentId, "present", operator);
+      refresh();
     } catch (e) {
       setError(errorText(e));
     }
@@ -149,10 +171,19 @@ export function LivePage({ classes, defaultSource, onNavigate }: { classes: Clas
           {report && report.students.length ? (
             <ul>
               {report.students.map((s) => (
-                <li key={s.student_id} data-student={s.student_id}>
-                  <span class="name">{s.name}</span>
+                <li key={s.student_id} data-student={s.student_id} class={s.by_hand ? "by-hand" : undefined}>
+                  <span class="name">
+                    {s.name}
+                    {s.by_hand ? <small title="no consent for the camera, or no face enrolled"> by hand</small> : null}
+                  </span>
                   <span class="seen">{s.first_seen ? clock(s.first_seen) : ""}</span>
-                  <StatusChip status={s.status} manual={s.source === "manual"} />
+                  {s.by_hand && !s.how ? (
+                    <button class="mark-present" onClick={() => markPresent(s.student_id)} title="Register by hand: present">
+                      Mark present
+                    </button>
+                  ) : (
+                    <StatusChip status={s.status} manual={s.how !== null && s.how !== "camera"} />
+                  )}
                 </li>
               ))}
             </ul>
@@ -162,6 +193,7 @@ export function LivePage({ classes, defaultSource, onNavigate }: { classes: Clas
           {report ? (
             <p class="counts">
               {report.counts.present} present · {report.counts.late} late · {report.counts.absent} not seen
+              {report.to_mark_by_hand ? <strong data-testid="to-mark-by-hand"> · {report.to_mark_by_hand} to mark by hand</strong> : null}
             </p>
           ) : null}
         </aside>

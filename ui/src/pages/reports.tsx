@@ -90,6 +90,7 @@ export function ReportsPage({ classes, operator, mood }: { classes: ClassInfo[];
               <tr>
                 <th>Student</th>
                 <th>Status</th>
+                <th>How</th>
                 <th>First seen</th>
                 <th>Late (min)</th>
                 {mood ? <th>Mood</th> : null}
@@ -108,6 +109,7 @@ export function ReportsPage({ classes, operator, mood }: { classes: ClassInfo[];
                     <StatusChip status={s.status} manual={s.source === "manual"} />
                     {s.auto_status ? <small> (camera: {s.auto_status})</small> : null}
                   </td>
+                  <td class="how">{s.how ?? (s.by_hand ? "to mark by hand" : "")}</td>
                   <td>{clock(s.first_seen)}</td>
                   <td>{s.status === "late" ? s.late_minutes : ""}</td>
                   {mood ? <td>{s.mood_distribution ? <MoodBars distribution={s.mood_distribution} label={`${s.mood} (${s.mood_samples} samples)`} /> : ""}</td> : null}

@@ -29,12 +29,22 @@ export function SettingsPage({ info, classes, reload }: { info: AppInfo; classes
   const [minFace, setMinFace] = useState(s.min_face ?? "40");
   const [minSimilarity, setMinSimilarity] = useState(s.min_similarity && s.min_similarity !== "auto" ? s.min_similarity : "");
   const [strictness, setStrictness] = useState(s.strictness ?? "standard");
+  const [leftDays, setLeftDays] = useState(s.retention_left_days ?? "0");
+  const [unmatchedDays, setUnmatchedDays] = useState(s.retention_unmatched_days ?? "365");
+  const [moodDays, setMoodDays] = useState(s.retention_mood_days ?? "30");
+  const [attendanceYears, setAttendanceYears] = useState(s.retention_attendance_years ?? "keep");
   const [msg, setMsg] = useState<{ kind: "error" | "ok"; text: string } | null>(null);
 
   const saveAll = async (e: Event) => {
     e.preventDefault();
     try {
-      const r = await api.saveSettings({ school_name: school, operator, camera, mood: mood ?? "off", min_face: minFace, min_similarity: minSimilarity.trim() || "auto", strictness });
+      const r = await api.saveSettings({ school_name: school, operator, camera, mood: mood ?? "off", min_face: minFace, min_similarity: minSimilarity.trim() || "auto",
+        strictness,
+        retention_left_days: leftDays,
+        retention_unmatched_days: unmatchedDays,
+        retention_mood_days: moodDays,
+        retention_attendance_years: attendanceYears.trim() || "keep",
+      });
       let text = "Settings saved.";
       // Mood switched off: what earlier sessions stored is left out of reports and exports; offer to delete it.
       if (r.moods_kept > 0) {
@@ -108,6 +118,28 @@ export function SettingsPage({ info, classes, reload }: { info: AppInfo; classes
           />
         </label>
         <MoodChoice value={mood} onChange={setMood} />
+        <fieldset class="retention">
+          <legend>How long data is kept (applied at start and once a day; Privacy shows what is due)</legend>
+          <label>
+            Delete a student's face data{" "}
+            <input type="number" name="retention-left-days" min={0} max={3650} style={{ width: "5em" }} value={leftDays} onInput={(e) => setLeftDays((e.target as HTMLInputElement).value)} /> days
+            after they leave the school (0 = the day they leave)
+          </label>
+          <label>
+            Delete face data not recognised for{" "}
+            <input type="number" name="retention-unmatched-days" min={1} max={1095} style={{ width: "5em" }} value={unmatchedDays} onInput={(e) => setUnmatchedDays((e.target as HTMLInputElement).value)} /> days
+            (at most 3 years)
+          </label>
+          <label>
+            Keep mood summaries for{" "}
+            <input type="number" name="retention-mood-days" min={0} max={3650} style={{ width: "5em" }} value={moodDays} onInput={(e) => setMoodDays((e.target as HTMLInputElement).value)} /> days
+          </label>
+          <label>
+            Keep attendance records for{" "}
+            <input name="retention-attendance-years" style={{ width: "5em" }} value={attendanceYears} onInput={(e) => setAttendanceYears((e.target as HTMLInputElement).value)} /> years
+            ("keep" = until the school deletes them)
+          </label>
+        </fieldset>
         <button class="primary" type="submit">
           Save settings
         </button>

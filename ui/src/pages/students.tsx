@@ -2,7 +2,8 @@
 import { ask, open } from "@tauri-apps/plugin-dialog";
 import { useEffect, useState } from "preact/hooks";
 import { api, errorText, type ClassInfo, type PhotoVerdict, type Picture, type RosterChanges, type RosterPreview, type StudentRow } from "../api";
-import { Empty, Notice } from "../components/common";
+import { ConsentChip, Empty, Notice } from "../components/common";
+import { BulkConsent, ConsentEditor } from "../components/consent";
 import { SourcePicker } from "../components/source";
 import { VideoView } from "../components/video";
 
@@ -10,6 +11,8 @@ export function StudentsPage({ classes, reload, defaultSource, operator }: { cla
   const [students, setStudents] = useState<StudentRow[]>([]);
   const [filter, setFilter] = useState<string>("");
   const [enrolling, setEnrolling] = useState<StudentRow | null>(null);
+  const [consentOf, setConsentOf] = useState<StudentRow | null>(null);
+  const [bulk, setBulk] = useState(false);
   const [error, setError] = useState<string | null>(null);
 
   const load = async () => {
@@ -46,6 +49,8 @@ export function StudentsPage({ classes, reload, defaultSource, operator }: { cla
         <RosterImport onImported={reload} operator={operator} />
       </div>
       {enrolling ? <Enrolment student={enrolling} defaultSource={defaultSource} onClose={() => (setEnrolling(null), reload())} /> : null}
+      {consentOf ? <ConsentEditor student={consentOf} operator={operator} onClose={() => (setConsentOf(null), reload())} /> : null}
+      {bulk && filter ? <BulkConsent klass={filter} students={students} operator={operator} onClose={() => (setBulk(false), reload())} /> : null}
       <h2>
         Students{" "}
         <select aria-label="Show class" value={filter} onChange={(e) => setFilter((e.target as HTMLSelectElement).value)}>
@@ -55,10 +60,15 @@ export function StudentsPage({ classes, reload, defaultSource, operator }: { cla
               {c.name} ({c.enrolled}/{c.students} enrolled)
             </option>
           ))}
-        </select>
+        </select>{" "}
+        {filter ? (
+          <button id="bulk-consent" onClick={() => setBulk(true)}>
+            Consent forms received…
+          </button>
+        ) : null}
       </h2>
       {students.length === 0 ? (
-        <Empty title="No students yet">Import a roster (CSV or Excel with columns student_id, first_name, last_name, class) above, then enrol each student with a few photos.</Empty>
+        <Empty title="No students yet">Import a roster (CSV or Excel with columns student_id, first_name, last_name, class; optionally consent, consent_by, consent_date) above, record each parent's consent, then enrol each student with a few photos.</Empty>
       ) : (
         <table class="table">
           <thead>
@@ -66,6 +76,7 @@ export function StudentsPage({ classes, reload, defaultSource, operator }: { cla
               <th>ID</th>
               <th>Name</th>
               <th>Class</th>
+              <th>Consent</th>
               <th>Face photos</th>
               <th />
             </tr>
@@ -76,8 +87,14 @@ export function StudentsPage({ classes, reload, defaultSource, operator }: { cla
                 <td>{s.student_id}</td>
                 <td>{s.name}</td>
                 <td>{s.class ?? "(left)"}</td>
+                <td class="consent">
+                  <ConsentChip state={s.consent} />
+                </td>
                 <td class="photos">{s.enrolled_photos === 0 ? <span class="warn">not enrolled</span> : s.enrolled_photos}</td>
                 <td class="actions">
+                  <button class="edit-consent" onClick={() => setConsentOf(s)}>
+                    Consent…
+                  </button>
                   <button class="enrol" onClick={() => setEnrolling(s)}>
                     Enrol…
                   </button>
@@ -139,6 +156,7 @@ function RosterChangeList({ changes }: { changes: RosterChanges }) {
       ...(c.class ? [`Move ${c.student_id}: ${c.class[0] ?? "no class"} → ${c.class[1]} (from today; earlier registers keep them)`] : []),
     ]),
     ...changes.missing.map(([id, name, klass]) => (changes.missing_leave ? `${id} ${name} leaves ${klass}` : `${id} ${name} is not in the file (stays in ${klass})`)),
+    ...changes.consent.map(([id, c]) => `Consent ${id}: ${c.kind} by ${c.by} on ${c.date}`),
   ];
   if (!items.length) return <p class="hint">No changes: the roster matches what is stored.</p>;
   return (
@@ -175,7 +193,8 @@ function RosterImport({ onImported, operator }: { onImported: () => void; operat
     try {
       const c = await api.rosterImport(path, removeMissing, operator || "office");
       const left = c.missing_leave ? `, ${c.missing.length} left their class` : "";
-      setMsg({ kind: "ok", text: `Imported: ${c.added.length} added, ${c.changed.length} changed, ${c.classes_created.length} new class(es)${left}.` });
+      const consent = c.consent.length ? `, ${c.consent.length} consent decision(s) recorded` : "";
+      setMsg({ kind: "ok", text: `Imported: ${c.added.length} added, ${c.changed.length} changed, ${c.classes_created.length} new class(es)${left}${consent}.` });
       setPreview(null);
       onImported();
     } catch (e) {
@@ -185,7 +204,10 @@ function RosterImport({ onImported, operator }: { onImported: () => void; operat
   return (
     <div class="card">
       <h2>Import a roster</h2>
-      <p class="hint">CSV or Excel, columns student_id, first_name, last_name, class. Nothing changes until you press Import.</p>
+      <p class="hint">
+        CSV or Excel, columns student_id, first_name, last_name, class; optional consent (granted / withdrawn / objected), consent_by, consent_date.
+        Nothing changes until you press Import.
+      </p>
       <div class="row">
         <input name="roster-path" aria-label="Roster file" value={path} placeholder="roster.csv" onInput={(e) => setPath((e.target as HTMLInputElement).value)} />
         <button type="button" onClick={browse}>
@@ -309,9 +331,10 @@ function Enrolment({ student, defaultSource, onClose }: { student: StudentRow; d
           {advice}
         </Notice>
       ) : null}
-      {advice ? (
-        <Notice kind="info" testid="enrol-advice">
-          {advice}
+      {student.consent !== "granted" ? (
+        <Notice kind="info" testid="enrol-consent">
+          No usable consent is on record for {student.name}: enrolment will be refused. Record a parent's written consent first (Consent…); until then
+          they are registered by hand.
         </Notice>
       ) : null}
       <div class="two-col">
