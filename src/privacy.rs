@@ -201,6 +201,26 @@ pub fn record_consent_bulk(store: &mut Store, student_ids: &[String], request: C
     Ok(store.record_consents(&work)?.len())
 }
 
+/// What a student's leaving did.
+#[derive(Debug, Serialize)]
+pub struct Leaving {
+    pub student_id: String,
+    pub name: String,
+    pub classes_left: Vec<String>,
+    /// Face templates deleted at once (the retention policy's days after leaving is 0).
+    pub templates_deleted: usize,
+}
+
+/// A student leaves the school: archived (their register kept), their face templates deleted as
+/// the retention policy says (at once by default).
+pub fn leave_school(store: &mut Store, student_id: &str, actor: &str) -> anyhow::Result<Leaving> {
+    let s = store.student(student_id)?;
+    let classes_left = store.leave_school(&s, actor)?;
+    anyhow::ensure!(!classes_left.is_empty(), "{} ({}) is in no class: they have already left", s.student_id, s.name());
+    let templates_deleted = crate::retention::purge_leavers(store, actor)?.templates_of_students_who_left;
+    Ok(Leaving { student_id: s.student_id.clone(), name: s.name(), classes_left, templates_deleted })
+}
+
 /// One student's consent as it stands, with its history.
 #[derive(Debug, Serialize)]
 pub struct StudentConsent {

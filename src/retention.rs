@@ -82,8 +82,27 @@ pub fn purge(store: &mut Store, dry_run: bool, actor: &str) -> anyhow::Result<Pu
         moods_before: today - Duration::days(policy.mood_days as i64),
         attendance_before: policy.attendance_years.map(|y| years_before(today, y)),
     };
-    let counts = store.purge(&cutoffs, dry_run, actor)?;
+    let counts = store.purge(&cutoffs, dry_run, actor, "purge")?;
     Ok(PurgeReport { dry_run, at: now, policy, counts })
+}
+
+/// Right after students leave (`rollcall leave`, a roster import that takes them off): delete the
+/// templates of those whose leaving is due under the policy (0 days, the default: at once), and
+/// nothing else.
+pub fn purge_leavers(store: &mut Store, actor: &str) -> anyhow::Result<PurgeCounts> {
+    let policy = Policy::read(store)?;
+    let now = Local::now().naive_local();
+    let never = NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or_default();
+    let cutoffs = crate::storage::PurgeCutoffs {
+        left_before: now.date() - Duration::days(policy.template_days_after_leaving as i64),
+        unrecognised_since: never.and_time(chrono::NaiveTime::MIN),
+        moods_before: never,
+        attendance_before: None,
+    };
+    if store.purge(&cutoffs, true, actor, "purge_leavers")?.templates_of_students_who_left == 0 {
+        return Ok(PurgeCounts::default());
+    }
+    Ok(store.purge(&cutoffs, false, actor, "purge_leavers")?)
 }
 
 /// The purge the app runs by itself: at start, then whenever a day has passed since the last

@@ -75,6 +75,17 @@ pub fn read_roster(path: &Path) -> anyhow::Result<RosterPlan> {
     }
 }
 
+/// Apply a roster's entries (or, `dry_run`, work out what would change), then delete the face
+/// templates of students it took off their classes if the retention policy says "at once". Both
+/// front ends import through here.
+pub fn apply(store: &mut crate::storage::Store, entries: &[RosterEntry], options: crate::storage::RosterOptions, actor: &str) -> anyhow::Result<crate::storage::RosterChanges> {
+    let mut changes = store.apply_roster(entries, options, actor)?;
+    if options.remove_missing && !options.dry_run && !changes.missing.is_empty() {
+        changes.leavers_templates_deleted = crate::retention::purge_leavers(store, actor)?.templates_of_students_who_left;
+    }
+    Ok(changes)
+}
+
 /// Rows are checked as they arrive: the validator never needs the whole file.
 struct Validator {
     index: Option<[usize; 4]>,

@@ -217,10 +217,15 @@ fn purge_deletes_exactly_what_the_retention_settings_say_and_reports_counts() {
     env.cmd().args(["enroll", "K1"]).arg(lfw(&d, "Abel_Pacheco", 1)).arg(lfw(&d, "Abel_Pacheco", 2)).assert().success();
     env.cmd().args(["enroll", "L1"]).arg(lfw(&d, "Akhmed_Zakayev", 1)).assert().success();
     env.cmd().args(["enroll", "S1"]).arg(lfw(&d, "Al_Sharpton", 1)).arg(lfw(&d, "Al_Sharpton", 2)).assert().success();
-    // S1 enrolled 400 days ago and never recognised since; L1 leaves (today).
+    // S1 enrolled 400 days ago and never recognised since; L1 leaves (today), while the school
+    // keeps leavers' templates a week: not deleted at the import.
     age_templates(&env, "S1", 400);
+    env.cmd().args(["settings", "set", "retention_left_days", "7"]).assert().success();
     let next = env.write("next.csv", &with_consent("student_id,first_name,last_name,class\nK1,Keep,Me,7B\nS1,Stale,Face,7B\n"));
     env.cmd().args(["roster", "import", "--remove-missing"]).arg(&next).assert().success();
+    assert_eq!(photos_of(&env, "L1"), 1);
+    assert_eq!(env.json(&["purge", "--dry-run"])["templates_of_students_who_left"], 0, "not due for 7 days");
+    env.cmd().args(["settings", "set", "retention_left_days", "0"]).assert().success();
     // Mood summaries: one of a register 40 days ago (past the 30 days), one of today's.
     {
         use rollcall::storage::Store;
@@ -284,8 +289,11 @@ fn a_purge_killed_midway_leaves_a_consistent_database_and_the_next_one_finishes(
         }
         diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut conn).unwrap();
     }
+    // They leave while the policy keeps leavers' templates a month; then the school shortens it.
+    env.cmd().args(["settings", "set", "retention_left_days", "30"]).assert().success();
     let leave = env.write("leave.csv", "student_id,first_name,last_name,class\nP0,First0,Last0,9Z\n");
     env.cmd().args(["roster", "import", "--remove-missing"]).arg(&leave).assert().success();
+    env.cmd().args(["settings", "set", "retention_left_days", "0"]).assert().success();
     let total = templates(&env).len();
     assert!(total > 10_000, "{total}");
     let due = env.json(&["purge", "--dry-run"])["templates_of_students_who_left"].as_u64().unwrap() as usize;
@@ -321,6 +329,7 @@ fn a_purge_killed_midway_leaves_a_consistent_database_and_the_next_one_finishes(
             break;
         }
     }
+    eprintln!("purges killed before they finished: {killed_midway}");
     assert!(killed_midway > 0, "no purge was killed before it finished: make the test's purge bigger");
     let done = env.json(&["purge"]);
     let left_after = templates(&env).len();
@@ -359,4 +368,32 @@ fn a_students_data_export_holds_everything_and_matches_the_published_schema() {
     let text = std::fs::read_to_string(&out).unwrap();
     let t = templates(&env);
     assert!(!text.contains("embedding") && t.iter().all(|t| !contains(text.as_bytes(), &t[..16])), "no template vector in the export");
+}
+
+#[test]
+fn a_student_who_leaves_is_archived_and_their_face_data_deleted_at_once() {
+    let Some(d) = datasets() else { return };
+    let env = enrolled_stage(&d);
+    env.cmd().args(["run", "--class", "Stage", "--max-frames", "120", "--source"]).arg(d.join(CLIP)).assert().success();
+    let out = env.json(&["leave", "LMM", "--by", "office"]);
+    assert_eq!(out["classes_left"][0], "Stage");
+    assert_eq!(out["templates_deleted"], 1, "{out}");
+    assert_eq!(photos_of(&env, "LMM"), 0);
+    let students = env.json(&["students"]);
+    let lmm = students["students"].as_array().unwrap().iter().find(|s| s["student_id"] == "LMM").unwrap().clone();
+    assert_eq!(lmm["class"], Value::Null, "archived: in no class, still on record");
+    // Today's register still has them (they were in the class when it was taken).
+    let report = env.json(&["report", "--class", "Stage", "--date", "today"]);
+    assert_eq!(status_of(&report, "LMM"), "present");
+    let err = fails(&env, &["leave", "LMM"], 1);
+    assert!(err.contains("already left"), "{err}");
+    // A roster import that takes a student off deletes their templates the same way.
+    let next = env.write("next.csv", "student_id,first_name,last_name,class\nABS,Absent,Student,Stage\n");
+    let out = String::from_utf8(env.cmd().args(["roster", "import", "--remove-missing"]).arg(&next).assert().success().get_output().stdout.clone()).unwrap();
+    assert!(out.contains("1 face template(s) of students who left deleted"), "{out}");
+    assert_eq!(photos_of(&env, "ALC"), 0);
+    let audit = env.json(&["audit"]);
+    let actions: Vec<&str> = audit["audit"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert!(actions.contains(&"left_school") && actions.contains(&"purge_leavers"), "{actions:?}");
+    assert!(!actions.contains(&"purge"), "the daily purge is still due: {actions:?}");
 }

@@ -163,7 +163,7 @@ pub fn update_class(state: State<'_, AppState>, name: String, start: Option<Stri
 pub fn roster_preview(state: State<'_, AppState>, path: PathBuf, remove_missing: Option<bool>) -> Answer<Value> {
     let plan = read_roster(&path).map_err(say)?;
     let options = RosterOptions { dry_run: true, remove_missing: remove_missing.unwrap_or(false) };
-    let changes = state.store().apply_roster(&plan.entries, options, "roster preview").map_err(say)?;
+    let changes = rollcall::roster::apply(&mut state.store(), &plan.entries, options, "roster preview").map_err(say)?;
     Ok(json!({"entries": plan.entries, "problems": plan.problems, "encoding": plan.encoding, "changes": changes}))
 }
 
@@ -174,7 +174,7 @@ pub fn roster_import(state: State<'_, AppState>, path: PathBuf, remove_missing: 
         return Err(format!("nothing imported: {} row(s) need fixing (see the preview)", plan.problems.len()).into());
     }
     let options = RosterOptions { dry_run: false, remove_missing: remove_missing.unwrap_or(false) };
-    let changes = state.store().apply_roster(&plan.entries, options, by.as_deref().unwrap_or("office")).map_err(say)?;
+    let changes = rollcall::roster::apply(&mut state.store(), &plan.entries, options, by.as_deref().unwrap_or("office")).map_err(say)?;
     Ok(serde_json::to_value(changes).map_err(say)?)
 }
 
@@ -401,4 +401,12 @@ pub fn export_student(state: State<'_, AppState>, student_id: String, path: Path
 #[tauri::command(async)]
 pub fn default_document_path(name: String) -> PathBuf {
     documents().join(rollcall::files::safe_file_name(&name))
+}
+
+/// A student leaves the school: archived (register kept), face data deleted as the retention
+/// policy says.
+#[tauri::command(async)]
+pub fn leave_school(state: State<'_, AppState>, student_id: String, by: String) -> Answer<Value> {
+    let l = rollcall::privacy::leave_school(&mut state.store(), &student_id, &by).map_err(say)?;
+    Ok(serde_json::to_value(l).map_err(say)?)
 }

@@ -101,6 +101,7 @@ fn main() {
             commands::save_privacy_report,
             commands::export_student,
             commands::default_document_path,
+            commands::leave_school,
         ])
         .build(tauri::generate_context!())
         .expect("the Tauri application could not be built");

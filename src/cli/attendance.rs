@@ -39,7 +39,7 @@ pub fn roster_import(out: &Printer, db: Option<&Path>, file: &Path, dry_run: boo
     let plan = read_roster(file)?;
     let ok = plan.problems.is_empty();
     // A dry run works out the changes even with problems in the file, for the rows that are fine.
-    let changes = if ok || dry_run { Some(store.apply_roster(&plan.entries, RosterOptions { dry_run: dry_run || !ok, remove_missing }, "roster import")?) } else { None };
+    let changes = if ok || dry_run { Some(rollcall::roster::apply(&mut store, &plan.entries, RosterOptions { dry_run: dry_run || !ok, remove_missing }, "roster import")?) } else { None };
     #[derive(serde::Serialize)]
     struct Report<'a> {
         file: &'a Path,
@@ -80,6 +80,9 @@ pub fn roster_import(out: &Printer, db: Option<&Path>, file: &Path, dry_run: boo
             }
             if c.templates_deleted > 0 {
                 writeln!(s, "  {} face template(s) deleted: consent withdrawn or refused", c.templates_deleted)?;
+            }
+            if c.leavers_templates_deleted > 0 {
+                writeln!(s, "  {} face template(s) of students who left deleted (retention_left_days)", c.leavers_templates_deleted)?;
             }
             for (id, name, class) in &c.missing {
                 let what = if c.missing_leave { "leaves" } else { "is not in the file (kept; --remove-missing would take them off)" };

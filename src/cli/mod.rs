@@ -221,6 +221,13 @@ enum Command {
         #[arg(long, default_value = "teacher")]
         by: String,
     },
+    /// A student leaves the school: their classes end today, their register is kept (archived),
+    /// and their face data is deleted as `retention_left_days` says (default: at once).
+    Leave {
+        student_id: String,
+        #[arg(long, default_value = "office")]
+        by: String,
+    },
     /// Delete what the retention settings say is due (templates of students who left or not
     /// recognised for long, old mood summaries, expired registers); counts only, never names.
     Purge {
@@ -498,6 +505,7 @@ fn try_main(cli: Cli) -> anyhow::Result<Outcome> {
             (None, _) => privacy::consent_list(&out, db, c.class.as_deref()),
         },
         Command::Mark { class, student, status, date, by } => privacy::mark(&out, db, &class, date, &student, status, &by),
+        Command::Leave { student_id, by } => privacy::leave(&out, db, &student_id, &by),
         Command::Purge { dry_run, by } => privacy::purge(&out, db, dry_run, &by),
         Command::ExportStudent { student_id, out: file, force } => privacy::export_student(&out, db, &student_id, &file, force),
         Command::PrivacyReport { out: file, force } => privacy::privacy_report(&out, db, file.as_deref(), force),

@@ -73,6 +73,18 @@ pub fn mark(out: &Printer, db: Option<&Path>, class: &str, date: NaiveDate, stud
     Ok(Outcome::Done)
 }
 
+pub fn leave(out: &Printer, db: Option<&Path>, student_id: &str, by: &str) -> anyhow::Result<Outcome> {
+    let l = privacy::leave_school(&mut open_store(db)?, student_id, by)?;
+    out.print(&l, |w| {
+        writeln!(w, "{} {} left {} (their register is kept)", l.student_id, l.name, l.classes_left.join(", "))?;
+        if l.templates_deleted > 0 {
+            writeln!(w, "{} face template(s) deleted", l.templates_deleted)?;
+        }
+        Ok(())
+    })?;
+    Ok(Outcome::Done)
+}
+
 pub fn purge(out: &Printer, db: Option<&Path>, dry_run: bool, by: &str) -> anyhow::Result<Outcome> {
     let r = rollcall::retention::purge(&mut open_store(db)?, dry_run, by)?;
     out.print(&r, |w| {

@@ -73,6 +73,9 @@ pub struct RosterChanges {
     pub consent: Vec<(String, RosterConsent)>,
     /// Face templates deleted because the file records a withdrawal or an objection.
     pub templates_deleted: usize,
+    /// Face templates of students who left (`remove_missing`) deleted at once, as the retention
+    /// policy says (filled in by `roster::apply`).
+    pub leavers_templates_deleted: usize,
     pub unchanged: usize,
 }
 
@@ -476,6 +479,24 @@ impl Store {
     }
 
     // ---- enrolment -----------------------------------------------------------------
+
+    /// A student leaves the school: their current classes end today (their register is kept:
+    /// archived, not deleted). Audited. The classes they left.
+    pub fn leave_school(&mut self, student: &Student, actor: &str) -> Result<Vec<String>> {
+        Ok(self.conn.immediate_transaction(|conn| -> std::result::Result<Vec<String>, DieselError> {
+            let current: Vec<Membership> =
+                memberships::table.filter(memberships::student_id.eq(student.id)).filter(memberships::left_on.is_null()).select(Membership::as_select()).load(conn)?;
+            let mut left = Vec::new();
+            for m in current {
+                let name: String = classes::table.find(m.class_id).select(classes::name).first(conn)?;
+                leave(conn, m, today())?;
+                Audit { actor, action: "left_school", session_id: None, student: Some((student.id, &student.student_id)), old_value: Some(name.clone()), new_value: None, reason: "left the school".into() }
+                    .write(conn)?;
+                left.push(name);
+            }
+            Ok(left)
+        })?)
+    }
 
     /// Store a student's face templates. Refused (`NoConsent`, nothing stored) unless their consent
     /// is usable: enforced here, where the data is written, whatever the caller checked.

@@ -430,7 +430,9 @@ pub struct PurgeCounts {
 impl Store {
     /// Delete what is due (or only count it, `dry_run`), in one transaction; audited with the
     /// counts, overwritten in the file.
-    pub fn purge(&mut self, cut: &PurgeCutoffs, dry_run: bool, actor: &str) -> Result<PurgeCounts> {
+    /// `action` names the run in the audit log: "purge" (the whole policy; `last_purge` finds it)
+    /// or "purge_leavers" (only students who just left).
+    pub fn purge(&mut self, cut: &PurgeCutoffs, dry_run: bool, actor: &str, action: &'static str) -> Result<PurgeCounts> {
         let work = |conn: &mut SqliteConnection| -> std::result::Result<PurgeCounts, DieselError> {
             let mut counts = PurgeCounts::default();
             // Students who left: no current membership, and the last one ended before the cutoff.
@@ -477,7 +479,7 @@ impl Store {
             diesel::delete(sessions::table.filter(sessions::id.eq_any(&expired))).execute(conn)?;
             Audit {
                 actor,
-                action: "purge",
+                action,
                 session_id: None,
                 student: None,
                 old_value: None,

@@ -330,6 +330,9 @@ export const api = {
   /** Fails with code "exists" when the file is there and `overwrite` is false. */
   exportStudent: (studentId: string, path: string, overwrite = false) =>
     invoke<{ path: string; marks: number; consent_events: number; templates: number }>("export_student", { studentId, path, overwrite }),
+  /** The student leaves the school: archived (register kept), face data deleted per the retention settings. */
+  leaveSchool: (studentId: string, by: string) =>
+    invoke<{ classes_left: string[]; templates_deleted: number }>("leave_school", { studentId, by }),
   defaultDocumentPath: (name: string) => invoke<string>("default_document_path", { name }),
 };
 

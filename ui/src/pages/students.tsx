@@ -40,6 +40,20 @@ export function StudentsPage({ classes, reload, defaultSource, operator }: { cla
     }
   };
 
+  const leave = async (s: StudentRow) => {
+    const sure = await ask(`${s.name} (${s.student_id}) leaves the school? Their attendance register is kept; their face data is deleted as the retention settings say (at once by default).`, {
+      title: "Student leaves",
+      kind: "warning",
+    });
+    if (!sure) return;
+    try {
+      await api.leaveSchool(s.student_id, operator);
+      reload();
+    } catch (e) {
+      setError(errorText(e));
+    }
+  };
+
   return (
     <section class="students">
       <h1>Students</h1>
@@ -98,6 +112,11 @@ export function StudentsPage({ classes, reload, defaultSource, operator }: { cla
                   <button class="enrol" onClick={() => setEnrolling(s)}>
                     Enrol…
                   </button>
+                  {s.class ? (
+                    <button class="leave" onClick={() => leave(s)} title="Left the school: keep the register, delete the face data">
+                      Left…
+                    </button>
+                  ) : null}
                   <button class="danger" onClick={() => remove(s)}>
                     Delete
                   </button>
