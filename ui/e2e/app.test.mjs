@@ -298,7 +298,7 @@ test("consent: the camera cannot enrol a student without it; the editor records 
   await (await editor.$('[data-testid="consent-result"]')).waitForExist({ timeout: 30_000 });
   await browser.waitUntil(async () => (await editor.$$(".consent-history tbody tr td")).length > 1, { timeout: 30_000, timeoutMsg: "the history did not show the event" });
   assert.match(await (await editor.$(".consent-history tbody")).getText(), /Consent given\s*Ada Student \(mother\)/);
-  await shot("07-consent.png");
+  await shot("08-consent.png");
   await (await editor.$("button=Done")).click();
   await browser.waitUntil(async () => (await consentOf("ABS")) === "granted", { timeout: 30_000, timeoutMsg: "the consent column did not change" });
 
@@ -310,7 +310,7 @@ test("consent: the camera cannot enrol a student without it; the editor records 
   await (await browser.$('li[data-student="ABS"] button.mark-present')).click();
   await browser.waitUntil(async () => (await chipOf("ABS")) === "present", { timeout: 30_000, timeoutMsg: "the mark by hand did not show" });
   assert.equal(await byHand.isExisting(), false, "nobody is left to mark by hand");
-  await shot("08-live-by-hand.png");
+  await shot("09-live-by-hand.png");
 
   // Reports say how each mark was made.
   await (await browser.$("#tab-reports")).click();
@@ -328,7 +328,7 @@ test("consent: the camera cannot enrol a student without it; the editor records 
   await (await browser.$('[data-testid="purge-due"]')).waitUntil(async function () {
     return (await this.getText()) !== "Checking…";
   }, { timeout: 30_000 });
-  await shot("09-privacy.png");
+  await shot("10-privacy.png");
   const out = join(work, "abs-export.json");
   await (await browser.$('select[name="export-student"]')).selectByAttribute("value", "ABS");
   const path = await browser.$('input[name="export-student-path"]');
