@@ -258,7 +258,8 @@ test("enrolment with the camera: a live verdict, Capture enrols the picture judg
 });
 
 test("consent: the camera cannot enrol a student without it; the editor records it; a student is marked by hand; the privacy page", { timeout: 240_000 }, async () => {
-  await launch(school({ setupDone: true }));
+  const db = school({ setupDone: true });
+  await launch(db);
   await (await browser.$("#tab-students")).click();
   await (await browser.$("table.table")).waitForExist({ timeout: 30_000 });
   const consentOf = async (id) => (await browser.$(`table.table tr[data-student="${id}"] td.consent .chip`)).getAttribute("data-consent");
@@ -340,6 +341,9 @@ test("consent: the camera cannot enrol a student without it; the editor records 
   assert.equal(exported.student.student_id, "ABS");
   assert.equal(exported.consent_state, "granted");
   assert.equal(exported.marks[0].how, "by hand");
+  // The app applied the retention settings by itself when it started (audited, counts only).
+  const audit = JSON.parse(cli(db, "--json", "audit")).audit;
+  assert.ok(audit.some((e) => e.action === "purge" && e.actor === "Rollcall (retention schedule)"), JSON.stringify(audit));
 });
 
 test("closing the window mid-session ends the session cleanly with its marks saved", { timeout: 180_000 }, async () => {
