@@ -2,6 +2,7 @@
 //! See ARCHITECTURE.md for the map and the invariants.
 
 pub mod attendance;
+pub mod backup;
 pub mod calendar;
 pub mod consent;
 pub mod enrolment;

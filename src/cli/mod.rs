@@ -6,6 +6,7 @@
 //! 3 done in part: some inputs could not be used (they are listed).
 
 mod attendance;
+mod backup;
 mod engine;
 mod output;
 mod privacy;
@@ -225,6 +226,24 @@ enum Command {
     /// and their face data is deleted as `retention_left_days` says (default: at once).
     Leave {
         student_id: String,
+        #[arg(long, default_value = "office")]
+        by: String,
+    },
+    /// An encrypted backup of the whole register (a consistent copy, even while a session runs).
+    /// The passphrase: ROLLCALL_BACKUP_PASSPHRASE, else asked for on the terminal.
+    Backup {
+        #[arg(long)]
+        out: PathBuf,
+        /// Replace the file if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Restore a backup over the database (checked first; the replaced database is kept aside),
+    /// or with --check only say what the backup holds.
+    Restore {
+        file: PathBuf,
+        #[arg(long)]
+        check: bool,
         #[arg(long, default_value = "office")]
         by: String,
     },
@@ -505,6 +524,8 @@ fn try_main(cli: Cli) -> anyhow::Result<Outcome> {
             (None, _) => privacy::consent_list(&out, db, c.class.as_deref()),
         },
         Command::Mark { class, student, status, date, by } => privacy::mark(&out, db, &class, date, &student, status, &by),
+        Command::Backup { out: file, force } => backup::backup(&out, db, &file, force),
+        Command::Restore { file, check, by } => backup::restore(&out, db, &file, check, &by),
         Command::Leave { student_id, by } => privacy::leave(&out, db, &student_id, &by),
         Command::Purge { dry_run, by } => privacy::purge(&out, db, dry_run, &by),
         Command::ExportStudent { student_id, out: file, force } => privacy::export_student(&out, db, &student_id, &file, force),

@@ -12,6 +12,7 @@
 //! The code is split by what it stores: `people` (classes, students, memberships, templates),
 //! `register` (sessions, marks, moods, the audit log); this file opens the database.
 
+mod backup;
 mod consent;
 mod people;
 mod register;
@@ -29,6 +30,7 @@ use serde::Serialize;
 
 use schema::*;
 
+pub use backup::Contents;
 pub use consent::ConsentChange;
 pub use people::{Membership, RosterChange, RosterChanges, RosterConsent, RosterEntry, RosterOptions, StudentEntry, Template, TemplateInfo};
 pub use register::{MarkOutcome, PurgeCounts, PurgeCutoffs, SessionOpening, StaleSessions};
