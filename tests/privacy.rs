@@ -397,3 +397,31 @@ fn a_student_who_leaves_is_archived_and_their_face_data_deleted_at_once() {
     assert!(actions.contains(&"left_school") && actions.contains(&"purge_leavers"), "{actions:?}");
     assert!(!actions.contains(&"purge"), "the daily purge is still due: {actions:?}");
 }
+
+#[test]
+fn consent_forms_received_for_a_class_are_recorded_together_or_not_at_all() {
+    use rollcall::consent::{ConsentKind, ConsentRequest};
+    let env = Env::new();
+    let roster = env.write("roster.csv", "student_id,first_name,last_name,class\nS1,Ada,Lovelace,7B\nS2,Alan,Turing,7B\nS3,Grace,Hopper,7B\n");
+    env.cmd().args(["roster", "import"]).arg(&roster).assert().success();
+    let mut store = rollcall::storage::Store::open(&env.db()).unwrap();
+    let request = ConsentRequest {
+        kind: ConsentKind::Granted,
+        by: "parent or guardian (signed form)".into(),
+        relation: None,
+        date: chrono::NaiveDate::from_ymd_opt(2026, 9, 1).unwrap(),
+        how: Some("paper form".into()),
+        note: None,
+    };
+    // One unknown id among them: nothing is recorded for anyone.
+    let err = rollcall::privacy::record_consent_bulk(&mut store, &["S1".into(), "ZZ9".into()], request.clone(), "office").unwrap_err();
+    assert!(err.to_string().contains("unknown student \"ZZ9\""), "{err}");
+    let states = |env: &Env| -> Vec<String> {
+        let mut v: Vec<String> = env.json(&["consent", "--class", "7B"])["students"].as_array().unwrap().iter().map(|s| format!("{}={}", s["student_id"].as_str().unwrap(), s["state"].as_str().unwrap())).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(states(&env), ["S1=none", "S2=none", "S3=none"]);
+    assert_eq!(rollcall::privacy::record_consent_bulk(&mut store, &["S1".into(), "S2".into()], request, "office").unwrap(), 2);
+    assert_eq!(states(&env), ["S1=granted", "S2=granted", "S3=none"]);
+}
