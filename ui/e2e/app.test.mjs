@@ -236,6 +236,9 @@ test("enrolment with the camera: a live verdict, Capture enrols the picture judg
     const captureButton = await dialog.$("button=Capture");
     // Enabled when a verdict says a picture is usable: that is the event waited for.
     await captureButton.waitForEnabled({ timeout: 120_000, timeoutMsg: "the preview never judged a picture usable" });
+    // Below the preview, the button can sit at the window's bottom edge, where WebKitWebDriver's
+    // click sometimes lands outside it (seen once in CI): bring it to the middle first.
+    await captureButton.scrollIntoView({ block: "center" });
     await captureButton.click();
     const items = await dialog.$$("ul.verdicts li");
     await browser
@@ -276,7 +279,7 @@ test("consent: the camera cannot enrol a student without it; the editor records 
   await (await dialog.$("button=Start camera")).click();
   const captureButton = await dialog.$("button=Capture");
   await captureButton.waitForEnabled({ timeout: 120_000, timeoutMsg: "the preview never judged a picture usable" });
-  // The consent notice pushes the button to the window's edge: bring it into view first.
+  // The consent notice pushes the button to the window's edge: bring it to the middle first.
   await captureButton.scrollIntoView({ block: "center" });
   await captureButton.click();
   const refusal = await dialog.$("ul.verdicts li");
