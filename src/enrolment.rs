@@ -148,8 +148,7 @@ pub fn enrol_photos(
         // No photo of a student without usable consent is even looked at.
         if let Ok(s) = &student {
             if !refused.contains_key(id) {
-                let events = store.consent_history(s.id)?;
-                refused.insert(id.clone(), crate::consent::refusal(&s.student_id, &s.name(), &events));
+                refused.insert(id.clone(), store.consent_refusal(s)?);
             }
         }
         let outcome = match student {
@@ -228,7 +227,7 @@ pub fn advice(store: &mut Store, student_id: &str, model_id: &str) -> Result<Opt
 /// Enrol one frame (a webcam capture): the same checks as a photo.
 pub fn enrol_image(store: &mut Store, analyzer: &mut FaceAnalyzer, student_id: &str, image: &Mat, label: &str, options: EnrolOptions) -> anyhow::Result<Result<AcceptedPhoto, String>> {
     let student = store.student(student_id)?;
-    if let Some(why) = crate::consent::refusal(&student.student_id, &student.name(), &store.consent_history(student.id)?) {
+    if let Some(why) = store.consent_refusal(&student)? {
         return Ok(Err(why));
     }
     let mut verdict = check_image(analyzer, image);

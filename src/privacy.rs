@@ -221,6 +221,21 @@ pub fn leave_school(store: &mut Store, student_id: &str, actor: &str) -> anyhow:
     Ok(Leaving { student_id: s.student_id.clone(), name: s.name(), classes_left, templates_deleted })
 }
 
+/// A student's consent as it stands, with its full history (the CLI's `consent ID`, the app's editor).
+#[derive(Debug, Serialize)]
+pub struct ConsentHistory {
+    pub student_id: String,
+    pub name: String,
+    pub state: ConsentState,
+    pub history: Vec<ConsentEvent>,
+}
+
+pub fn consent_of(store: &mut Store, student_id: &str) -> anyhow::Result<ConsentHistory> {
+    let s = store.student(student_id)?;
+    let history = store.consent_history(s.id)?;
+    Ok(ConsentHistory { student_id: s.student_id.clone(), name: s.name(), state: consent::state(&history), history })
+}
+
 /// One student's consent as it stands, with its history.
 #[derive(Debug, Serialize)]
 pub struct StudentConsent {

@@ -341,11 +341,8 @@ fn documents() -> PathBuf {
 
 /// A student's consent as it stands, with its full history.
 #[tauri::command(async)]
-pub fn consent_history(state: State<'_, AppState>, student_id: String) -> Answer<Value> {
-    let mut store = state.store();
-    let s = store.student(&student_id).map_err(say)?;
-    let history = store.consent_history(s.id).map_err(say)?;
-    Ok(json!({"student_id": s.student_id, "name": s.name(), "state": rollcall::consent::state(&history), "history": history}))
+pub fn consent_history(state: State<'_, AppState>, student_id: String) -> Answer<rollcall::privacy::ConsentHistory> {
+    rollcall::privacy::consent_of(&mut state.store(), &student_id).map_err(say)
 }
 
 /// Record one consent event (the same checks as `rollcall consent`).

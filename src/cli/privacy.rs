@@ -30,16 +30,13 @@ pub fn consent_record(out: &Printer, db: Option<&Path>, student_id: &str, reques
 }
 
 pub fn consent_history(out: &Printer, db: Option<&Path>, student_id: &str) -> anyhow::Result<Outcome> {
-    let mut store = open_store(db)?;
-    let s = store.student(student_id)?;
-    let history = store.consent_history(s.id)?;
-    let state = rollcall::consent::state(&history);
-    out.print(&json!({"student_id": s.student_id, "name": s.name(), "state": state, "history": history}), |w| {
-        writeln!(w, "{} {}: {}", s.student_id, s.name(), state.as_str())?;
-        if history.is_empty() {
+    let c = privacy::consent_of(&mut open_store(db)?, student_id)?;
+    out.print(&c, |w| {
+        writeln!(w, "{} {}: {}", c.student_id, c.name, c.state.as_str())?;
+        if c.history.is_empty() {
             writeln!(w, "  no consent event on record")?;
         }
-        for e in &history {
+        for e in &c.history {
             let relation = e.relation.as_deref().map(|x| format!(" ({x})")).unwrap_or_default();
             let how = e.how.as_deref().map(|x| format!(", {x}")).unwrap_or_default();
             let note = e.note.as_deref().map(|x| format!(" — {x}")).unwrap_or_default();

@@ -148,6 +148,12 @@ impl Store {
         Ok(changes)
     }
 
+    /// Why this student's face data may not be stored or used (a sentence naming them), or
+    /// `None` if it may.
+    pub fn consent_refusal(&mut self, student: &Student) -> Result<Option<String>> {
+        Ok(refusal(&mut self.conn, student)?)
+    }
+
     /// A student's consent history, oldest first.
     pub fn consent_history(&mut self, student_row: i32) -> Result<Vec<ConsentEvent>> {
         Ok(events_of(&mut self.conn, &[student_row])?.remove(&student_row).unwrap_or_default())

@@ -58,17 +58,7 @@ export interface StudentRow {
 export type ConsentState = "none" | "granted" | "withdrawn" | "objected";
 export type ConsentKind = "granted" | "withdrawn" | "objected";
 
-export interface ConsentEvent {
-  kind: ConsentKind;
-  by: string;
-  relation: string | null;
-  date: string;
-  how: string | null;
-  note: string | null;
-  recorded_at: string;
-  recorded_by: string;
-}
-
+/** A consent event as a person enters it. */
 export interface ConsentRequest {
   kind: ConsentKind;
   by: string;
@@ -76,6 +66,12 @@ export interface ConsentRequest {
   date: string;
   how: string | null;
   note: string | null;
+}
+
+/** A consent event as recorded. */
+export interface ConsentEvent extends ConsentRequest {
+  recorded_at: string;
+  recorded_by: string;
 }
 
 export interface PurgeReport {
