@@ -1,5 +1,6 @@
 //! The live loop's speed: frames per second once every track is decided (the steady state of a
-//! classroom), and the time for one frame full of new faces (a crowd at the door).
+//! classroom), and the time for one frame full of new faces (a crowd at the door); and a term's
+//! report and Excel export of a 30-student class (what reading the encrypted database costs).
 //!
 //! Run: `cargo bench --bench roll` (needs ../shared/datasets or ROLLCALL_DATASETS).
 
@@ -33,7 +34,8 @@ fn consented() -> rollcall::storage::RosterConsent {
 
 /// A store whose class "B" has one student per face of `frame`, enrolled from that frame.
 fn class_of(frame: &Mat, a: &mut FaceAnalyzer, dir: &tempfile::TempDir) -> Store {
-    let mut store = Store::open(&dir.path().join("bench.sqlite3")).unwrap();
+    let keys = rollcall::keys::KeyStore::File(dir.path().join("bench.key"));
+    let mut store = Store::open_with(&dir.path().join("bench.sqlite3"), &keys).unwrap();
     let faces = a.detector.detect(frame).unwrap();
     let entries: Vec<RosterEntry> = (0..faces.len())
         .map(|i| RosterEntry { student_id: format!("S{i}"), first_name: "F".into(), last_name: format!("{i}"), class: "B".into(), consent: Some(consented()) })
@@ -149,9 +151,46 @@ fn training(c: &mut Criterion) {
     c.bench_function("recognizer/vote_one_frame_among_2000_students", |b| b.iter(|| recognizer.vote(track[0])));
 }
 
+/// A 30-student class over a term (60 school days from 2026-09-01, every student marked each
+/// day): the summary a teacher opens, and its Excel export.
+fn term_report(c: &mut Criterion) {
+    use chrono::{Datelike, NaiveDate, Weekday};
+    use rollcall::attendance::Status;
+    let dir = tempfile::tempdir().unwrap();
+    let keys = rollcall::keys::KeyStore::File(dir.path().join("bench.key"));
+    let mut store = Store::open_with(&dir.path().join("bench.sqlite3"), &keys).unwrap();
+    let entries: Vec<RosterEntry> = (0..30)
+        .map(|i| RosterEntry { student_id: format!("T{i:02}"), first_name: format!("First{i}"), last_name: format!("Last{i}"), class: "T".into(), consent: None })
+        .collect();
+    store.apply_roster(&entries, Default::default(), "bench").unwrap();
+    let class = store.class("T").unwrap();
+    let students: Vec<_> = (0..30).map(|i| store.student(&format!("T{i:02}")).unwrap()).collect();
+    let from = NaiveDate::from_ymd_opt(2026, 9, 1).unwrap();
+    let days: Vec<NaiveDate> = from.iter_days().filter(|d| !matches!(d.weekday(), Weekday::Sat | Weekday::Sun)).take(60).collect();
+    for (k, day) in days.iter().enumerate() {
+        let (session, _) = store.open_session(&class, *day, day.and_hms_opt(8, 30, 0).unwrap(), "bench").unwrap();
+        for (i, s) in students.iter().enumerate() {
+            let status = match (i + k) % 20 {
+                0 => Status::Absent,
+                1 => Status::Late,
+                _ => Status::Present,
+            };
+            store.mark_by_hand(session.id, s, status, "bench").unwrap();
+        }
+        store.close_session(session.id, day.and_hms_opt(9, 30, 0).unwrap(), 0, 0).unwrap();
+    }
+    let to = *days.last().unwrap();
+    let out = dir.path().join("term.xlsx");
+    let mut group = c.benchmark_group("term_30_students_60_days");
+    group.sample_size(20);
+    group.bench_function("summary", |b| b.iter(|| assert_eq!(rollcall::report::summary(&mut store, "T", from, to).unwrap().students.len(), 30)));
+    group.bench_function("excel_export", |b| b.iter(|| rollcall::report::xlsx::export(&mut store, "T", from, to, &out, true).unwrap()));
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().measurement_time(Duration::from_secs(4)).warm_up_time(Duration::from_secs(1));
-    targets = steady_state, crowd_at_the_door, training
+    targets = steady_state, crowd_at_the_door, training, term_report
 }
 criterion_main!(benches);

@@ -12,4 +12,10 @@ if [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
   echo "The app is built at $APP; \`bash scripts/build-app.sh\` makes the .deb and .rpm." >&2
   exit 1
 fi
+# The database's key lives in the desktop's credential store (Secret Service); a session without
+# one (no D-Bus session bus: a bare X server, a container) keeps it in a private key file.
+if [ -z "${ROLLCALL_KEY_FILE:-}${ROLLCALL_PASSPHRASE:-}" ] && [ -z "${DBUS_SESSION_BUS_ADDRESS:-}" ]; then
+  export ROLLCALL_KEY_FILE="${XDG_CONFIG_HOME:-$HOME/.config}/rollcall/database.key"
+  echo "no credential store in this session: the database key is kept in $ROLLCALL_KEY_FILE (keep a copy somewhere safe)" >&2
+fi
 exec "$APP"

@@ -14,6 +14,8 @@ bash scripts/setup.sh
 export ROLLCALL_DATASETS="${ROLLCALL_DATASETS:-$ROOT/../shared/datasets}"
 # Tests write their own temporary databases; keep them (and any app data) out of the user's folders.
 export XDG_DATA_HOME="${XDG_DATA_HOME:-$(mktemp -d)}"
+# No credential store on a test machine: the databases' key is a private file (made on first use).
+export ROLLCALL_KEY_FILE="${ROLLCALL_KEY_FILE:-$XDG_DATA_HOME/rollcall-test.key}"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 TOOLS="${ROLLCALL_TOOLS:-$HOME/.cache/rollcall/tools}"
 step() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }

@@ -2,9 +2,13 @@
 //!
 //! A backup is one file: age (scrypt passphrase, ChaCha20-Poly1305 in 64 KiB authenticated
 //! chunks) around a JSON header line (what it holds, when, which schema, the database's sha256
-//! and size) followed by a consistent copy of the database (`Store::snapshot_into`, taken while a
-//! session may be writing). Without the passphrase nothing in it is readable; a changed or
-//! truncated file fails age's authentication or the checksum.
+//! and size, the copy's own key) followed by a consistent copy of the database
+//! (`Store::snapshot_into`, taken while a session may be writing). The copy is encrypted under a
+//! key of its own, made for this backup (never this PC's key, which the backup must not give
+//! away), so no clear copy of the register is ever written, not even in the work folder; the
+//! backup restores on any PC. Without the passphrase nothing in it is readable; a changed or
+//! truncated file fails age's authentication or the checksum. Format 1 (before encryption at
+//! rest) held the copy in clear inside age; it still restores.
 //!
 //! A restore checks everything before it touches the live database: the passphrase, the
 //! checksum, that this Rollcall knows the backup's schema (an older one is migrated forward),
@@ -22,10 +26,11 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::files::{self, Protected};
+use crate::keys::{DatabaseKey, KeyStore};
 use crate::storage::{sidecar, Contents, Store};
 
 pub const FORMAT: &str = "rollcall-backup";
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 /// A passphrase a school must keep safe for years: long enough not to be guessed offline.
 pub const MIN_PASSPHRASE_CHARS: usize = 10;
 
@@ -41,6 +46,9 @@ pub struct BackupHeader {
     pub contents: Contents,
     pub database_bytes: u64,
     pub database_sha256: String,
+    /// The key of the copy inside (hex); absent in format 1, whose copy is not encrypted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_key: Option<String>,
 }
 
 /// Why a backup could not be restored (or read); the live database is untouched in every case.
@@ -65,16 +73,17 @@ pub fn backup(store: &mut Store, out: &Path, passphrase: &str, overwrite: bool) 
     }
     let work = work_folder(store.path())?;
     let snapshot = work.path().join("snapshot.sqlite3");
-    store.snapshot_into(&snapshot)?;
+    let key = DatabaseKey::random();
+    store.snapshot_into(&snapshot, &key)?;
     let school = store.setting(crate::settings::SCHOOL_NAME)?;
     let protected = Protected { database: store.files().to_vec(), inputs: Vec::new() };
-    seal(&snapshot, school, out, passphrase, overwrite, &protected)
+    seal(&snapshot, &key, school, out, passphrase, overwrite, &protected)
 }
 
-/// Seal a database file (a snapshot nobody else writes) into an encrypted backup at `out`.
-pub fn seal(snapshot: &Path, school: Option<String>, out: &Path, passphrase: &str, overwrite: bool, protected: &Protected) -> anyhow::Result<BackupHeader> {
+/// Seal a database file under `key` (a snapshot nobody else writes) into a backup at `out`.
+fn seal(snapshot: &Path, key: &DatabaseKey, school: Option<String>, out: &Path, passphrase: &str, overwrite: bool, protected: &Protected) -> anyhow::Result<BackupHeader> {
     let (contents, schema_version) = {
-        let mut copy = Store::open(snapshot)?;
+        let mut copy = Store::open_keyed(snapshot, key)?;
         let found = (copy.contents()?, copy.schema_version()?);
         copy.close_into_file()?;
         found
@@ -91,6 +100,7 @@ pub fn seal(snapshot: &Path, school: Option<String>, out: &Path, passphrase: &st
         contents,
         database_bytes,
         database_sha256,
+        database_key: key.to_hex().map(|h| h.to_string()),
     };
     files::write_file(out, overwrite, protected, |tmp| {
         let file = std::fs::File::create(tmp)?;
@@ -119,18 +129,22 @@ pub struct Restored {
 /// schema and SQLite's integrity check have all passed.
 pub fn verify(file: &Path, passphrase: &str, near: &Path) -> anyhow::Result<BackupHeader> {
     let work = work_folder(near)?;
-    let (header, _) = open_backup(file, passphrase, &work.path().join("check.sqlite3"))?;
+    let (header, _, _) = open_backup(file, passphrase, &work.path().join("check.sqlite3"))?;
     Ok(header)
 }
 
 /// Replace the database at `db` with the backup's, after checking everything (see the module doc).
 pub fn restore(db: &Path, file: &Path, passphrase: &str, actor: &str) -> anyhow::Result<Restored> {
     let work = work_folder(db)?;
+    let unpacked = work.path().join("backup.sqlite3");
+    let (header, contents, key) = open_backup(file, passphrase, &unpacked)?;
+    // Re-encrypted under this PC's key, its templates sealed for it.
     let restored = work.path().join("restored.sqlite3");
-    let (header, contents) = open_backup(file, passphrase, &restored)?;
+    let local = KeyStore::from_env().load_or_create()?;
+    Store::open_keyed(&unpacked, &key)?.snapshot_into(&restored, &local)?;
     {
         // The restored register says it was restored, from what, by whom.
-        let mut copy = Store::open(&restored)?;
+        let mut copy = Store::open_keyed(&restored, &local)?;
         copy.audit_database_event(actor, "restore", format!("restored from a backup taken {} by Rollcall {}", header.created_at.format("%Y-%m-%d %H:%M:%S"), header.rollcall_version))?;
         copy.close_into_file()?;
     }
@@ -156,8 +170,8 @@ pub fn restore(db: &Path, file: &Path, passphrase: &str, actor: &str) -> anyhow:
     Ok(Restored { backup: header, replaced_kept_at, contents })
 }
 
-/// Decrypt `file` into `to` and check it; its header and contents.
-fn open_backup(file: &Path, passphrase: &str, to: &Path) -> anyhow::Result<(BackupHeader, Contents)> {
+/// Decrypt `file` into `to` and check it; its header, contents and the key of the copy at `to`.
+fn open_backup(file: &Path, passphrase: &str, to: &Path) -> anyhow::Result<(BackupHeader, Contents, DatabaseKey)> {
     let damaged = || BackupError::Damaged(file.to_path_buf());
     let input = std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
     let decryptor = age::Decryptor::new(BufReader::new(input)).map_err(|_| damaged())?;
@@ -186,8 +200,18 @@ fn open_backup(file: &Path, passphrase: &str, to: &Path) -> anyhow::Result<(Back
     if sha != header.database_sha256 || bytes != header.database_bytes {
         return Err(damaged().into());
     }
+    let key = match &header.database_key {
+        Some(hex) => DatabaseKey::from_hex(hex).ok_or_else(damaged)?,
+        None => {
+            // Format 1: a clear copy (in the private work folder), encrypted before it is used.
+            let key = DatabaseKey::random();
+            crate::storage::cipher::encrypt_in_place(to, &key)?;
+            crate::storage::cipher::shred(&crate::storage::cipher::kept_unencrypted(to));
+            key
+        }
+    };
     let contents = {
-        let mut copy = match Store::open(to) {
+        let mut copy = match Store::open_keyed(to, &key) {
             Ok(s) => s,
             Err(crate::storage::StoreError::NewerSchema { version, .. }) => return Err(BackupError::Newer(format!("schema {version}")).into()),
             Err(e) => return Err(e.into()),
@@ -199,7 +223,7 @@ fn open_backup(file: &Path, passphrase: &str, to: &Path) -> anyhow::Result<(Back
         copy.close_into_file()?;
         contents
     };
-    Ok((header, contents))
+    Ok((header, contents, key))
 }
 
 const WORK_PREFIX: &str = ".rollcall-backup-";

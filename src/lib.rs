@@ -8,6 +8,7 @@ pub mod consent;
 pub mod enrolment;
 pub mod eval;
 pub mod files;
+pub mod keys;
 pub mod recognition;
 pub mod privacy;
 pub mod report;

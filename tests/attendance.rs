@@ -67,13 +67,12 @@ fn a_strict_minimum_similarity_from_the_settings_marks_nobody_and_a_bad_one_is_r
 fn a_student_enrolled_while_the_roll_runs_is_recognised_without_a_restart() {
     use rollcall::attendance::{Roll, RollOptions};
     use rollcall::source::{FrameSource, Next, SourceSpec};
-    use rollcall::storage::Store;
     use rollcall::vision::{AnalyzerOptions, FaceAnalyzer};
     let Some(d) = datasets() else { return };
     let env = Env::new();
     let roster = env.write("roster.csv", ROSTER);
     env.cmd().args(["roster", "import"]).arg(&roster).assert().success();
-    let mut store = Store::open(&env.db()).unwrap();
+    let mut store = env.store();
     let mut analyzer = FaceAnalyzer::load(&AnalyzerOptions { expressions: false, ..AnalyzerOptions::default() }).unwrap();
     analyzer.detector.set_config(rollcall::vision::DetectorConfig { min_face: 40.0, ..analyzer.detector.config() });
     let class = store.class("Stage").unwrap();
@@ -222,6 +221,7 @@ fn a_database_path_that_cannot_be_a_database_is_a_clear_error() {
     let out = Command::cargo_bin("rollcall")
         .unwrap()
         .env("ROLLCALL_DB", not_a_dir.join("db.sqlite3"))
+        .env("ROLLCALL_KEY_FILE", env.key_file())
         .arg("students")
         .assert()
         .failure()
@@ -239,6 +239,7 @@ fn a_killed_session_keeps_every_mark_already_made() {
     let bin = assert_cmd::cargo::cargo_bin("rollcall");
     let mut child = std::process::Command::new(bin)
         .env("ROLLCALL_DB", env.db())
+        .env("ROLLCALL_KEY_FILE", env.key_file())
         .args(["run", "--class", "Stage", "--no-mood", "--source"])
         .arg(&clip)
         .stdout(Stdio::null())
@@ -289,12 +290,11 @@ fn an_xlsx_roster_from_the_office_imports_like_a_csv() {
 #[test]
 fn a_locked_database_is_reported_and_nothing_is_lost_when_it_frees() {
     use diesel::connection::SimpleConnection;
-    use diesel::Connection;
     let env = Env::new();
     let roster = env.write("roster.csv", "student_id,first_name,last_name,class\nS1,A,B,7B\n");
     env.cmd().args(["roster", "import"]).arg(&roster).assert().success();
     // Another program holds the write lock.
-    let mut other = diesel::sqlite::SqliteConnection::establish(env.db().to_str().unwrap()).unwrap();
+    let mut other = env.sql();
     other.batch_execute("BEGIN EXCLUSIVE").unwrap();
     let args = ["override", "--class", "7B", "--date", "today", "--student", "S1", "--status", "excused", "--reason", "trip"];
     let out = env.cmd().args(args).assert().failure().get_output().stderr.clone();
@@ -330,7 +330,7 @@ fn a_full_disk_is_reported_and_committed_data_survives() {
     let db = mnt.join("rollcall.sqlite3");
     let cmd = || {
         let mut c = Command::cargo_bin("rollcall").unwrap();
-        c.env("ROLLCALL_DB", &db);
+        c.env("ROLLCALL_DB", &db).env("ROLLCALL_KEY_FILE", env.key_file());
         c
     };
     let roster = env.write("roster.csv", "student_id,first_name,last_name,class\nS1,A,B,7B\nS2,C,D,7B\n");
@@ -402,6 +402,7 @@ fn a_live_source_that_drops_out_is_reconnected_without_losing_the_session() {
     let bin = assert_cmd::cargo::cargo_bin("rollcall");
     let run = std::process::Command::new(bin)
         .env("ROLLCALL_DB", env.db())
+        .env("ROLLCALL_KEY_FILE", env.key_file())
         .args(["--json", "run", "--class", "Stage", "--no-mood", "--max-seconds", "25", "--source"])
         .arg(format!("http://127.0.0.1:{port}/cam"))
         .stdout(Stdio::piped())

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::{contains, datasets, enrolled_stage, fails, Env};
-use diesel::prelude::*;
+
 use serde_json::Value;
 
 const CLIP: &str = "video_hamilton/short_hamilton_clip.mp4";
@@ -71,6 +71,9 @@ fn a_backup_restores_exactly_what_it_held_and_keeps_the_replaced_database() {
     let aside = restored["replaced_kept_at"].as_str().unwrap();
     let kept = Env::new();
     std::fs::copy(aside, kept.db()).unwrap();
+    // Encrypted under this PC's key: it opens with that key.
+    std::fs::create_dir_all(kept.key_file().parent().unwrap()).unwrap();
+    std::fs::copy(env.key_file(), kept.key_file()).unwrap();
     let students = kept.json(&["students"]);
     assert_eq!(students["students"].as_array().unwrap().len(), 2, "the kept database has ALC deleted");
 }
@@ -81,6 +84,7 @@ fn a_backup_taken_while_the_clip_is_recorded_restores_to_a_consistent_register()
     let env = enrolled_stage(&d);
     let mut run = std::process::Command::new(assert_cmd::cargo::cargo_bin("rollcall"))
         .env("ROLLCALL_DB", env.db())
+        .env("ROLLCALL_KEY_FILE", env.key_file())
         .args(["run", "--class", "Stage", "--source"])
         .arg(d.join(CLIP))
         .stdout(std::process::Stdio::null())
@@ -149,16 +153,17 @@ fn a_backup_from_a_newer_rollcall_is_refused() {
     std::fs::copy(env.db(), &newer).unwrap();
     {
         use diesel::connection::SimpleConnection;
-        let mut conn = SqliteConnection::establish(newer.to_str().unwrap()).unwrap();
+        let mut conn = env.sql_at(&newer);
         conn.batch_execute("INSERT INTO __diesel_schema_migrations (version) VALUES ('20991231000000'); PRAGMA wal_checkpoint(TRUNCATE);").unwrap();
     }
     let db = std::fs::read(&newer).unwrap();
     use sha2::Digest;
     let header = serde_json::json!({
-        "format": "rollcall-backup", "version": 1, "created_at": "2099-01-01T08:00:00", "rollcall_version": "9.0.0",
+        "format": "rollcall-backup", "version": 2, "created_at": "2099-01-01T08:00:00", "rollcall_version": "9.0.0",
         "schema_version": "20991231000000", "school": null,
         "contents": {"classes": 1, "students": 1, "templates": 0, "sessions": 0, "marks": 0, "consent_events": 0, "audit_entries": 0},
         "database_bytes": db.len(), "database_sha256": format!("{:x}", sha2::Sha256::digest(&db)),
+        "database_key": env.keys().load().unwrap().unwrap().to_hex().unwrap().as_str(),
     });
     let file = env.dir.path().join("newer.rcbackup");
     let encryptor = age::Encryptor::with_user_passphrase(age::secrecy::SecretString::from(PASS.to_string()));
@@ -182,6 +187,7 @@ fn a_backup_killed_midway_leaves_the_live_database_intact_and_no_clear_copy_behi
     for delay_ms in [100u64, 400, 800] {
         let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("rollcall"))
             .env("ROLLCALL_DB", env.db())
+        .env("ROLLCALL_KEY_FILE", env.key_file())
             .env("ROLLCALL_BACKUP_PASSPHRASE", PASS)
             .args(["backup", "--force", "--out"])
             .arg(env.dir.path().join("killed.rcbackup"))

@@ -8,7 +8,7 @@ mod common;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::{contains, datasets, enrolled_stage, fails, raw_database, status_of, with_consent, Env, ROSTER};
+use common::{contains, datasets, decrypted_database, enrolled_stage, fails, status_of, with_consent, Env, ROSTER};
 use diesel::prelude::*;
 use serde_json::Value;
 
@@ -25,7 +25,7 @@ struct Blob {
 }
 
 fn templates(env: &Env) -> Vec<Vec<u8>> {
-    let mut conn = SqliteConnection::establish(env.db().to_str().unwrap()).unwrap();
+    let mut conn = env.sql();
     diesel::sql_query("SELECT embedding FROM enrolments").load::<Blob>(&mut conn).unwrap().into_iter().map(|b| b.embedding).collect()
 }
 
@@ -104,7 +104,7 @@ fn grant_enrol_withdraw_deletes_the_templates_for_good_and_the_camera_stops_mark
     env.cmd().args(["enroll", "ALC"]).arg(refs.join("alex_lacamoire.png")).assert().success();
     let before = templates(&env);
     assert_eq!(before.len(), 2);
-    let lmm_template = before.iter().find(|t| contains(&raw_database(&env), &t[..64])).unwrap().clone();
+    let lmm_template = before.iter().find(|t| contains(&decrypted_database(&env), &t[..64])).unwrap().clone();
 
     let out = env.json(&["consent", "LMM", "withdraw", "--by", "Luz Miranda", "--relation", "mother", "--date", "today", "--how", "e-mail"]);
     assert_eq!(out["templates_deleted"], 1, "{out}");
@@ -113,7 +113,7 @@ fn grant_enrol_withdraw_deletes_the_templates_for_good_and_the_camera_stops_mark
     assert_eq!(photos_of(&env, "ALC"), 1);
     // Not in the file, free pages and write-ahead log included.
     let left = templates(&env);
-    let raw = raw_database(&env);
+    let raw = decrypted_database(&env);
     for t in before.iter().filter(|t| !left.contains(t)) {
         for window in t.chunks(64) {
             assert!(!contains(&raw, window), "template bytes survive in the database file");
@@ -160,13 +160,12 @@ fn grant_enrol_withdraw_deletes_the_templates_for_good_and_the_camera_stops_mark
 fn a_withdrawal_while_the_roll_runs_stops_the_camera_marking_them() {
     use rollcall::attendance::{Roll, RollOptions};
     use rollcall::source::{FrameSource, Next, SourceSpec};
-    use rollcall::storage::Store;
     use rollcall::vision::{AnalyzerOptions, FaceAnalyzer};
     let Some(d) = datasets() else { return };
     let env = Env::new();
     let roster = env.write("roster.csv", ROSTER);
     env.cmd().args(["roster", "import"]).arg(&roster).assert().success();
-    let mut store = Store::open(&env.db()).unwrap();
+    let mut store = env.store();
     let mut analyzer = FaceAnalyzer::load(&AnalyzerOptions { expressions: false, ..AnalyzerOptions::default() }).unwrap();
     analyzer.detector.set_config(rollcall::vision::DetectorConfig { min_face: 40.0, ..analyzer.detector.config() });
     let refs = d.join("video_hamilton/reference");
@@ -178,7 +177,7 @@ fn a_withdrawal_while_the_roll_runs_stops_the_camera_marking_them() {
     let mut roll = Roll::start(&mut store, &class, now, "clip", options).unwrap();
     assert_eq!(roll.recognizer().len(), 2);
     // The withdrawal arrives from another program (the office's app) before the two walk in.
-    let mut office = Store::open(&env.db()).unwrap();
+    let mut office = env.store();
     let today = now.date();
     let request = rollcall::consent::ConsentRequest { kind: rollcall::consent::ConsentKind::Withdrawn, by: "Luz Miranda".into(), relation: Some("mother".into()), date: today, how: None, note: None };
     rollcall::privacy::record_consent(&mut office, "LMM", request, "office").unwrap();
@@ -202,7 +201,7 @@ fn a_withdrawal_while_the_roll_runs_stops_the_camera_marking_them() {
 
 /// Sets a template's enrolment time (as if enrolled long ago and never recognised since).
 fn age_templates(env: &Env, student_id: &str, days: i64) {
-    let mut conn = SqliteConnection::establish(env.db().to_str().unwrap()).unwrap();
+    let mut conn = env.sql();
     let at = (chrono::Local::now().naive_local() - chrono::Duration::days(days)).format("%Y-%m-%d %H:%M:%S").to_string();
     diesel::sql_query(format!("UPDATE enrolments SET created_at = '{at}' WHERE student_id = (SELECT id FROM students WHERE student_id = '{student_id}')")).execute(&mut conn).unwrap();
     diesel::sql_query(format!("UPDATE students SET last_recognised_at = NULL WHERE student_id = '{student_id}'")).execute(&mut conn).unwrap();
@@ -228,8 +227,7 @@ fn purge_deletes_exactly_what_the_retention_settings_say_and_reports_counts() {
     env.cmd().args(["settings", "set", "retention_left_days", "0"]).assert().success();
     // Mood summaries: one of a register 40 days ago (past the 30 days), one of today's.
     {
-        use rollcall::storage::Store;
-        let mut store = Store::open(&env.db()).unwrap();
+        let mut store = env.store();
         let class = store.class("7B").unwrap();
         let k1 = store.student("K1").unwrap();
         let old = chrono::Local::now().date_naive() - chrono::Duration::days(40);
@@ -283,7 +281,7 @@ fn a_purge_killed_midway_leaves_a_consistent_database_and_the_next_one_finishes(
     env.cmd().args(["roster", "import"]).arg(env.write("big.csv", &csv)).assert().success();
     env.cmd().args(["enroll", "P0"]).arg(lfw(&d, "Abel_Pacheco", 1)).assert().success();
     {
-        let mut conn = SqliteConnection::establish(env.db().to_str().unwrap()).unwrap();
+        let mut conn = env.sql();
         for _ in 0..4 {
             diesel::sql_query("INSERT INTO enrolments (student_id, model_id, embedding, source, face_size, created_at) SELECT s.id, e.model_id, e.embedding, e.source, e.face_size, e.created_at FROM students s, (SELECT * FROM enrolments LIMIT 1) e").execute(&mut conn).unwrap();
         }
@@ -302,6 +300,7 @@ fn a_purge_killed_midway_leaves_a_consistent_database_and_the_next_one_finishes(
     for delay_ms in [50u64, 150, 400, 900] {
         let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("rollcall"))
             .env("ROLLCALL_DB", env.db())
+        .env("ROLLCALL_KEY_FILE", env.key_file())
             .arg("purge")
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -311,7 +310,7 @@ fn a_purge_killed_midway_leaves_a_consistent_database_and_the_next_one_finishes(
         let finished = child.try_wait().unwrap().is_some();
         let _ = child.kill();
         let _ = child.wait();
-        let mut conn = SqliteConnection::establish(env.db().to_str().unwrap()).unwrap();
+        let mut conn = env.sql();
         #[derive(QueryableByName)]
         struct Check {
             #[diesel(sql_type = diesel::sql_types::Text)]
@@ -404,7 +403,7 @@ fn consent_forms_received_for_a_class_are_recorded_together_or_not_at_all() {
     let env = Env::new();
     let roster = env.write("roster.csv", "student_id,first_name,last_name,class\nS1,Ada,Lovelace,7B\nS2,Alan,Turing,7B\nS3,Grace,Hopper,7B\n");
     env.cmd().args(["roster", "import"]).arg(&roster).assert().success();
-    let mut store = rollcall::storage::Store::open(&env.db()).unwrap();
+    let mut store = env.store();
     let request = ConsentRequest {
         kind: ConsentKind::Granted,
         by: "parent or guardian (signed form)".into(),

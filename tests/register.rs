@@ -10,7 +10,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use calamine::{open_workbook_auto, Reader};
-use common::{contains, datasets, enrolled_stage, fails, fixture, raw_database, serve_stream, status_of, stderr_of, with_consent, Env};
+use common::{contains, datasets, decrypted_database, enrolled_stage, fails, fixture, serve_stream, status_of, stderr_of, with_consent, Env};
 use diesel::prelude::*;
 use serde_json::Value;
 
@@ -254,7 +254,7 @@ fn a_deleted_student_leaves_no_biometric_bytes_and_no_reusable_id() {
         .assert()
         .success();
     let (row, templates): (i32, Vec<Vec<u8>>) = {
-        let mut conn = diesel::sqlite::SqliteConnection::establish(env.db().to_str().unwrap()).unwrap();
+        let mut conn = env.sql();
         #[derive(QueryableByName)]
         struct Blob {
             #[diesel(sql_type = diesel::sql_types::Binary)]
@@ -266,10 +266,10 @@ fn a_deleted_student_leaves_no_biometric_bytes_and_no_reusable_id() {
         (rows[0].student_id, rows.into_iter().map(|b| b.embedding).collect())
     };
     assert_eq!(templates.len(), 3);
-    assert!(contains(&raw_database(&env), &templates[0][..64]), "the test reads the raw file the right way");
+    assert!(contains(&decrypted_database(&env), &templates[0][..64]), "the test reads the raw file the right way");
 
     env.cmd().args(["delete-student", "2001"]).assert().success();
-    let raw = raw_database(&env);
+    let raw = decrypted_database(&env);
     for t in &templates {
         for window in t.chunks(64) {
             assert!(!contains(&raw, window), "template bytes survive in the database file");
@@ -290,7 +290,7 @@ fn a_deleted_student_leaves_no_biometric_bytes_and_no_reusable_id() {
     // deleted one can come to point at them).
     let next = env.write("next.csv", "student_id,first_name,last_name,class\n2002,New,Child,7B\n");
     env.cmd().args(["roster", "import"]).arg(&next).assert().success();
-    let mut conn = diesel::sqlite::SqliteConnection::establish(env.db().to_str().unwrap()).unwrap();
+    let mut conn = env.sql();
     #[derive(QueryableByName)]
     struct Id {
         #[diesel(sql_type = diesel::sql_types::Integer)]
@@ -465,6 +465,7 @@ fn a_long_import_never_aborts_a_running_roll() {
     let bin = assert_cmd::cargo::cargo_bin("rollcall");
     let run = std::process::Command::new(bin)
         .env("ROLLCALL_DB", env.db())
+        .env("ROLLCALL_KEY_FILE", env.key_file())
         .args(["--json", "run", "--class", "Stage", "--no-mood", "--source"])
         .arg(&clip)
         .stdout(Stdio::piped())
@@ -472,7 +473,7 @@ fn a_long_import_never_aborts_a_running_roll() {
         .spawn()
         .unwrap();
     // As soon as the session is open, another program (an import) takes the write lock for 8 s.
-    let mut conn = diesel::sqlite::SqliteConnection::establish(env.db().to_str().unwrap()).unwrap();
+    let mut conn = env.sql();
     let started = Instant::now();
     loop {
         #[derive(QueryableByName)]
@@ -643,7 +644,7 @@ fn the_database_and_what_rollcall_writes_are_private_to_their_owner() {
     let env = enrolled_stage(&d);
     let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     // Keep a reader open so that the -wal and -shm files stay while we look.
-    let _reader = diesel::sqlite::SqliteConnection::establish(env.db().to_str().unwrap()).unwrap();
+    let _reader = env.sql();
     env.cmd().args(["run", "--class", "Stage", "--max-frames", "60", "--source"]).arg(d.join(CLIP)).assert().success();
     assert_eq!(mode(&env.db()), 0o600);
     for side in ["-wal", "-shm"] {
@@ -677,7 +678,7 @@ fn a_camera_password_is_never_stored() {
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["source"], format!("http://admin:***@127.0.0.1:{port}/cam"));
     assert!(!String::from_utf8_lossy(&out.stdout).contains("Sup3rSecret") && !stderr_of(&out).contains("Sup3rSecret"));
-    assert!(!contains(&raw_database(&env), b"Sup3rSecret"), "the password is in the database file");
+    assert!(!contains(&decrypted_database(&env), b"Sup3rSecret"), "the password is in the database file");
 }
 
 #[test]
@@ -700,6 +701,7 @@ fn a_killed_run_is_closed_on_the_next_start_and_keeps_its_moods() {
     let bin = assert_cmd::cargo::cargo_bin("rollcall");
     let mut run = std::process::Command::new(bin)
         .env("ROLLCALL_DB", env.db())
+        .env("ROLLCALL_KEY_FILE", env.key_file())
         .args(["run", "--class", "Stage", "--max-seconds", "120", "--source"])
         .arg(format!("http://127.0.0.1:{port}/cam"))
         .stdout(Stdio::null())

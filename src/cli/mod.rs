@@ -8,6 +8,7 @@
 mod attendance;
 mod backup;
 mod engine;
+mod keys;
 mod output;
 mod privacy;
 
@@ -81,6 +82,18 @@ fn parse_margin(s: &str) -> Result<Margin, String> {
         Some(px) => px.trim().parse().ok().filter(|v| (0.0..=200.0).contains(v)).map(Margin::Pixels).ok_or_else(bad),
         None => s.trim().parse().ok().filter(|v| (0.0..=1.0).contains(v)).map(Margin::Fraction).ok_or_else(bad),
     }
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Where the key is kept, and what it protects.
+    Status,
+    /// Re-encrypt the database under a new key (a random one; with ROLLCALL_PASSPHRASE, a new
+    /// passphrase from ROLLCALL_NEW_PASSPHRASE or typed twice).
+    Rotate {
+        #[arg(long, default_value = "office")]
+        by: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -238,6 +251,10 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// The database's encryption key: where it is kept (`key status`), or re-encrypt the database
+    /// under a new one (`key rotate`; close the app first).
+    #[command(subcommand)]
+    Key(KeyCommand),
     /// Restore a backup over the database (checked first; the replaced database is kept aside),
     /// or with --check only say what the backup holds.
     Restore {
@@ -526,6 +543,8 @@ fn try_main(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Mark { class, student, status, date, by } => privacy::mark(&out, db, &class, date, &student, status, &by),
         Command::Backup { out: file, force } => backup::backup(&out, db, &file, force),
         Command::Restore { file, check, by } => backup::restore(&out, db, &file, check, &by),
+        Command::Key(KeyCommand::Status) => keys::status(&out, db),
+        Command::Key(KeyCommand::Rotate { by }) => keys::rotate(&out, db, &by),
         Command::Leave { student_id, by } => privacy::leave(&out, db, &student_id, &by),
         Command::Purge { dry_run, by } => privacy::purge(&out, db, dry_run, &by),
         Command::ExportStudent { student_id, out: file, force } => privacy::export_student(&out, db, &student_id, &file, force),

@@ -1,6 +1,6 @@
-//! What a backup and a restore need from the database: a consistent copy taken while others
-//! write (`VACUUM INTO` reads one snapshot of the WAL database), the integrity check, the counts
-//! a restore reports, and whether a session is running on it.
+//! What a backup and a restore need from the database: a consistent copy under another key,
+//! taken while others write (one read transaction's view, see `cipher::export`), the integrity
+//! check, the counts a restore reports, and whether a session is running on it.
 
 use std::path::Path;
 
@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::schema::*;
 use super::{Audit, Result, Store, StoreError};
+use crate::keys::DatabaseKey;
 
 /// What a database holds, in counts (what a backup says it contains, what a restore brought back).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -24,12 +25,11 @@ pub struct Contents {
 }
 
 impl Store {
-    /// Write a consistent copy of the database to `path` (which must not exist), while sessions
-    /// may be writing: the copy is one read transaction's view. Deleted content is not copied.
-    pub fn snapshot_into(&mut self, path: &Path) -> Result<()> {
-        let target = path.to_str().ok_or_else(|| StoreError::Other(format!("{} is not a valid UTF-8 path", path.display())))?;
-        self.conn.batch_execute(&format!("VACUUM INTO '{}'", target.replace('\'', "''")))?;
-        Ok(())
+    /// Write a consistent copy of the database to `path` (which must not exist), encrypted
+    /// under `key` with its templates sealed for it, while sessions may be writing: the copy is
+    /// one read transaction's view. Deleted content is not copied.
+    pub fn snapshot_into(&mut self, path: &Path, key: &DatabaseKey) -> Result<()> {
+        super::cipher::export(&mut self.conn, Some(&self.seal), path, key)
     }
 
     /// SQLite's own check of every page and index: `None` when sound, else its first complaint.

@@ -13,6 +13,7 @@
 //! `register` (sessions, marks, moods, the audit log); this file opens the database.
 
 mod backup;
+pub mod cipher;
 mod consent;
 mod people;
 mod register;
@@ -29,6 +30,8 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use serde::Serialize;
 
 use schema::*;
+
+use crate::keys::{DatabaseKey, KeyStore};
 
 pub use backup::Contents;
 pub use consent::ConsentChange;
@@ -70,6 +73,12 @@ pub enum StoreError {
     ClassExists(String),
     #[error("no session for class {class:?} on {date}")]
     NoSession { class: String, date: NaiveDate },
+    #[error("the key from {store} does not open the database {path} (nothing was changed): give the right key (see `rollcall key status`), or restore a backup with `rollcall restore`; if a key rotation was interrupted and a passphrase is used, the new passphrase opens it")]
+    WrongKeyFrom { path: PathBuf, store: String },
+    #[error("the key does not open the database {0}")]
+    WrongKey(PathBuf),
+    #[error(transparent)]
+    Key(#[from] crate::keys::KeyError),
     #[error("database error: {0}")]
     Other(String),
 }
@@ -219,6 +228,8 @@ pub struct Store {
     conn: SqliteConnection,
     path: PathBuf,
     created: bool,
+    /// Seals and opens the face templates under this database's key.
+    seal: cipher::TemplateSeal,
 }
 
 fn now() -> NaiveDateTime {
@@ -245,7 +256,7 @@ pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 
 /// Create `path` as an empty file readable by its owner only, unless it exists. SQLite gives
 /// the -wal and -shm files the database file's own permissions.
-fn create_private_file(path: &Path) -> std::io::Result<bool> {
+pub(crate) fn create_private_file(path: &Path) -> std::io::Result<bool> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -337,10 +348,55 @@ impl Store {
         Self::open(&path)
     }
 
-    /// Open (creating the file if needed) and bring the schema up to date. The folder must
-    /// exist: a mistyped path is an error, not a new empty register.
+    /// Open (creating the file if needed) and bring the schema up to date, with the key kept
+    /// where the environment says (`keys::KeyStore::from_env`). The folder must exist: a
+    /// mistyped path is an error, not a new empty register.
     pub fn open(path: &Path) -> Result<Store> {
-        let open_err = |reason: String| StoreError::Open { path: path.to_path_buf(), reason };
+        Self::open_with(path, &KeyStore::from_env())
+    }
+
+    /// Open with the key kept in `keys`: a new database gets a new key; an earlier version's
+    /// unencrypted one is encrypted in place first (once); an encrypted one must open with the
+    /// key, or with the pending key of a rotation that was killed after the swap.
+    pub fn open_with(path: &Path, keys: &KeyStore) -> Result<Store> {
+        Self::check_location(path)?;
+        cipher::recover(path);
+        let state = cipher::file_state(path).map_err(|e| StoreError::Open { path: path.to_path_buf(), reason: e.to_string() })?;
+        let key = match state {
+            cipher::FileState::New => keys.load_or_create()?,
+            cipher::FileState::Plain => {
+                let key = keys.load_or_create()?;
+                tracing::info!(path = %path.display(), "encrypting the database of an earlier version (once)");
+                cipher::encrypt_in_place(path, &key)?;
+                key
+            }
+            cipher::FileState::Encrypted => match keys.load()? {
+                Some(k) => k,
+                None => keys.pending()?.ok_or_else(|| crate::keys::KeyError::Missing(keys.describe()))?,
+            },
+        };
+        let wrong = || StoreError::WrongKeyFrom { path: path.to_path_buf(), store: keys.describe() };
+        let store = match Self::open_keyed(path, &key) {
+            Err(StoreError::WrongKey(_)) => {
+                // A rotation killed after it swapped the file, before it kept the new key.
+                let pending = keys.pending()?.ok_or_else(wrong)?;
+                let store = Self::open_keyed(path, &pending).map_err(|e| if matches!(e, StoreError::WrongKey(_)) { wrong() } else { e })?;
+                keys.replace(&pending)?;
+                tracing::info!("an interrupted key rotation was finished");
+                store
+            }
+            other => other?,
+        };
+        let kept = cipher::kept_unencrypted(path);
+        if kept.exists() {
+            // The encrypted database opened: the earlier version's clear file is no longer needed.
+            cipher::shred(&kept);
+            tracing::info!(path = %path.display(), "database encrypted; the unencrypted file was removed");
+        }
+        Ok(store)
+    }
+
+    fn check_location(path: &Path) -> Result<()> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             if dir.exists() && !dir.is_dir() {
                 return Err(StoreError::FolderIsFile { path: path.to_path_buf(), folder: dir.to_path_buf() });
@@ -350,9 +406,15 @@ impl Store {
             }
         }
         match std::fs::metadata(path) {
-            Ok(meta) if !meta.is_file() => return Err(StoreError::NotAFile(path.to_path_buf())),
-            _ => {}
+            Ok(meta) if !meta.is_file() => Err(StoreError::NotAFile(path.to_path_buf())),
+            _ => Ok(()),
         }
+    }
+
+    /// Open the encrypted database at `path` with `key` (a new file is created under it).
+    pub fn open_keyed(path: &Path, key: &DatabaseKey) -> Result<Store> {
+        let open_err = |reason: String| StoreError::Open { path: path.to_path_buf(), reason };
+        Self::check_location(path)?;
         let created = match create_private_file(path) {
             Ok(created) => created,
             Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => return Err(StoreError::ReadOnly(format!("cannot create {}: {e}", path.display()))),
@@ -361,6 +423,10 @@ impl Store {
         make_private(path);
         let url = path.to_str().ok_or_else(|| open_err("the path is not valid UTF-8".into()))?;
         let mut conn = SqliteConnection::establish(url).map_err(|e| open_err(e.to_string()))?;
+        // The key before anything is read; a wrong key changes nothing.
+        if !cipher::unlock(&mut conn, key)? {
+            return Err(StoreError::WrongKey(path.to_path_buf()));
+        }
         // busy_timeout first: the other pragmas may already need the lock. Deleted content is
         // overwritten (biometric data must not survive in free pages). Foreign keys stay off
         // while migrations rebuild tables (a rebuilt parent must not cascade), then are checked.
@@ -382,7 +448,7 @@ impl Store {
             tracing::warn!(table = %v.table, count = violations.len(), "rows pointing at missing rows (kept as they are)");
         }
         conn.batch_execute("PRAGMA foreign_keys = ON")?;
-        let mut store = Store { conn, path: path.to_path_buf(), created };
+        let mut store = Store { conn, path: path.to_path_buf(), created, seal: cipher::TemplateSeal::for_key(key) };
         match store.close_stale_sessions() {
             Ok(s) if s.closed + s.removed > 0 => tracing::info!(closed = s.closed, removed = s.removed, "sessions of killed runs closed"),
             Ok(_) => {}
@@ -495,6 +561,11 @@ impl Audit<'_> {
 mod tests {
     use super::*;
 
+    /// A key file of the test's own (a test machine has no credential store).
+    fn test_keys(dir: &tempfile::TempDir) -> KeyStore {
+        KeyStore::File(dir.path().join("test.key"))
+    }
+
     /// A database of the first release (one class per student, ids reusable), with a register.
     fn first_release_database(path: &Path) {
         let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
@@ -522,7 +593,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("old.sqlite3");
         first_release_database(&path);
-        let mut store = Store::open(&path).unwrap();
+        let mut store = Store::open_with(&path, &test_keys(&dir)).unwrap();
         let class = store.class("7B").unwrap();
         assert_eq!(class.lesson_start(), NaiveTime::from_hms_opt(8, 30, 0));
         let students = store.students(Some("7B")).unwrap();
@@ -546,7 +617,7 @@ mod tests {
         assert_eq!(store.gallery(class.id, "m").unwrap()[0].embeddings, vec![vec![1.0f32]]);
         // Opened again: nothing more to migrate, nothing changes.
         drop(store);
-        let mut again = Store::open(&path).unwrap();
+        let mut again = Store::open_with(&path, &test_keys(&dir)).unwrap();
         assert_eq!(again.students(None).unwrap().len(), 2);
     }
 
@@ -554,12 +625,13 @@ mod tests {
     fn a_database_from_a_newer_rollcall_is_refused_unchanged() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("new.sqlite3");
-        drop(Store::open(&path).unwrap());
-        let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+        drop(Store::open_with(&path, &test_keys(&dir)).unwrap());
+        let key = test_keys(&dir).load().unwrap().unwrap();
+        let mut conn = cipher::connect(&path, Some(&key)).unwrap();
         conn.batch_execute("INSERT INTO __diesel_schema_migrations (version) VALUES ('20991231000000')").unwrap();
         drop(conn);
         let before = std::fs::read(&path).unwrap();
-        match Store::open(&path) {
+        match Store::open_with(&path, &test_keys(&dir)) {
             Err(StoreError::NewerSchema { version, .. }) => assert_eq!(version, "20991231000000"),
             Err(e) => panic!("{e}"),
             Ok(_) => panic!("opened a newer database"),

@@ -504,13 +504,14 @@ impl Store {
         if let Some(why) = super::consent::refusal(&mut self.conn, student)? {
             return Err(StoreError::NoConsent(why));
         }
+        let seal = &self.seal;
         self.conn.immediate_transaction(|conn| {
             for (e, source, size) in items {
                 diesel::insert_into(enrolments::table)
                     .values((
                         enrolments::student_id.eq(student.id),
                         enrolments::model_id.eq(model_id),
-                        enrolments::embedding.eq(embedding_to_bytes(e)),
+                        enrolments::embedding.eq(seal.seal(student.id, &embedding_to_bytes(e))),
                         enrolments::source.eq(source),
                         enrolments::face_size.eq(size),
                         enrolments::created_at.eq(now()),
@@ -577,9 +578,10 @@ impl Store {
         let mut out: Vec<Enrolled> = Vec::new();
         for (sid, blob) in rows {
             let key = sid.to_string();
+            let embedding = embedding_from_bytes(&self.seal.open(sid, &blob)?);
             match out.last_mut() {
-                Some(last) if last.key == key => last.embeddings.push(embedding_from_bytes(&blob)),
-                _ => out.push(Enrolled { key, embeddings: vec![embedding_from_bytes(&blob)] }),
+                Some(last) if last.key == key => last.embeddings.push(embedding),
+                _ => out.push(Enrolled { key, embeddings: vec![embedding] }),
             }
         }
         Ok(out)
@@ -602,7 +604,7 @@ impl Store {
             .filter(enrolments::model_id.eq(model_id))
             .select(enrolments::embedding)
             .load(&mut self.conn)?;
-        Ok(rows.iter().map(|b| embedding_from_bytes(b)).collect())
+        rows.iter().map(|b| Ok(embedding_from_bytes(&self.seal.open(student_row, b)?))).collect()
     }
 
     /// Every template made by `model_id` of anybody but `except` (the whole school: a face
@@ -614,10 +616,12 @@ impl Store {
             .filter(enrolments::student_id.ne(except))
             .select((Student::as_select(), enrolments::embedding))
             .load(&mut self.conn)?;
-        Ok(rows
-            .into_iter()
-            .map(|(s, blob)| Template { student_row: s.id, name: s.name(), student_id: s.student_id, embedding: embedding_from_bytes(&blob) })
-            .collect())
+        rows.into_iter()
+            .map(|(s, blob)| {
+                let embedding = embedding_from_bytes(&self.seal.open(s.id, &blob)?);
+                Ok(Template { student_row: s.id, name: s.name(), student_id: s.student_id, embedding })
+            })
+            .collect()
     }
 }
 

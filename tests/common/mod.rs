@@ -28,7 +28,8 @@ pub fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
 }
 
-/// A school of its own for one test: a temporary folder with the database in `school/`.
+/// A school of its own for one test: a temporary folder with the database in `school/` and its
+/// key in a private key file of its own, `keys/rollcall.key` (a test machine has no credential store).
 pub struct Env {
     pub dir: tempfile::TempDir,
 }
@@ -42,10 +43,28 @@ impl Env {
     pub fn db(&self) -> PathBuf {
         self.dir.path().join("school").join("rollcall.sqlite3")
     }
+    pub fn key_file(&self) -> PathBuf {
+        self.dir.path().join("keys").join("rollcall.key")
+    }
+    pub fn keys(&self) -> rollcall::keys::KeyStore {
+        rollcall::keys::KeyStore::File(self.key_file())
+    }
     pub fn cmd(&self) -> Command {
         let mut c = Command::cargo_bin("rollcall").unwrap();
-        c.env("ROLLCALL_DB", self.db());
+        c.env("ROLLCALL_DB", self.db()).env("ROLLCALL_KEY_FILE", self.key_file()).env_remove("ROLLCALL_PASSPHRASE");
         c
+    }
+    /// The store, opened as the CLI opens it.
+    pub fn store(&self) -> rollcall::storage::Store {
+        rollcall::storage::Store::open_with(&self.db(), &self.keys()).unwrap()
+    }
+    /// A bare SQL connection to the encrypted database (for checks the CLI cannot make).
+    pub fn sql(&self) -> diesel::sqlite::SqliteConnection {
+        self.sql_at(&self.db())
+    }
+    pub fn sql_at(&self, path: &Path) -> diesel::sqlite::SqliteConnection {
+        let key = self.keys().load().unwrap().expect("the database key");
+        rollcall::storage::cipher::connect(path, Some(&key)).unwrap()
     }
     pub fn json(&self, args: &[&str]) -> Value {
         let out = self.cmd().arg("--json").args(args).assert().success().get_output().stdout.clone();
@@ -119,6 +138,37 @@ pub fn raw_database(env: &Env) -> Vec<u8> {
         bytes.extend(wal);
     }
     bytes
+}
+
+/// What someone with the file *and its key* could read: every page of the file and of its
+/// write-ahead log decrypted as SQLCipher 4 stores it (AES-256-CBC, the IV in each page's reserved
+/// tail; the raw key is the cipher key), free pages included.
+pub fn decrypted_database(env: &Env) -> Vec<u8> {
+    use aes::cipher::{BlockDecryptMut, KeyIvInit};
+    const PAGE: usize = 4096;
+    const RESERVE: usize = 80; // IV (16) + HMAC-SHA512 (64)
+    let key = env.keys().load().unwrap().unwrap().to_hex().unwrap();
+    let key: Vec<u8> = (0..32).map(|i| u8::from_str_radix(&key[2 * i..2 * i + 2], 16).unwrap()).collect();
+    let decrypt = |page: &[u8], first: bool| -> Vec<u8> {
+        let start = if first { 16 } else { 0 };
+        let iv = &page[PAGE - RESERVE..PAGE - RESERVE + 16];
+        let mut data = page[start..PAGE - RESERVE].to_vec();
+        cbc::Decryptor::<aes::Aes256>::new_from_slices(&key, iv).unwrap().decrypt_padded_mut::<aes::cipher::block_padding::NoPadding>(&mut data).unwrap();
+        data
+    };
+    let mut out = Vec::new();
+    let file = std::fs::read(env.db()).unwrap();
+    for (i, page) in file.chunks_exact(PAGE).enumerate() {
+        out.extend(decrypt(page, i == 0));
+    }
+    if let Ok(wal) = std::fs::read(rollcall::storage::sidecar(&env.db(), "-wal")) {
+        // 32-byte WAL header, then frames of a 24-byte header and a page.
+        for frame in wal.get(32..).unwrap_or_default().chunks_exact(24 + PAGE) {
+            let page_no = u32::from_be_bytes(frame[0..4].try_into().unwrap());
+            out.extend(decrypt(&frame[24..], page_no == 1));
+        }
+    }
+    out
 }
 
 pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
