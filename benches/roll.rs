@@ -184,7 +184,7 @@ fn term_report(c: &mut Criterion) {
     let mut group = c.benchmark_group("term_30_students_60_days");
     group.sample_size(20);
     group.bench_function("summary", |b| b.iter(|| assert_eq!(rollcall::report::summary(&mut store, "T", from, to).unwrap().students.len(), 30)));
-    group.bench_function("excel_export", |b| b.iter(|| rollcall::report::xlsx::export(&mut store, "T", from, to, &out, true).unwrap()));
+    group.bench_function("excel_export", |b| b.iter(|| rollcall::report::xlsx::export(&mut store, "T", from, to, &out, true, "bench").unwrap()));
     group.finish();
 }
 

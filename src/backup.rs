@@ -66,8 +66,9 @@ pub enum BackupError {
     WeakPassphrase,
 }
 
-/// Back up `store` to `out` (never over the database, nor an existing file unless `overwrite`).
-pub fn backup(store: &mut Store, out: &Path, passphrase: &str, overwrite: bool) -> anyhow::Result<BackupHeader> {
+/// Back up `store` to `out` (never over the database, nor an existing file unless `overwrite`),
+/// audited under `actor`.
+pub fn backup(store: &mut Store, out: &Path, passphrase: &str, overwrite: bool, actor: &str) -> anyhow::Result<BackupHeader> {
     if passphrase.chars().count() < MIN_PASSPHRASE_CHARS {
         return Err(BackupError::WeakPassphrase.into());
     }
@@ -77,7 +78,92 @@ pub fn backup(store: &mut Store, out: &Path, passphrase: &str, overwrite: bool) 
     store.snapshot_into(&snapshot, &key)?;
     let school = store.setting(crate::settings::SCHOOL_NAME)?;
     let protected = Protected { database: store.files().to_vec(), inputs: Vec::new() };
-    seal(&snapshot, &key, school, out, passphrase, overwrite, &protected)
+    let header = seal(&snapshot, &key, school, out, passphrase, overwrite, &protected)?;
+    store.audit_database_event(actor, "backup", format!("an encrypted backup was written to {}", out.display()))?;
+    Ok(header)
+}
+
+// ---- the daily automatic backup ------------------------------------------------------------
+
+/// Where the automatic backups' passphrase is kept: in the database itself, which is encrypted
+/// at rest, so it is exactly as safe as the register it protects copies of (anyone who can read
+/// it can read the register already). Never a setting: it is not shown or exported.
+const AUTO_PASSPHRASE: &str = "backup_passphrase";
+const AUTO_PREFIX: &str = "rollcall-auto-";
+const AUTO_SUFFIX: &str = ".rollcall-backup";
+
+/// Why the automatic backup cannot run; the Settings page and `rollcall backup --auto` say so.
+#[derive(Debug, thiserror::Error)]
+pub enum AutoBackupError {
+    #[error("no folder is set for the automatic backup: choose one in Settings (or `rollcall settings set backup_folder PATH`)")]
+    NoFolder,
+    #[error("no passphrase is set for the automatic backup: set one in Settings (or `rollcall backup --auto --set-passphrase`)")]
+    NoPassphrase,
+}
+
+/// Keep `passphrase` for the automatic backups (checked as for any backup).
+pub fn set_auto_passphrase(store: &mut Store, passphrase: &str, actor: &str) -> anyhow::Result<()> {
+    if passphrase.chars().count() < MIN_PASSPHRASE_CHARS {
+        return Err(BackupError::WeakPassphrase.into());
+    }
+    store.set_setting(AUTO_PASSPHRASE, passphrase)?;
+    store.audit_database_event(actor, "backup_passphrase", "the automatic backups' passphrase was set".into())?;
+    Ok(())
+}
+
+pub fn auto_passphrase_set(store: &mut Store) -> anyhow::Result<bool> {
+    Ok(store.setting(AUTO_PASSPHRASE)?.is_some_and(|p| !p.is_empty()))
+}
+
+/// The automatic backups in `folder`, oldest first (by name: the name is the time taken).
+pub fn auto_backups(folder: &Path) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(folder)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(AUTO_PREFIX) && n.ends_with(AUTO_SUFFIX)))
+        .collect();
+    found.sort();
+    found
+}
+
+/// What the automatic backup did.
+#[derive(Debug, Serialize)]
+pub struct AutoBackup {
+    /// The backup written, or `None` if today's was already there.
+    pub written: Option<PathBuf>,
+    /// Older automatic backups removed to keep the last N.
+    pub removed: Vec<PathBuf>,
+}
+
+/// The daily automatic backup: if the backup folder has none from `today` yet, write one, then
+/// keep the last N (the `backup_keep` setting) of Rollcall's automatic backups there (files
+/// it did not write are never touched). `force`: a new one even if today's exists.
+pub fn auto_backup(store: &mut Store, now: NaiveDateTime, force: bool, actor: &str) -> anyhow::Result<AutoBackup> {
+    use crate::settings::{BACKUP_FOLDER, BACKUP_KEEP, DEFAULT_BACKUP_KEEP};
+    let folder = store.setting(BACKUP_FOLDER)?.filter(|f| !f.trim().is_empty()).map(PathBuf::from).ok_or(AutoBackupError::NoFolder)?;
+    let passphrase = store.setting(AUTO_PASSPHRASE)?.filter(|p| !p.is_empty()).ok_or(AutoBackupError::NoPassphrase)?;
+    let keep = store.setting(BACKUP_KEEP)?.and_then(|k| k.parse::<usize>().ok()).unwrap_or(DEFAULT_BACKUP_KEEP as usize).max(1);
+    crate::storage::create_private_dir(&folder).with_context(|| format!("cannot use the backup folder {}", folder.display()))?;
+    let today = format!("{AUTO_PREFIX}{}", now.format("%Y-%m-%d"));
+    let done_today = auto_backups(&folder).iter().any(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(&today)));
+    let written = if done_today && !force {
+        None
+    } else {
+        let out = folder.join(format!("{AUTO_PREFIX}{}{AUTO_SUFFIX}", now.format("%Y-%m-%d-%H%M%S")));
+        backup(store, &out, &passphrase, false, actor)?;
+        Some(out)
+    };
+    let all = auto_backups(&folder);
+    let mut removed = Vec::new();
+    for old in &all[..all.len().saturating_sub(keep)] {
+        // One that cannot be removed stays, and is tried again tomorrow.
+        if std::fs::remove_file(old).is_ok() {
+            removed.push(old.clone());
+        }
+    }
+    Ok(AutoBackup { written, removed })
 }
 
 /// Seal a database file under `key` (a snapshot nobody else writes) into a backup at `out`.

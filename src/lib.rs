@@ -1,6 +1,7 @@
 //! Rollcall's core: everything the product does, with no user interface of its own.
 //! See ARCHITECTURE.md for the map and the invariants.
 
+pub mod accounts;
 pub mod attendance;
 pub mod backup;
 pub mod calendar;

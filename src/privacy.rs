@@ -153,11 +153,12 @@ pub fn export_student(store: &mut Store, student_id: &str) -> anyhow::Result<Stu
 }
 
 /// Write a student's export to `out` (JSON, private to its owner; never over the database or an
-/// existing file unless `overwrite`).
-pub fn write_student_export(store: &mut Store, student_id: &str, out: &Path, overwrite: bool) -> anyhow::Result<StudentExport> {
+/// existing file unless `overwrite`), audited under `actor`.
+pub fn write_student_export(store: &mut Store, student_id: &str, out: &Path, overwrite: bool, actor: &str) -> anyhow::Result<StudentExport> {
     let export = export_student(store, student_id)?;
     let protected = Protected { database: store.files().to_vec(), inputs: Vec::new() };
     files::write_file(out, overwrite, &protected, |tmp| Ok(std::fs::write(tmp, serde_json::to_vec_pretty(&export)?)?))?;
+    store.audit_database_event(actor, "export_student", format!("everything held about student {student_id} exported to {}", out.display()))?;
     Ok(export)
 }
 

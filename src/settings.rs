@@ -12,8 +12,6 @@ pub const MOOD: &str = "mood";
 /// Smallest face the live detector looks for, in pixels.
 pub const MIN_FACE: &str = "min_face";
 pub const SETUP_DONE: &str = "setup_done";
-/// Who makes corrections from this machine, by default.
-pub const OPERATOR: &str = "operator";
 /// Recognition strictness: "auto" (or absent) keeps the threshold calibrated from the enrolled
 /// photos; a number raises every student's threshold to at least that cosine similarity.
 pub const MIN_SIMILARITY: &str = "min_similarity";
@@ -27,19 +25,29 @@ pub const RETENTION_LEFT_DAYS: &str = "retention_left_days";
 pub const RETENTION_UNMATCHED_DAYS: &str = "retention_unmatched_days";
 pub const RETENTION_MOOD_DAYS: &str = "retention_mood_days";
 pub const RETENTION_ATTENDANCE_YEARS: &str = "retention_attendance_years";
-pub const KEYS: [&str; 12] = [
+/// Minutes without use after which the app locks and asks who is using it.
+pub const IDLE_LOCK_MINUTES: &str = "idle_lock_minutes";
+pub const DEFAULT_IDLE_LOCK_MINUTES: u32 = 10;
+/// The daily automatic backup: the folder it goes to (absent or empty: no automatic backup) and
+/// how many of the latest it keeps there.
+pub const BACKUP_FOLDER: &str = "backup_folder";
+pub const BACKUP_KEEP: &str = "backup_keep";
+pub const DEFAULT_BACKUP_KEEP: u32 = 14;
+pub const KEYS: [&str; 14] = [
     SCHOOL_NAME,
     CAMERA,
     MOOD,
     MIN_FACE,
     SETUP_DONE,
-    OPERATOR,
     MIN_SIMILARITY,
     STRICTNESS,
     RETENTION_LEFT_DAYS,
     RETENTION_UNMATCHED_DAYS,
     RETENTION_MOOD_DAYS,
     RETENTION_ATTENDANCE_YEARS,
+    IDLE_LOCK_MINUTES,
+    BACKUP_FOLDER,
+    BACKUP_KEEP,
 ];
 
 /// The live loop's default: large enough to skip the tiny-face pyramid levels that cost the most.
@@ -78,6 +86,11 @@ pub fn validate(key: &str, value: &str) -> Result<(), String> {
         RETENTION_ATTENDANCE_YEARS => {
             value.parse::<u32>().ok().filter(|y| (1..=100).contains(y)).map(|_| ()).ok_or_else(|| "\"keep\" or a number of years from 1 to 100".to_string())
         }
+        IDLE_LOCK_MINUTES => {
+            value.parse::<u32>().ok().filter(|m| (1..=240).contains(m)).map(|_| ()).ok_or_else(|| "the idle lock is a number of minutes from 1 to 240".to_string())
+        }
+        BACKUP_KEEP => value.parse::<u32>().ok().filter(|n| (1..=365).contains(n)).map(|_| ()).ok_or_else(|| "keep from 1 to 365 automatic backups".to_string()),
+        BACKUP_FOLDER if !value.is_empty() && !std::path::Path::new(value).is_absolute() => Err("the backup folder is a full path (e.g. a network share or a USB drive)".into()),
         STRICTNESS if Strictness::parse(value).is_none() => Err("the strictness is \"standard\", \"strict\" or \"strictest\"".into()),
         k if KEYS.contains(&k) => Ok(()),
         k => Err(format!("unknown setting {k}")),
@@ -110,6 +123,10 @@ pub fn set(store: &mut Store, key: &str, value: &str) -> anyhow::Result<()> {
     validate(key, value).map_err(|e| anyhow::anyhow!("{e} (settings: {})", KEYS.join(", ")))?;
     store.set_setting(key, value)?;
     Ok(())
+}
+
+pub fn idle_lock_minutes(store: &mut Store) -> Result<u32, StoreError> {
+    Ok(store.setting(IDLE_LOCK_MINUTES)?.and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_IDLE_LOCK_MINUTES))
 }
 
 pub fn strictness(store: &mut Store) -> Result<Strictness, StoreError> {

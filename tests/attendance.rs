@@ -118,8 +118,9 @@ fn overrides_keep_the_camera_record_and_are_audited_and_exported() {
     let env = enrolled_stage(&d);
     let clip = d.join("video_hamilton/short_hamilton_clip.mp4");
     env.cmd().args(["run", "--class", "Stage", "--no-mood", "--max-frames", "120", "--source"]).arg(&clip).assert().success();
-    env.cmd()
-        .args(["override", "--class", "Stage", "--date", "today", "--student", "ABS", "--status", "excused", "--reason", "dentist", "--by", "Ms Smith"])
+    env.add_teacher("Ms Smith", &["Stage"]);
+    env.cmd_as("Ms Smith", common::TEACHER_PASSWORD)
+        .args(["override", "--class", "Stage", "--date", "today", "--student", "ABS", "--status", "excused", "--reason", "dentist"])
         .assert()
         .success();
     let report = env.json(&["report", "--class", "Stage", "--date", "today"]);
@@ -220,8 +221,8 @@ fn a_database_path_that_cannot_be_a_database_is_a_clear_error() {
     let not_a_dir = env.write("file", "x");
     let out = Command::cargo_bin("rollcall")
         .unwrap()
+        .envs(env.vars())
         .env("ROLLCALL_DB", not_a_dir.join("db.sqlite3"))
-        .env("ROLLCALL_KEY_FILE", env.key_file())
         .arg("students")
         .assert()
         .failure()
@@ -238,8 +239,7 @@ fn a_killed_session_keeps_every_mark_already_made() {
     let clip = d.join("video_hamilton/short_hamilton_clip.mp4");
     let bin = assert_cmd::cargo::cargo_bin("rollcall");
     let mut child = std::process::Command::new(bin)
-        .env("ROLLCALL_DB", env.db())
-        .env("ROLLCALL_KEY_FILE", env.key_file())
+        .envs(env.vars())
         .args(["run", "--class", "Stage", "--no-mood", "--source"])
         .arg(&clip)
         .stdout(Stdio::null())
@@ -330,7 +330,7 @@ fn a_full_disk_is_reported_and_committed_data_survives() {
     let db = mnt.join("rollcall.sqlite3");
     let cmd = || {
         let mut c = Command::cargo_bin("rollcall").unwrap();
-        c.env("ROLLCALL_DB", &db).env("ROLLCALL_KEY_FILE", env.key_file());
+        c.envs(env.vars()).env("ROLLCALL_DB", &db);
         c
     };
     let roster = env.write("roster.csv", "student_id,first_name,last_name,class\nS1,A,B,7B\nS2,C,D,7B\n");
@@ -401,8 +401,7 @@ fn a_live_source_that_drops_out_is_reconnected_without_losing_the_session() {
     std::thread::sleep(Duration::from_millis(800));
     let bin = assert_cmd::cargo::cargo_bin("rollcall");
     let run = std::process::Command::new(bin)
-        .env("ROLLCALL_DB", env.db())
-        .env("ROLLCALL_KEY_FILE", env.key_file())
+        .envs(env.vars())
         .args(["--json", "run", "--class", "Stage", "--no-mood", "--max-seconds", "25", "--source"])
         .arg(format!("http://127.0.0.1:{port}/cam"))
         .stdout(Stdio::piped())

@@ -57,7 +57,7 @@ fn a_backup_restores_exactly_what_it_held_and_keeps_the_replaced_database() {
     assert!(check.contains("is a sound backup") && check.contains("3 student(s), 2 face template(s)"), "{check}");
     assert_ne!(state(&env).0, before.0, "--check changes nothing");
 
-    let out = with_pass(&env, PASS).args(["--json", "restore", "--by", "Ms Office"]).arg(&file).assert().success().get_output().stdout.clone();
+    let out = with_pass(&env, PASS).args(["--json", "restore"]).arg(&file).assert().success().get_output().stdout.clone();
     let restored: Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(restored["contents"]["students"], 3);
     let after = state(&env);
@@ -66,7 +66,7 @@ fn a_backup_restores_exactly_what_it_held_and_keeps_the_replaced_database() {
     // The audit log: the backup's, and one entry saying it was restored.
     let log = after.2["audit"].as_array().unwrap();
     assert_eq!(&log[..log.len() - 1], before.2["audit"].as_array().unwrap().as_slice());
-    assert_eq!((log.last().unwrap()["action"].as_str(), log.last().unwrap()["actor"].as_str()), (Some("restore"), Some("Ms Office")));
+    assert_eq!((log.last().unwrap()["action"].as_str(), log.last().unwrap()["actor"].as_str()), (Some("restore"), Some(common::OFFICE)));
     // The replaced database is kept, as it was.
     let aside = restored["replaced_kept_at"].as_str().unwrap();
     let kept = Env::new();
@@ -83,8 +83,7 @@ fn a_backup_taken_while_the_clip_is_recorded_restores_to_a_consistent_register()
     let Some(d) = datasets() else { return };
     let env = enrolled_stage(&d);
     let mut run = std::process::Command::new(assert_cmd::cargo::cargo_bin("rollcall"))
-        .env("ROLLCALL_DB", env.db())
-        .env("ROLLCALL_KEY_FILE", env.key_file())
+        .envs(env.vars())
         .args(["run", "--class", "Stage", "--source"])
         .arg(d.join(CLIP))
         .stdout(std::process::Stdio::null())
@@ -186,8 +185,7 @@ fn a_backup_killed_midway_leaves_the_live_database_intact_and_no_clear_copy_behi
     let before = env.json(&["students"]);
     for delay_ms in [100u64, 400, 800] {
         let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("rollcall"))
-            .env("ROLLCALL_DB", env.db())
-        .env("ROLLCALL_KEY_FILE", env.key_file())
+            .envs(env.vars())
             .env("ROLLCALL_BACKUP_PASSPHRASE", PASS)
             .args(["backup", "--force", "--out"])
             .arg(env.dir.path().join("killed.rcbackup"))
@@ -204,4 +202,53 @@ fn a_backup_killed_midway_leaves_the_live_database_intact_and_no_clear_copy_behi
     with_pass(&env, PASS).args(["backup", "--force", "--out"]).arg(env.dir.path().join("ok.rcbackup")).assert().success();
     let left: Vec<String> = std::fs::read_dir(env.db().parent().unwrap()).unwrap().flatten().map(|e| e.file_name().to_string_lossy().to_string()).filter(|n| n.starts_with(".rollcall-backup-")).collect();
     assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn the_daily_automatic_backup_runs_once_a_day_keeps_the_last_n_and_each_restores() {
+    let env = Env::new();
+    env.cmd().args(["roster", "import"]).arg(env.write("roster.csv", common::ROSTER)).assert().success();
+    // Not set up yet: each missing piece named, with the command that sets it.
+    assert!(fails(&env, &["backup", "--auto"], 1).contains("no folder is set for the automatic backup"));
+    let folder = env.dir.path().join("backups");
+    env.cmd().args(["settings", "set", "backup_folder"]).arg(&folder).assert().success();
+    env.cmd().args(["settings", "set", "backup_keep", "2"]).assert().success();
+    assert!(fails(&env, &["settings", "set", "backup_folder", "relative/folder"], 1).contains("full path"));
+    assert!(fails(&env, &["backup", "--auto"], 1).contains("no passphrase is set"));
+    assert!(String::from_utf8_lossy(&with_pass(&env, "short").args(["backup", "--set-auto-passphrase"]).assert().failure().get_output().stderr).contains("too short"));
+    with_pass(&env, PASS).args(["backup", "--set-auto-passphrase"]).assert().success();
+    // The passphrase is kept in the (encrypted) database, shown nowhere.
+    for shown in [env.json(&["settings"]), env.json(&["audit"])] {
+        assert!(!shown.to_string().contains(PASS), "{shown}");
+    }
+    // A file of the school's own in the folder is never touched.
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(folder.join("notes.txt"), "ours").unwrap();
+
+    let first = env.json(&["backup", "--auto"]);
+    assert!(first["written"].as_str().is_some_and(|f| f.contains("rollcall-auto-")), "{first}");
+    let again = env.json(&["backup", "--auto"]);
+    assert!(again["written"].is_null(), "once a day: {again}");
+    // Two more (forced, a second apart: the name is the time taken): the oldest goes.
+    let mut written = vec![first["written"].as_str().unwrap().to_string()];
+    for _ in 0..2 {
+        std::thread::sleep(Duration::from_millis(1100));
+        let more = env.json(&["backup", "--auto", "--force"]);
+        written.push(more["written"].as_str().unwrap().to_string());
+    }
+    let kept: Vec<String> = rollcall::backup::auto_backups(&folder).iter().map(|p| p.display().to_string()).collect();
+    assert_eq!(kept, written[1..], "the last 2 are kept");
+    assert!(folder.join("notes.txt").exists());
+    for f in &kept {
+        let h = String::from_utf8(with_pass(&env, PASS).args(["--json", "restore", "--check", f]).assert().success().get_output().stdout.clone()).unwrap();
+        assert!(h.contains("\"students\": 3") || h.contains("\"students\":3"), "{h}");
+    }
+    let audit = env.json(&["audit"]);
+    let backups = audit["audit"].as_array().unwrap().iter().filter(|e| e["action"] == "backup" && e["actor"] == common::OFFICE).count();
+    assert_eq!(backups, 3, "each automatic backup is audited");
+    // A teacher may not set it up or run it.
+    env.add_teacher("Ms Smith", &["Stage"]);
+    let out = env.cmd_as("Ms Smith", common::TEACHER_PASSWORD).args(["backup", "--auto"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(common::stderr_of(&out).contains("only an office account may back up the register"), "{}", common::stderr_of(&out));
 }

@@ -464,8 +464,7 @@ fn a_long_import_never_aborts_a_running_roll() {
     let clip = d.join(CLIP);
     let bin = assert_cmd::cargo::cargo_bin("rollcall");
     let run = std::process::Command::new(bin)
-        .env("ROLLCALL_DB", env.db())
-        .env("ROLLCALL_KEY_FILE", env.key_file())
+        .envs(env.vars())
         .args(["--json", "run", "--class", "Stage", "--no-mood", "--source"])
         .arg(&clip)
         .stdout(Stdio::piped())
@@ -700,8 +699,7 @@ fn a_killed_run_is_closed_on_the_next_start_and_keeps_its_moods() {
     std::thread::sleep(Duration::from_millis(800));
     let bin = assert_cmd::cargo::cargo_bin("rollcall");
     let mut run = std::process::Command::new(bin)
-        .env("ROLLCALL_DB", env.db())
-        .env("ROLLCALL_KEY_FILE", env.key_file())
+        .envs(env.vars())
         .args(["run", "--class", "Stage", "--max-seconds", "120", "--source"])
         .arg(format!("http://127.0.0.1:{port}/cam"))
         .stdout(Stdio::null())

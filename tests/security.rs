@@ -189,12 +189,12 @@ fn key_rotation_re_encrypts_and_a_kill_at_any_moment_loses_nothing() {
     env.cmd().args(["run", "--class", "Stage", "--max-frames", "60", "--source"]).arg(d.join(CLIP)).assert().success();
     let (report, students, _) = state(&env);
     let old_key = std::fs::read(env.key_file()).unwrap();
-    let out = String::from_utf8(env.cmd().args(["key", "rotate", "--by", "IT office"]).assert().success().get_output().stdout.clone()).unwrap();
+    let out = String::from_utf8(env.cmd().args(["key", "rotate"]).assert().success().get_output().stdout.clone()).unwrap();
     assert!(out.contains("now encrypted under a new key"), "{out}");
     assert_ne!(std::fs::read(env.key_file()).unwrap(), old_key);
     assert_eq!((env.json(&["report", "--class", "Stage", "--date", "today"]), env.json(&["students"])), (report.clone(), students.clone()));
     let audit = env.json(&["audit"]);
-    assert!(audit["audit"].as_array().unwrap().iter().any(|e| e["action"] == "key_rotated" && e["actor"] == "IT office"), "{audit}");
+    assert!(audit["audit"].as_array().unwrap().iter().any(|e| e["action"] == "key_rotated" && e["actor"] == common::OFFICE), "{audit}");
     // The old key no longer opens it.
     let old = env.dir.path().join("old.key");
     std::fs::write(&old, &old_key).unwrap();
@@ -210,8 +210,7 @@ fn key_rotation_re_encrypts_and_a_kill_at_any_moment_loses_nothing() {
         let mut child = std::process::Command::new(&bin)
             .args(if i % 2 == 0 { vec!["key", "rotate"] } else { vec!["backup", "--force", "--out", "killed.rcbackup"] })
             .current_dir(env.dir.path())
-            .env("ROLLCALL_DB", env.db())
-            .env("ROLLCALL_KEY_FILE", env.key_file())
+            .envs(env.vars())
             .env("ROLLCALL_BACKUP_PASSPHRASE", "correct horse battery staple")
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -263,4 +262,78 @@ fn an_export_never_holds_a_formula_whatever_the_names_say() {
             );
         }
     }
+}
+
+#[test]
+fn a_teacher_sees_and_registers_only_their_class_and_failed_sign_ins_lock_the_account() {
+    let env = Env::new();
+    let roster = env.write("roster.csv", "student_id,first_name,last_name,class\nB1,Ada,Byron,7B\nC1,Carl,Chase,8C\n");
+    // The first command on a fresh database creates its first office account, and says so.
+    let out = env.cmd().args(["roster", "import"]).arg(&roster).assert().success().get_output().stderr.clone();
+    assert!(String::from_utf8_lossy(&out).contains("first office account"), "{}", String::from_utf8_lossy(&out));
+    env.add_teacher("Ms Smith", &["7B"]);
+    let list = env.json(&["account", "list"]);
+    assert_eq!(list["accounts"].as_array().unwrap().len(), 2, "{list}");
+    assert!(!list.to_string().contains("argon2"), "no hash is shown");
+
+    let teacher = |args: &[&str]| env.cmd_as("Ms Smith", common::TEACHER_PASSWORD).args(args).output().unwrap();
+    let refused = |args: &[&str], says: &str| {
+        let out = teacher(args);
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert_eq!(out.status.code(), Some(1), "{args:?} was not refused: {err}");
+        assert!(err.contains(says) && !err.contains("panicked"), "{args:?}: {err}");
+    };
+    let photo = common::fixture("astronaut.png");
+    refused(&["enroll", "B1", photo.to_str().unwrap()], "only an office account may enrol students");
+    refused(&["delete-student", "B1"], "only an office account may delete students");
+    refused(&["settings", "set", "mood", "on"], "only an office account may change settings");
+    refused(&["backup", "--out", "all.rcbackup"], "only an office account may back up the register");
+    refused(&["export-student", "B1", "--out", "b1.json"], "only an office account may export a student's data");
+    refused(&["audit"], "only an office account may read the audit log");
+    refused(&["account", "add", "Mr X", "--role", "office"], "only an office account may create accounts");
+    refused(&["report", "--class", "8C", "--date", "today"], "Ms Smith teaches 7B: class 8C is not one of them");
+    refused(&["export", "--class", "8C", "--from", "2026-11-02", "--to", "2026-11-02", "--out", "8c.xlsx"], "class 8C is not one of them");
+    refused(&["mark", "--class", "8C", "--student", "C1", "--status", "present"], "class 8C is not one of them");
+    refused(&["history", "--student", "C1", "--from", "2026-11-02", "--to", "2026-11-02"], "does not teach student C1");
+    assert!(!env.dir.path().join("8c.xlsx").exists() && !env.dir.path().join("all.rcbackup").exists());
+
+    // Their own class: seen, registered, audited under their name.
+    let classes: Value = serde_json::from_slice(&teacher(&["--json", "classes"]).stdout).unwrap();
+    assert_eq!(classes["classes"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect::<Vec<_>>(), ["7B"], "{classes}");
+    let students: Value = serde_json::from_slice(&teacher(&["--json", "students"]).stdout).unwrap();
+    assert!(!students.to_string().contains("C1") && students.to_string().contains("B1"), "{students}");
+    assert!(teacher(&["mark", "--class", "7B", "--student", "B1", "--status", "present"]).status.success());
+    assert!(teacher(&["report", "--class", "7B", "--date", "today"]).status.success());
+
+    // No account named: a sentence, not a prompt.
+    let out = env.cmd().env_remove("ROLLCALL_USER").arg("students").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--user NAME"), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // A wrong password, then the right one: the failure is forgotten (and that sign-in audited).
+    let out = env.cmd_as("Ms Smith", "a wrong password").arg("students").output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("4 more"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(teacher(&["students"]).status.success());
+    // Five wrong passwords lock the account, even against the right one, until the office enables it.
+    for i in 1..=5 {
+        let out = env.cmd_as("Ms Smith", "not the password at all").arg("students").output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert_eq!(out.status.code(), Some(1));
+        if i < 5 {
+            assert!(err.contains("wrong password") && err.contains(&format!("{} more", 5 - i)), "{err}");
+        } else {
+            assert!(err.contains("is locked"), "{err}");
+        }
+    }
+    refused(&["students"], "is locked");
+    env.cmd().args(["account", "enable", "Ms Smith"]).assert().success();
+    assert!(teacher(&["students"]).status.success());
+    let audit = env.json(&["audit"]);
+    let entries = audit["audit"].as_array().unwrap();
+    let count = |action: &str, actor: &str| entries.iter().filter(|e| e["action"] == action && e["actor"] == actor).count();
+    assert_eq!(count("sign_in_failed", "Ms Smith"), 7, "one wrong password, then five, and one try while locked");
+    assert_eq!(count("sign_in", "Ms Smith"), 1, "the first sign-in after the failures forgets them");
+    assert_eq!(count("mark_by_hand", "Ms Smith"), 1);
+    assert_eq!(count("account_created", common::OFFICE), 2, "the first account and the teacher's");
+    assert_eq!(count("account_enabled", common::OFFICE), 1);
 }

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use tauri::ipc::Channel;
 use tauri::State;
 
+use rollcall::accounts::{self, Account, IdleLocked, Presence, Refused, SignInError};
 use rollcall::attendance::live::{check_plan, SessionError, SessionPlan};
 use rollcall::attendance::Status;
 use rollcall::calendar::{parse_date, parse_time};
@@ -42,6 +43,16 @@ fn say(e: impl Into<anyhow::Error>) -> Failure {
         w.code()
     } else if let Some(s) = e.downcast_ref::<SessionError>() {
         s.code()
+    } else if e.downcast_ref::<Refused>().is_some() {
+        "refused"
+    } else if e.downcast_ref::<IdleLocked>().is_some() {
+        "signed_out"
+    } else if let Some(s) = e.downcast_ref::<SignInError>() {
+        match s {
+            SignInError::Locked { .. } => "locked",
+            SignInError::Store(_) => "database",
+            _ => "sign_in",
+        }
     } else if let Some(s) = e.downcast_ref::<StoreError>() {
         match s {
             StoreError::NoConsent(_) => "no_consent",
@@ -66,6 +77,61 @@ impl From<&str> for Failure {
     }
 }
 
+// ---- who is using the app -----------------------------------------------------------------
+
+/// The signed-in account (its idle time starts again), or `signed_out`.
+fn me(state: &AppState) -> Answer<Account> {
+    let mut slot = state.presence.lock().unwrap_or_else(|e| e.into_inner());
+    let presence = slot.as_mut().ok_or_else(|| Failure { code: "signed_out", message: "sign in first".into() })?;
+    match presence.touch() {
+        Ok(account) => Ok(account.clone()),
+        Err(locked) => {
+            let name = presence.account.name.clone();
+            *slot = None;
+            drop(slot);
+            let _ = state.store().audit_database_event(&name, "locked", locked.to_string());
+            Err(say(locked))
+        }
+    }
+}
+
+/// The signed-in account, if it is an office account (`what`: what it is about to do).
+fn office(state: &AppState, what: &str) -> Answer<Account> {
+    let me = me(state)?;
+    me.require_office(what).map_err(say)?;
+    Ok(me)
+}
+
+/// The signed-in account, if it sees `class`.
+fn teacher_of(state: &AppState, class: &str) -> Answer<Account> {
+    let me = me(state)?;
+    me.require_class(class).map_err(say)?;
+    Ok(me)
+}
+
+/// Sign in (on a database with no account yet, this creates the first office account).
+#[tauri::command(async)]
+pub fn sign_in(state: State<'_, AppState>, name: String, password: String) -> Answer<Value> {
+    let mut store = state.store();
+    let signed = accounts::sign_in(&mut store, &name, &password, "app").map_err(say)?;
+    let idle = settings::idle_lock_minutes(&mut store).map_err(say)?;
+    drop(store);
+    let account = signed.account.clone();
+    *state.presence.lock().unwrap_or_else(|e| e.into_inner()) = Some(Presence::new(signed.account, idle));
+    Ok(json!({ "account": account, "created": signed.created }))
+}
+
+/// Sign out (or lock the app after the idle time). A running session goes on.
+#[tauri::command(async)]
+pub fn sign_out(state: State<'_, AppState>, idle: Option<bool>) -> Answer<()> {
+    let gone = state.presence.lock().unwrap_or_else(|e| e.into_inner()).take();
+    if let Some(p) = gone {
+        let (action, why) = if idle.unwrap_or(false) { ("locked", IdleLocked(p.idle_minutes()).to_string()) } else { ("sign_out", "signed out of the app".to_string()) };
+        state.store().audit_database_event(&p.account.name, action, why).map_err(say)?;
+    }
+    Ok(())
+}
+
 fn date(s: &str) -> Answer<NaiveDate> {
     Ok(parse_date(s)?)
 }
@@ -82,7 +148,16 @@ pub fn app_info(state: State<'_, AppState>) -> Answer<Value> {
         values.insert(key.into(), store.setting(key).map_err(say)?.map_or(Value::Null, Value::String));
     }
     let (engine, engine_error) = state.engine_status();
+    let accounts_exist = store.account_count().map_err(say)? > 0;
+    let idle_lock_minutes = settings::idle_lock_minutes(&mut store).map_err(say)?;
+    drop(store);
+    // Looked at, not touched: the window asking again is not someone using the app.
+    let account = state.presence.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(|p| p.account.clone());
+    let store = state.store();
     Ok(json!({
+        "account": account,
+        "accounts_exist": accounts_exist,
+        "idle_lock_minutes": idle_lock_minutes,
         "version": env!("CARGO_PKG_VERSION"),
         "database": store.path(),
         "data_folder": store.path().parent(),
@@ -95,6 +170,7 @@ pub fn app_info(state: State<'_, AppState>) -> Answer<Value> {
 
 #[tauri::command(async)]
 pub fn save_settings(state: State<'_, AppState>, settings: serde_json::Map<String, Value>) -> Answer<Value> {
+    office(&state, "change settings")?;
     // Check every value before storing any.
     let values: Vec<(String, String)> = settings
         .into_iter()
@@ -113,19 +189,27 @@ pub fn save_settings(state: State<'_, AppState>, settings: serde_json::Map<Strin
     // Mood switched off: the UI offers to delete what earlier sessions stored.
     let mood_off = values.iter().any(|(k, v)| k == rollcall::settings::MOOD && v == "off");
     let moods_kept = if mood_off { store.mood_count().map_err(say)? } else { 0 };
+    // A new idle time applies from now on.
+    let idle = settings::idle_lock_minutes(&mut store).map_err(say)?;
+    drop(store);
+    if let Some(p) = state.presence.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+        *p = Presence::new(p.account.clone(), idle);
+    }
     Ok(json!({ "moods_kept": moods_kept }))
 }
 
 /// Delete every stored mood summary (offered when mood recognition is switched off).
 #[tauri::command(async)]
-pub fn purge_moods(state: State<'_, AppState>, by: String) -> Answer<Value> {
-    let n = state.store().purge_moods(&by).map_err(say)?;
+pub fn purge_moods(state: State<'_, AppState>) -> Answer<Value> {
+    let me = office(&state, "delete stored moods")?;
+    let n = state.store().purge_moods(&me.name).map_err(say)?;
     Ok(json!({ "deleted": n }))
 }
 
 /// Move to (or create) the database in another folder, e.g. a backed-up network share.
 #[tauri::command(async)]
 pub fn set_data_folder(state: State<'_, AppState>, folder: PathBuf) -> Answer<Value> {
+    office(&state, "move the database")?;
     if state.session_running() {
         return Err("stop the session before changing the data folder".into());
     }
@@ -143,17 +227,21 @@ pub fn set_data_folder(state: State<'_, AppState>, folder: PathBuf) -> Answer<Va
 
 #[tauri::command(async)]
 pub fn list_classes(state: State<'_, AppState>) -> Answer<Vec<report::ClassOverview>> {
-    report::class_overview(&mut state.store()).map_err(say)
+    let me = me(&state)?;
+    let all = report::class_overview(&mut state.store()).map_err(say)?;
+    Ok(all.into_iter().filter(|c| me.sees_class(&c.name)).collect())
 }
 
 #[tauri::command(async)]
 pub fn create_class(state: State<'_, AppState>, name: String, start: Option<String>, late_after_minutes: i32) -> Answer<()> {
+    office(&state, "create classes")?;
     state.store().create_class(&name, time(start.as_deref())?, late_after_minutes.max(0)).map_err(say)?;
     Ok(())
 }
 
 #[tauri::command(async)]
 pub fn update_class(state: State<'_, AppState>, name: String, start: Option<String>, late_after_minutes: i32) -> Answer<()> {
+    office(&state, "change a class's lesson rules")?;
     state.store().set_class_rules(&name, time(start.as_deref())?, late_after_minutes.max(0)).map_err(say)?;
     Ok(())
 }
@@ -161,6 +249,7 @@ pub fn update_class(state: State<'_, AppState>, name: String, start: Option<Stri
 /// What importing the file would change (adds, changes old -> new, students missing), with any problems.
 #[tauri::command(async)]
 pub fn roster_preview(state: State<'_, AppState>, path: PathBuf, remove_missing: Option<bool>) -> Answer<Value> {
+    office(&state, "import rosters")?;
     let plan = read_roster(&path).map_err(say)?;
     let options = RosterOptions { dry_run: true, remove_missing: remove_missing.unwrap_or(false) };
     let changes = rollcall::roster::apply(&mut state.store(), &plan.entries, options, "roster preview").map_err(say)?;
@@ -168,19 +257,25 @@ pub fn roster_preview(state: State<'_, AppState>, path: PathBuf, remove_missing:
 }
 
 #[tauri::command(async)]
-pub fn roster_import(state: State<'_, AppState>, path: PathBuf, remove_missing: Option<bool>, by: Option<String>) -> Answer<Value> {
+pub fn roster_import(state: State<'_, AppState>, path: PathBuf, remove_missing: Option<bool>) -> Answer<Value> {
+    let me = office(&state, "import rosters")?;
     let plan = read_roster(&path).map_err(say)?;
     if !plan.problems.is_empty() {
         return Err(format!("nothing imported: {} row(s) need fixing (see the preview)", plan.problems.len()).into());
     }
     let options = RosterOptions { dry_run: false, remove_missing: remove_missing.unwrap_or(false) };
-    let changes = rollcall::roster::apply(&mut state.store(), &plan.entries, options, by.as_deref().unwrap_or("office")).map_err(say)?;
+    let changes = rollcall::roster::apply(&mut state.store(), &plan.entries, options, &me.name).map_err(say)?;
     Ok(serde_json::to_value(changes).map_err(say)?)
 }
 
 #[tauri::command(async)]
 pub fn list_students(state: State<'_, AppState>, class: Option<String>) -> Answer<Value> {
-    let rows = state.store().students(class.as_deref()).map_err(say)?;
+    let me = match class.as_deref() {
+        Some(c) => teacher_of(&state, c)?,
+        None => me(&state)?,
+    };
+    let mut rows = state.store().students(class.as_deref()).map_err(say)?;
+    rows.retain(|r| me.sees_student_in(r.class.as_deref()));
     Ok(Value::Array(
         rows.iter()
             .map(|r| {
@@ -192,12 +287,14 @@ pub fn list_students(state: State<'_, AppState>, class: Option<String>) -> Answe
 }
 
 #[tauri::command(async)]
-pub fn delete_student(state: State<'_, AppState>, student_id: String, by: String) -> Answer<()> {
-    state.store().delete_student(&student_id, &by).map_err(say)
+pub fn delete_student(state: State<'_, AppState>, student_id: String) -> Answer<()> {
+    let me = office(&state, "delete students")?;
+    state.store().delete_student(&student_id, &me.name).map_err(say)
 }
 
 #[tauri::command(async)]
 pub fn enrol_photos(state: State<'_, AppState>, student_id: String, photos: Vec<PathBuf>, allow_lookalike: Option<bool>) -> Answer<Value> {
+    office(&state, "enrol students")?;
     let engine = state.engine()?;
     let mut analyzer = engine.try_lock().map_err(|_| "the camera is using the face engine: stop the session or preview first".to_string())?;
     let work: Vec<(String, PathBuf)> = photos.into_iter().map(|p| (student_id.clone(), p)).collect();
@@ -223,6 +320,7 @@ pub struct Started {
 /// `session_stop`, the end of a video file, or the window closing.
 #[tauri::command(async)]
 pub fn session_start(state: State<'_, AppState>, class: String, source: String, channel: Channel<LiveMessage>) -> Answer<Started> {
+    teacher_of(&state, &class)?;
     if state.session_running() {
         return Err("a session is already running".into());
     }
@@ -252,6 +350,7 @@ pub fn session_start(state: State<'_, AppState>, class: String, source: String, 
 
 #[tauri::command(async)]
 pub fn session_stop(state: State<'_, AppState>) -> Answer<()> {
+    me(&state)?;
     AppState::stop(&state.session);
     Ok(())
 }
@@ -259,6 +358,7 @@ pub fn session_stop(state: State<'_, AppState>) -> Answer<()> {
 /// A camera preview for enrolment, with a face-quality verdict a few times a second.
 #[tauri::command(async)]
 pub fn preview_start(state: State<'_, AppState>, source: String, channel: Channel<PreviewMessage>) -> Answer<()> {
+    office(&state, "enrol students")?;
     if state.session_running() {
         return Err("a session is using the camera: stop it to enrol with the camera".into());
     }
@@ -272,6 +372,7 @@ pub fn preview_start(state: State<'_, AppState>, source: String, channel: Channe
 /// Enrol the preview's current frame for a student (the same checks as a photo).
 #[tauri::command(async)]
 pub fn preview_capture(state: State<'_, AppState>, student_id: String, allow_lookalike: Option<bool>) -> Answer<Value> {
+    office(&state, "enrol students")?;
     tracing::info!(student = %student_id, "capture requested");
     // The picture the preview last judged usable (what the enabled Capture button promised),
     // not whatever frame the camera has moved on to. Taken: the next capture needs a new one.
@@ -297,23 +398,29 @@ pub fn preview_stop(state: State<'_, AppState>) -> Answer<()> {
 
 #[tauri::command(async)]
 pub fn report_daily(state: State<'_, AppState>, class: String, date: String) -> Answer<report::DailyReport> {
+    teacher_of(&state, &class)?;
     report::daily(&mut state.store(), &class, self::date(&date)?).map_err(say)
 }
 
 #[tauri::command(async)]
 pub fn report_history(state: State<'_, AppState>, student_id: String, from: String, to: String) -> Answer<report::StudentHistory> {
-    report::history(&mut state.store(), &student_id, date(&from)?, date(&to)?).map_err(say)
+    let me = me(&state)?;
+    let h = report::history(&mut state.store(), &student_id, date(&from)?, date(&to)?).map_err(say)?;
+    me.require_student(&h.student_id, std::slice::from_ref(&h.class)).map_err(say)?;
+    Ok(h)
 }
 
 #[tauri::command(async)]
 pub fn report_summary(state: State<'_, AppState>, class: String, from: String, to: String) -> Answer<report::ClassSummary> {
+    teacher_of(&state, &class)?;
     report::summary(&mut state.store(), &class, date(&from)?, date(&to)?).map_err(say)
 }
 
 #[tauri::command(async)]
-pub fn override_mark(state: State<'_, AppState>, class: String, date: String, student_id: String, status: String, reason: String, by: String) -> Answer<Value> {
+pub fn override_mark(state: State<'_, AppState>, class: String, date: String, student_id: String, status: String, reason: String) -> Answer<Value> {
+    let me = teacher_of(&state, &class)?;
     let status: Status = status.parse()?;
-    let o = rollcall::attendance::override_mark(&mut state.store(), &class, self::date(&date)?, &student_id, status, &reason, &by).map_err(say)?;
+    let o = rollcall::attendance::override_mark(&mut state.store(), &class, self::date(&date)?, &student_id, status, &reason, &me.name).map_err(say)?;
     Ok(serde_json::to_value(o).map_err(say)?)
 }
 
@@ -321,7 +428,8 @@ pub fn override_mark(state: State<'_, AppState>, class: String, date: String, st
 /// error's code is `exists`).
 #[tauri::command(async)]
 pub fn export_xlsx(state: State<'_, AppState>, class: String, from: String, to: String, path: PathBuf, overwrite: Option<bool>) -> Answer<Value> {
-    let summary = report::xlsx::export(&mut state.store(), &class, date(&from)?, date(&to)?, &path, overwrite.unwrap_or(false)).map_err(say)?;
+    let me = teacher_of(&state, &class)?;
+    let summary = report::xlsx::export(&mut state.store(), &class, date(&from)?, date(&to)?, &path, overwrite.unwrap_or(false), &me.name).map_err(say)?;
     Ok(json!({"path": path, "students": summary.students.len(), "days": summary.dates.len()}))
 }
 
@@ -342,47 +450,54 @@ fn documents() -> PathBuf {
 /// A student's consent as it stands, with its full history.
 #[tauri::command(async)]
 pub fn consent_history(state: State<'_, AppState>, student_id: String) -> Answer<rollcall::privacy::ConsentHistory> {
+    office(&state, "see consent records")?;
     rollcall::privacy::consent_of(&mut state.store(), &student_id).map_err(say)
 }
 
 /// Record one consent event (the same checks as `rollcall consent`).
 #[tauri::command(async)]
-pub fn record_consent(state: State<'_, AppState>, student_id: String, request: ConsentRequest, by: String) -> Answer<Value> {
-    let r = rollcall::privacy::record_consent(&mut state.store(), &student_id, request, &by).map_err(say)?;
+pub fn record_consent(state: State<'_, AppState>, student_id: String, request: ConsentRequest) -> Answer<Value> {
+    let me = office(&state, "record consent")?;
+    let r = rollcall::privacy::record_consent(&mut state.store(), &student_id, request, &me.name).map_err(say)?;
     Ok(serde_json::to_value(r).map_err(say)?)
 }
 
 /// "Consent forms received" for several students at once (a class's returned forms): one event
 /// each, all checked before any is written.
 #[tauri::command(async)]
-pub fn record_consent_bulk(state: State<'_, AppState>, student_ids: Vec<String>, request: ConsentRequest, by: String) -> Answer<Value> {
-    let recorded = rollcall::privacy::record_consent_bulk(&mut state.store(), &student_ids, request, &by).map_err(say)?;
+pub fn record_consent_bulk(state: State<'_, AppState>, student_ids: Vec<String>, request: ConsentRequest) -> Answer<Value> {
+    let me = office(&state, "record consent")?;
+    let recorded = rollcall::privacy::record_consent_bulk(&mut state.store(), &student_ids, request, &me.name).map_err(say)?;
     Ok(json!({ "recorded": recorded }))
 }
 
 /// Register a student by hand (the alternative to the camera).
 #[tauri::command(async)]
-pub fn mark_by_hand(state: State<'_, AppState>, class: String, date: String, student_id: String, status: String, by: String) -> Answer<Value> {
+pub fn mark_by_hand(state: State<'_, AppState>, class: String, date: String, student_id: String, status: String) -> Answer<Value> {
+    let me = teacher_of(&state, &class)?;
     let status: Status = status.parse()?;
-    let o = rollcall::attendance::mark_by_hand(&mut state.store(), &class, self::date(&date)?, &student_id, status, &by).map_err(say)?;
+    let o = rollcall::attendance::mark_by_hand(&mut state.store(), &class, self::date(&date)?, &student_id, status, &me.name).map_err(say)?;
     Ok(serde_json::to_value(o).map_err(say)?)
 }
 
 /// Apply the retention settings now (or, `dry_run`, say what is due).
 #[tauri::command(async)]
-pub fn purge(state: State<'_, AppState>, dry_run: bool, by: String) -> Answer<rollcall::retention::PurgeReport> {
-    rollcall::retention::purge(&mut state.store(), dry_run, &by).map_err(say)
+pub fn purge(state: State<'_, AppState>, dry_run: bool) -> Answer<rollcall::retention::PurgeReport> {
+    let me = office(&state, "purge data")?;
+    rollcall::retention::purge(&mut state.store(), dry_run, &me.name).map_err(say)
 }
 
 /// The school's privacy report (Markdown).
 #[tauri::command(async)]
 pub fn privacy_report(state: State<'_, AppState>) -> Answer<String> {
+    office(&state, "write the privacy report")?;
     rollcall::privacy::report(&mut state.store()).map_err(say)
 }
 
 /// Save the privacy report to `path` (code `exists`: ask before replacing).
 #[tauri::command(async)]
 pub fn save_privacy_report(state: State<'_, AppState>, path: PathBuf, overwrite: Option<bool>) -> Answer<Value> {
+    office(&state, "write the privacy report")?;
     rollcall::privacy::write_report(&mut state.store(), &path, overwrite.unwrap_or(false)).map_err(say)?;
     Ok(json!({ "path": path }))
 }
@@ -390,7 +505,8 @@ pub fn save_privacy_report(state: State<'_, AppState>, path: PathBuf, overwrite:
 /// Everything held about a student, written to `path` as JSON (code `exists`: ask first).
 #[tauri::command(async)]
 pub fn export_student(state: State<'_, AppState>, student_id: String, path: PathBuf, overwrite: Option<bool>) -> Answer<Value> {
-    let e = rollcall::privacy::write_student_export(&mut state.store(), &student_id, &path, overwrite.unwrap_or(false)).map_err(say)?;
+    let me = office(&state, "export a student's data")?;
+    let e = rollcall::privacy::write_student_export(&mut state.store(), &student_id, &path, overwrite.unwrap_or(false), &me.name).map_err(say)?;
     Ok(json!({ "path": path, "marks": e.marks.len(), "consent_events": e.consent.len(), "templates": e.face_templates.count }))
 }
 
@@ -403,7 +519,41 @@ pub fn default_document_path(name: String) -> PathBuf {
 /// A student leaves the school: archived (register kept), face data deleted as the retention
 /// policy says.
 #[tauri::command(async)]
-pub fn leave_school(state: State<'_, AppState>, student_id: String, by: String) -> Answer<Value> {
-    let l = rollcall::privacy::leave_school(&mut state.store(), &student_id, &by).map_err(say)?;
+pub fn leave_school(state: State<'_, AppState>, student_id: String) -> Answer<Value> {
+    let me = office(&state, "record that a student left")?;
+    let l = rollcall::privacy::leave_school(&mut state.store(), &student_id, &me.name).map_err(say)?;
     Ok(serde_json::to_value(l).map_err(say)?)
+}
+
+// ---- backups ----------------------------------------------------------------------------------
+
+/// An encrypted backup now, to `path` (code `exists`: ask before replacing).
+#[tauri::command(async)]
+pub fn backup_now(state: State<'_, AppState>, path: PathBuf, passphrase: String, overwrite: Option<bool>) -> Answer<rollcall::backup::BackupHeader> {
+    let me = office(&state, "back up the register")?;
+    rollcall::backup::backup(&mut state.store(), &path, &passphrase, overwrite.unwrap_or(false), &me.name).map_err(say)
+}
+
+/// The automatic backup as it stands: whether its passphrase is set, and the backups in its folder.
+#[tauri::command(async)]
+pub fn backup_status(state: State<'_, AppState>) -> Answer<Value> {
+    office(&state, "back up the register")?;
+    let mut store = state.store();
+    let folder = store.setting(settings::BACKUP_FOLDER).map_err(say)?.filter(|f| !f.is_empty());
+    let backups = folder.as_deref().map(|f| rollcall::backup::auto_backups(std::path::Path::new(f))).unwrap_or_default();
+    Ok(json!({ "passphrase_set": rollcall::backup::auto_passphrase_set(&mut store).map_err(say)?, "folder": folder, "backups": backups }))
+}
+
+/// Keep the automatic backups' passphrase.
+#[tauri::command(async)]
+pub fn set_backup_passphrase(state: State<'_, AppState>, passphrase: String) -> Answer<()> {
+    let me = office(&state, "set the automatic backups' passphrase")?;
+    rollcall::backup::set_auto_passphrase(&mut state.store(), &passphrase, &me.name).map_err(say)
+}
+
+/// Run the automatic backup now (a new one even if today's exists).
+#[tauri::command(async)]
+pub fn auto_backup_now(state: State<'_, AppState>) -> Answer<rollcall::backup::AutoBackup> {
+    let me = office(&state, "back up the register")?;
+    rollcall::backup::auto_backup(&mut state.store(), chrono::Local::now().naive_local(), true, &me.name).map_err(say)
 }

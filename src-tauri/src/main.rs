@@ -53,7 +53,8 @@ fn main() {
             let config_dir = app.path().app_config_dir().ok();
             let state = state::AppState::open(config_dir)?;
             app.manage(state);
-            // Retention applied by the program: a purge at start, then once a day.
+            // Retention applied by the program: a purge at start, then once a day. The daily
+            // automatic backup, if the school set one up, is checked as often.
             let handle = app.handle().clone();
             std::thread::spawn(move || loop {
                 if let Some(state) = handle.try_state::<state::AppState>() {
@@ -62,6 +63,16 @@ fn main() {
                         Ok(None) => {}
                         Err(e) => tracing::warn!("retention purge failed (it runs again within the hour): {e:#}"),
                     }
+                    let now = chrono::Local::now().naive_local();
+                    match rollcall::backup::auto_backup(&mut state.store(), now, false, "Rollcall (daily backup)") {
+                        Ok(done) => {
+                            if let Some(f) = done.written {
+                                tracing::info!(file = %f.display(), removed = done.removed.len(), "automatic backup");
+                            }
+                        }
+                        Err(e) if e.downcast_ref::<rollcall::backup::AutoBackupError>().is_some() => {}
+                        Err(e) => tracing::warn!("the automatic backup failed (it is tried again within the hour): {e:#}"),
+                    }
                 }
                 std::thread::sleep(std::time::Duration::from_secs(3600));
             });
@@ -69,6 +80,12 @@ fn main() {
         })
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
+            commands::sign_in,
+            commands::sign_out,
+            commands::backup_now,
+            commands::backup_status,
+            commands::set_backup_passphrase,
+            commands::auto_backup_now,
             commands::save_settings,
             commands::purge_moods,
             commands::set_data_folder,

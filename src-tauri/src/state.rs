@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::thread::JoinHandle;
 
 use opencv::core::Mat;
+use rollcall::accounts::Presence;
 use rollcall::storage::Store;
 use rollcall::vision::{AnalyzerOptions, FaceAnalyzer};
 
@@ -37,6 +38,9 @@ pub struct AppState {
     pub config_dir: Option<PathBuf>,
     /// Set once the app has started closing (its loops are being stopped).
     pub closing: AtomicBool,
+    /// Who is signed in (`None`: the sign-in screen). A running session goes on while the app
+    /// is locked: the roll is taken by the camera, not by whoever sits at the PC.
+    pub presence: Mutex<Option<Presence>>,
 }
 
 /// File in the app's config folder that remembers a data folder chosen in Settings.
@@ -55,7 +59,7 @@ impl AppState {
         std::thread::spawn(move || {
             loader.get_or_init(load_engine);
         });
-        Ok(AppState { store: Mutex::new(store), engine, session: Mutex::new(None), preview: Mutex::new(None), preview_frame: Arc::default(), config_dir, closing: AtomicBool::new(false) })
+        Ok(AppState { store: Mutex::new(store), engine, session: Mutex::new(None), preview: Mutex::new(None), preview_frame: Arc::default(), config_dir, closing: AtomicBool::new(false), presence: Mutex::new(None) })
     }
 
     pub fn store(&self) -> MutexGuard<'_, Store> {

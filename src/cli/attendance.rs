@@ -12,6 +12,7 @@ use opencv::core::Mat;
 use serde_json::{json, Value};
 
 use super::engine::analyzer;
+use super::session::{Caller, Need};
 use super::{EngineArgs, Outcome, Printer, RunArgs};
 use rollcall::attendance::live::{run_session, LiveStats, SessionInfo, SessionObserver, SessionPlan};
 use rollcall::attendance::{FrameOutcome, RollEvent, Status};
@@ -34,8 +35,8 @@ pub fn open_store(db: Option<&Path>) -> anyhow::Result<Store> {
     Ok(store)
 }
 
-pub fn roster_import(out: &Printer, db: Option<&Path>, file: &Path, dry_run: bool, remove_missing: bool) -> anyhow::Result<Outcome> {
-    let mut store = open_store(db)?;
+pub fn roster_import(out: &Printer, at: &Caller, file: &Path, dry_run: bool, remove_missing: bool) -> anyhow::Result<Outcome> {
+    let mut store = at.store(Need::Office("import rosters"))?;
     let plan = read_roster(file)?;
     let ok = plan.problems.is_empty();
     // A dry run works out the changes even with problems in the file, for the rows that are fine.
@@ -107,8 +108,8 @@ pub fn roster_import(out: &Printer, db: Option<&Path>, file: &Path, dry_run: boo
     Ok(Outcome::Done)
 }
 
-pub fn settings_show(out: &Printer, db: Option<&Path>) -> anyhow::Result<Outcome> {
-    let mut store = open_store(db)?;
+pub fn settings_show(out: &Printer, at: &Caller) -> anyhow::Result<Outcome> {
+    let mut store = at.store(Need::Anyone)?;
     let mut all = serde_json::Map::new();
     for key in settings::KEYS {
         all.insert(key.to_string(), store.setting(key)?.map_or(Value::Null, Value::String));
@@ -122,12 +123,12 @@ pub fn settings_show(out: &Printer, db: Option<&Path>) -> anyhow::Result<Outcome
     Ok(Outcome::Done)
 }
 
-pub fn settings_set(out: &Printer, db: Option<&Path>, key: &str, value: &str, purge: bool) -> anyhow::Result<Outcome> {
-    let mut store = open_store(db)?;
+pub fn settings_set(out: &Printer, at: &Caller, key: &str, value: &str, purge: bool) -> anyhow::Result<Outcome> {
+    let (mut store, me) = at.signed(Need::Office("change settings"))?;
     anyhow::ensure!(!purge || (key == settings::MOOD && value == "off"), "--purge goes with `settings set mood off` (it deletes the stored mood summaries)");
     settings::set(&mut store, key, value)?;
     let mood_off = key == settings::MOOD && value == "off";
-    let purged = if purge { Some(store.purge_moods("office")?) } else { None };
+    let purged = if purge { Some(store.purge_moods(&me.name)?) } else { None };
     let kept = if mood_off && !purge { store.mood_count()? } else { 0 };
     out.print(&json!({"key": key, "value": value, "moods_purged": purged, "moods_kept": kept}), |s| {
         writeln!(s, "{key} = {value}")?;
@@ -142,8 +143,9 @@ pub fn settings_set(out: &Printer, db: Option<&Path>, key: &str, value: &str, pu
     Ok(Outcome::Done)
 }
 
-pub fn classes(out: &Printer, db: Option<&Path>) -> anyhow::Result<Outcome> {
-    let classes = open_store(db)?.classes()?;
+pub fn classes(out: &Printer, at: &Caller) -> anyhow::Result<Outcome> {
+    let (mut store, me) = at.signed(Need::Anyone)?;
+    let classes: Vec<_> = store.classes()?.into_iter().filter(|c| me.sees_class(&c.name)).collect();
     out.print(&json!({"classes": classes}), |s| {
         if classes.is_empty() {
             writeln!(s, "no classes yet: import a roster with `rollcall roster import FILE`")?;
@@ -156,8 +158,8 @@ pub fn classes(out: &Printer, db: Option<&Path>) -> anyhow::Result<Outcome> {
     Ok(Outcome::Done)
 }
 
-pub fn class_rules(out: &Printer, db: Option<&Path>, name: &str, start: Option<&str>, late_after: Option<u16>) -> anyhow::Result<Outcome> {
-    let mut store = open_store(db)?;
+pub fn class_rules(out: &Printer, at: &Caller, name: &str, start: Option<&str>, late_after: Option<u16>) -> anyhow::Result<Outcome> {
+    let mut store = at.store(Need::Office("change a class's lesson rules"))?;
     let current = store.class(name)?;
     let start = match start {
         None => current.lesson_start(),
@@ -169,7 +171,7 @@ pub fn class_rules(out: &Printer, db: Option<&Path>, name: &str, start: Option<&
     Ok(Outcome::Done)
 }
 
-pub fn enroll(out: &Printer, db: Option<&Path>, engine: &EngineArgs, student: Option<&str>, photos: &[PathBuf], dir: Option<&Path>, allow_lookalike: bool) -> anyhow::Result<Outcome> {
+pub fn enroll(out: &Printer, at: &Caller, engine: &EngineArgs, student: Option<&str>, photos: &[PathBuf], dir: Option<&Path>, allow_lookalike: bool) -> anyhow::Result<Outcome> {
     // (student id, photo) pairs: explicit, or one folder per student id.
     let mut work: Vec<(String, PathBuf)> = Vec::new();
     if let Some(dir) = dir {
@@ -185,7 +187,7 @@ pub fn enroll(out: &Printer, db: Option<&Path>, engine: &EngineArgs, student: Op
         work.extend(photos.iter().map(|p| (id.to_string(), p.clone())));
     }
     anyhow::ensure!(!work.is_empty(), "no photos to enrol: give STUDENT_ID PHOTO... or --dir DIR (one folder per student id)");
-    let mut store = open_store(db)?;
+    let mut store = at.store(Need::Office("enrol students"))?;
     let mut a = analyzer(engine, false)?;
     let bar = rollcall::eval::progress(work.len(), "enrolling");
     let verdicts = enrol_photos(&mut store, &mut a, &work, EnrolOptions { allow_lookalike }, |v| {
@@ -222,8 +224,9 @@ pub fn enroll(out: &Printer, db: Option<&Path>, engine: &EngineArgs, student: Op
     Ok(if rejected == 0 { Outcome::Done } else { Outcome::Partial })
 }
 
-pub fn students(out: &Printer, db: Option<&Path>, class: Option<&str>) -> anyhow::Result<Outcome> {
-    let rows = open_store(db)?.students(class)?;
+pub fn students(out: &Printer, at: &Caller, class: Option<&str>) -> anyhow::Result<Outcome> {
+    let (mut store, me) = at.signed(class.map_or(Need::Anyone, Need::Class))?;
+    let rows: Vec<_> = store.students(class)?.into_iter().filter(|s| me.sees_student_in(s.class.as_deref())).collect();
     let list: Vec<_> = rows
         .iter()
         .map(|r| json!({"student_id": r.student.student_id, "first_name": r.student.first_name, "last_name": r.student.last_name, "class": r.class, "enrolled_photos": r.enrolled_photos, "consent": r.consent}))
@@ -246,8 +249,9 @@ pub fn students(out: &Printer, db: Option<&Path>, class: Option<&str>) -> anyhow
     Ok(Outcome::Done)
 }
 
-pub fn delete_student(out: &Printer, db: Option<&Path>, student_id: &str, by: &str) -> anyhow::Result<Outcome> {
-    open_store(db)?.delete_student(student_id, by)?;
+pub fn delete_student(out: &Printer, at: &Caller, student_id: &str) -> anyhow::Result<Outcome> {
+    let (mut store, me) = at.signed(Need::Office("delete students"))?;
+    store.delete_student(student_id, &me.name)?;
     out.print(&json!({"deleted": student_id}), |s| writeln!(s, "deleted {student_id} and all their data"))?;
     Ok(Outcome::Done)
 }
@@ -297,8 +301,8 @@ impl SessionObserver for TerminalObserver {
     }
 }
 
-pub fn run(out: &Printer, db: Option<&Path>, engine: &EngineArgs, args: &RunArgs) -> anyhow::Result<Outcome> {
-    let mut store = open_store(db)?;
+pub fn run(out: &Printer, at: &Caller, engine: &EngineArgs, args: &RunArgs) -> anyhow::Result<Outcome> {
+    let mut store = at.store(Need::Class(&args.class))?;
     let defaults = settings::session_defaults(&mut store)?;
     let mood = !args.no_mood && defaults.mood;
     let mut engine = engine.clone();
@@ -341,8 +345,8 @@ pub fn run(out: &Printer, db: Option<&Path>, engine: &EngineArgs, args: &RunArgs
     Ok(Outcome::Done)
 }
 
-pub fn report_day(out: &Printer, db: Option<&Path>, class: &str, date: NaiveDate) -> anyhow::Result<Outcome> {
-    let r = report::daily(&mut open_store(db)?, class, date)?;
+pub fn report_day(out: &Printer, at: &Caller, class: &str, date: NaiveDate) -> anyhow::Result<Outcome> {
+    let r = report::daily(&mut at.store(Need::Class(class))?, class, date)?;
     out.print(&r, |w| {
         let state = match (r.session_held, r.session_open) {
             (false, _) => "  (no register taken)",
@@ -365,8 +369,10 @@ pub fn report_day(out: &Printer, db: Option<&Path>, class: &str, date: NaiveDate
     Ok(Outcome::Done)
 }
 
-pub fn history(out: &Printer, db: Option<&Path>, student: &str, (from, to): (NaiveDate, NaiveDate)) -> anyhow::Result<Outcome> {
-    let h = report::history(&mut open_store(db)?, student, from, to)?;
+pub fn history(out: &Printer, at: &Caller, student: &str, (from, to): (NaiveDate, NaiveDate)) -> anyhow::Result<Outcome> {
+    let (mut store, me) = at.signed(Need::Anyone)?;
+    let h = report::history(&mut store, student, from, to)?;
+    me.require_student(&h.student_id, std::slice::from_ref(&h.class))?;
     out.print(&h, |w| {
         writeln!(w, "{} ({}), class {}: {} to {}", h.name, h.student_id, if h.class.is_empty() { "(left)" } else { &h.class }, h.from, h.to)?;
         for d in &h.days {
@@ -380,8 +386,8 @@ pub fn history(out: &Printer, db: Option<&Path>, student: &str, (from, to): (Nai
     Ok(Outcome::Done)
 }
 
-pub fn summary(out: &Printer, db: Option<&Path>, class: &str, (from, to): (NaiveDate, NaiveDate)) -> anyhow::Result<Outcome> {
-    let s = report::summary(&mut open_store(db)?, class, from, to)?;
+pub fn summary(out: &Printer, at: &Caller, class: &str, (from, to): (NaiveDate, NaiveDate)) -> anyhow::Result<Outcome> {
+    let s = report::summary(&mut at.store(Need::Class(class))?, class, from, to)?;
     out.print(&s, |w| {
         writeln!(w, "Class {}: {} session(s) from {} to {}", s.class, s.dates.len(), s.from, s.to)?;
         for st in &s.students {
@@ -393,10 +399,10 @@ pub fn summary(out: &Printer, db: Option<&Path>, class: &str, (from, to): (Naive
     Ok(Outcome::Done)
 }
 
-pub fn export(out: &Printer, db: Option<&Path>, class: &str, (from, to): (NaiveDate, NaiveDate), file: Option<&Path>, force: bool) -> anyhow::Result<Outcome> {
-    let mut store = open_store(db)?;
+pub fn export(out: &Printer, at: &Caller, class: &str, (from, to): (NaiveDate, NaiveDate), file: Option<&Path>, force: bool) -> anyhow::Result<Outcome> {
+    let (mut store, me) = at.signed(Need::Class(class))?;
     let path = file.map(Path::to_path_buf).unwrap_or_else(|| report::xlsx::default_file_name(class, from, to));
-    let s = report::xlsx::export(&mut store, class, from, to, &path, force)?;
+    let s = report::xlsx::export(&mut store, class, from, to, &path, force, &me.name)?;
     out.print(&json!({"file": path, "class": s.class, "sessions": s.dates.len(), "students": s.students.len(), "mood": s.mood}), |w| {
         writeln!(w, "wrote {} ({} session(s), {} student(s))", path.display(), s.dates.len(), s.students.len())
     })?;
@@ -404,14 +410,15 @@ pub fn export(out: &Printer, db: Option<&Path>, class: &str, (from, to): (NaiveD
 }
 
 #[allow(clippy::too_many_arguments)]
-pub fn override_mark(out: &Printer, db: Option<&Path>, class: &str, date: NaiveDate, student: &str, status: Status, reason: &str, actor: &str) -> anyhow::Result<Outcome> {
-    let o = rollcall::attendance::override_mark(&mut open_store(db)?, class, date, student, status, reason, actor)?;
+pub fn override_mark(out: &Printer, at: &Caller, class: &str, date: NaiveDate, student: &str, status: Status, reason: &str) -> anyhow::Result<Outcome> {
+    let (mut store, me) = at.signed(Need::Class(class))?;
+    let o = rollcall::attendance::override_mark(&mut store, class, date, student, status, reason, &me.name)?;
     out.print(&o, |w| writeln!(w, "{} on {}: {} -> {} ({}; by {})", o.name, o.date, o.old, o.new, o.reason, o.by))?;
     Ok(Outcome::Done)
 }
 
-pub fn audit(out: &Printer, db: Option<&Path>) -> anyhow::Result<Outcome> {
-    let log = open_store(db)?.audit_log()?;
+pub fn audit(out: &Printer, at: &Caller) -> anyhow::Result<Outcome> {
+    let log = at.store(Need::Office("read the audit log"))?.audit_log()?;
     out.print(&json!({"audit": log}), |w| {
         for e in &log {
             writeln!(

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::io::IsTerminal;
 use std::path::Path;
 
-use super::attendance::open_store;
+use super::session::{Caller, Need};
 use super::{Outcome, Printer};
 use rollcall::backup;
 use rollcall::storage::{Contents, Store};
@@ -30,10 +30,10 @@ fn describe(w: &mut String, c: &Contents) -> std::fmt::Result {
     writeln!(w, "  {} class(es), {} student(s), {} face template(s), {} register(s) with {} mark(s), {} consent event(s), {} audit entries", c.classes, c.students, c.templates, c.sessions, c.marks, c.consent_events, c.audit_entries)
 }
 
-pub fn backup(out: &Printer, db: Option<&Path>, file: &Path, force: bool) -> anyhow::Result<Outcome> {
-    let mut store = open_store(db)?;
+pub fn backup(out: &Printer, at: &Caller, file: &Path, force: bool) -> anyhow::Result<Outcome> {
+    let (mut store, me) = at.signed(Need::Office("back up the register"))?;
     let pass = passphrase(true)?;
-    let h = backup::backup(&mut store, file, &pass, force)?;
+    let h = backup::backup(&mut store, file, &pass, force, &me.name)?;
     out.print(&h, |w| {
         writeln!(w, "wrote {} ({} bytes of database, encrypted), taken {}:", file.display(), h.database_bytes, h.created_at.format("%Y-%m-%d %H:%M:%S"))?;
         describe(w, &h.contents)?;
@@ -42,7 +42,33 @@ pub fn backup(out: &Printer, db: Option<&Path>, file: &Path, force: bool) -> any
     Ok(Outcome::Done)
 }
 
-pub fn restore(out: &Printer, db: Option<&Path>, file: &Path, check: bool, by: &str) -> anyhow::Result<Outcome> {
+pub fn auto(out: &Printer, at: &Caller, force: bool) -> anyhow::Result<Outcome> {
+    let (mut store, me) = at.signed(Need::Office("back up the register"))?;
+    let done = backup::auto_backup(&mut store, chrono::Local::now().naive_local(), force, &me.name)?;
+    out.print(&done, |w| {
+        match &done.written {
+            Some(f) => writeln!(w, "wrote {}", f.display())?,
+            None => writeln!(w, "today's automatic backup is already there (--force makes another)")?,
+        }
+        for f in &done.removed {
+            writeln!(w, "removed the older {}", f.display())?;
+        }
+        Ok(())
+    })?;
+    Ok(Outcome::Done)
+}
+
+pub fn set_auto_passphrase(out: &Printer, at: &Caller) -> anyhow::Result<Outcome> {
+    let (mut store, me) = at.signed(Need::Office("set the automatic backups' passphrase"))?;
+    backup::set_auto_passphrase(&mut store, &passphrase(true)?, &me.name)?;
+    out.print(&serde_json::json!({ "auto_passphrase_set": true }), |w| {
+        writeln!(w, "the automatic backups will use this passphrase: keep it safe, a restore needs it")
+    })?;
+    Ok(Outcome::Done)
+}
+
+pub fn restore(out: &Printer, at: &Caller, file: &Path, check: bool) -> anyhow::Result<Outcome> {
+    let db = at.db;
     let path = match db {
         Some(p) => p.to_path_buf(),
         None => {
@@ -64,7 +90,10 @@ pub fn restore(out: &Printer, db: Option<&Path>, file: &Path, check: bool, by: &
         })?;
         return Ok(Outcome::Done);
     }
-    let r = backup::restore(&path, file, &pass, by)?;
+    // Signed in on the database being replaced (on a new PC, the first sign-in creates it).
+    let (store, me) = at.signed(Need::Office("restore a backup"))?;
+    drop(store);
+    let r = backup::restore(&path, file, &pass, &me.name)?;
     out.print(&r, |w| {
         writeln!(w, "restored the backup taken {} into {}:", r.backup.created_at.format("%Y-%m-%d %H:%M:%S"), path.display())?;
         describe(w, &r.contents)?;

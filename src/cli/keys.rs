@@ -3,16 +3,15 @@
 
 use std::fmt::Write as _;
 use std::io::IsTerminal;
-use std::path::Path;
 
-use super::attendance::open_store;
+use super::session::{Caller, Need};
 use super::{Outcome, Printer};
 use rollcall::keys::{DatabaseKey, KeyStore, MIN_PASSPHRASE_CHARS};
 
 const NEW_PASSPHRASE_VAR: &str = "ROLLCALL_NEW_PASSPHRASE";
 
-pub fn status(out: &Printer, db: Option<&Path>) -> anyhow::Result<Outcome> {
-    let mut store = open_store(db)?;
+pub fn status(out: &Printer, at: &Caller) -> anyhow::Result<Outcome> {
+    let mut store = at.store(Need::Office("see the database key's status"))?;
     let keys = KeyStore::from_env();
     #[derive(serde::Serialize)]
     struct Status {
@@ -49,12 +48,12 @@ fn new_key(keys: &KeyStore) -> anyhow::Result<DatabaseKey> {
     Ok(DatabaseKey::Passphrase(zeroize::Zeroizing::new(p)))
 }
 
-pub fn rotate(out: &Printer, db: Option<&Path>, by: &str) -> anyhow::Result<Outcome> {
-    let store = open_store(db)?;
+pub fn rotate(out: &Printer, at: &Caller) -> anyhow::Result<Outcome> {
+    let (store, me) = at.signed(Need::Office("change the database key"))?;
     let keys = KeyStore::from_env();
     let key = new_key(&keys)?;
     let path = store.path().to_path_buf();
-    store.rotate_key(&keys, &key, by)?;
+    store.rotate_key(&keys, &key, &me.name)?;
     let passphrase = matches!(keys, KeyStore::Passphrase(_));
     out.print(&serde_json::json!({ "database": path, "rotated": true, "key_kept_in": keys.describe() }), |w| {
         writeln!(w, "{} is now encrypted under a new key, kept in {}", path.display(), keys.describe())?;

@@ -7,10 +7,12 @@
 
 mod attendance;
 mod backup;
+mod accounts;
 mod engine;
 mod keys;
 mod output;
 mod privacy;
+mod session;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -36,6 +38,10 @@ struct Cli {
     /// The database file (default: the OS's app-data folder). Its folder must exist.
     #[arg(long, global = true, env = "ROLLCALL_DB")]
     db: Option<PathBuf>,
+    /// The staff account to sign in as (its password: ROLLCALL_PASSWORD, else asked for). On a
+    /// database with no account yet, the first sign-in creates this office account.
+    #[arg(long, global = true, env = "ROLLCALL_USER")]
+    user: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -85,15 +91,39 @@ fn parse_margin(s: &str) -> Result<Margin, String> {
 }
 
 #[derive(Subcommand)]
+enum AccountCommand {
+    /// Every account, its role and classes (no passwords).
+    List,
+    /// A new account; its password from ROLLCALL_NEW_PASSWORD or typed twice.
+    Add {
+        name: String,
+        #[arg(long, value_enum)]
+        role: rollcall::accounts::Role,
+        /// A class a teacher account teaches (repeat for several).
+        #[arg(long)]
+        class: Vec<String>,
+    },
+    /// Change an account's password (your own, or anyone's from an office account).
+    Password { name: String },
+    /// Set the classes a teacher account teaches (replacing its list).
+    Classes {
+        name: String,
+        #[arg(long)]
+        class: Vec<String>,
+    },
+    /// Disable an account (it can no longer sign in).
+    Disable { name: String },
+    /// Enable a disabled account, or unlock one locked after failed sign-ins.
+    Enable { name: String },
+}
+
+#[derive(Subcommand)]
 enum KeyCommand {
     /// Where the key is kept, and what it protects.
     Status,
     /// Re-encrypt the database under a new key (a random one; with ROLLCALL_PASSPHRASE, a new
     /// passphrase from ROLLCALL_NEW_PASSPHRASE or typed twice).
-    Rotate {
-        #[arg(long, default_value = "office")]
-        by: String,
-    },
+    Rotate,
 }
 
 #[derive(Subcommand)]
@@ -160,8 +190,6 @@ enum Command {
     /// Delete a student and all their data (templates, marks, moods); the audit log keeps that it happened.
     DeleteStudent {
         student_id: String,
-        #[arg(long, default_value = "office")]
-        by: String,
     },
     /// Take the roll: a camera index, a video file or an RTSP/HTTP URL.
     Run(RunArgs),
@@ -212,8 +240,6 @@ enum Command {
         status: Status,
         #[arg(long)]
         reason: String,
-        #[arg(long, default_value = "teacher")]
-        by: String,
     },
     /// The audit log of manual changes and deletions.
     Audit,
@@ -232,22 +258,26 @@ enum Command {
         /// YYYY-MM-DD or `today`.
         #[arg(long, value_parser = parse_date, default_value = "today")]
         date: NaiveDate,
-        #[arg(long, default_value = "teacher")]
-        by: String,
     },
     /// A student leaves the school: their classes end today, their register is kept (archived),
     /// and their face data is deleted as `retention_left_days` says (default: at once).
     Leave {
         student_id: String,
-        #[arg(long, default_value = "office")]
-        by: String,
     },
     /// An encrypted backup of the whole register (a consistent copy, even while a session runs).
-    /// The passphrase: ROLLCALL_BACKUP_PASSPHRASE, else asked for on the terminal.
+    /// The passphrase: ROLLCALL_BACKUP_PASSPHRASE, else asked for on the terminal. `--auto` runs
+    /// the daily automatic backup (into the `backup_folder` setting, keeping the last
+    /// `backup_keep`) if today's is not there yet: for a scheduled task on a PC the app is not
+    /// open on; `--set-auto-passphrase` keeps the passphrase the automatic backups use.
+    #[command(group = clap::ArgGroup::new("what").required(true).args(["out", "auto", "set_auto_passphrase"]))]
     Backup {
         #[arg(long)]
-        out: PathBuf,
-        /// Replace the file if it exists.
+        out: Option<PathBuf>,
+        #[arg(long)]
+        auto: bool,
+        #[arg(long)]
+        set_auto_passphrase: bool,
+        /// Replace the file if it exists (with --auto: a new backup even if today's exists).
         #[arg(long)]
         force: bool,
     },
@@ -255,14 +285,15 @@ enum Command {
     /// under a new one (`key rotate`; close the app first).
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Staff accounts: office (everything) and teacher (their own classes' roll and reports).
+    #[command(subcommand)]
+    Account(AccountCommand),
     /// Restore a backup over the database (checked first; the replaced database is kept aside),
     /// or with --check only say what the backup holds.
     Restore {
         file: PathBuf,
         #[arg(long)]
         check: bool,
-        #[arg(long, default_value = "office")]
-        by: String,
     },
     /// Delete what the retention settings say is due (templates of students who left or not
     /// recognised for long, old mood summaries, expired registers); counts only, never names.
@@ -270,8 +301,6 @@ enum Command {
         /// Only say what would be deleted.
         #[arg(long)]
         dry_run: bool,
-        #[arg(long, default_value = "office")]
-        by: String,
     },
     /// Everything held about a student, as JSON (an access request; GDPR Art. 15/20).
     ExportStudent {
@@ -316,9 +345,6 @@ pub struct ConsentArgs {
     /// Each student's state in this class.
     #[arg(long, conflicts_with_all = ["student_id", "action"])]
     class: Option<String>,
-    /// Who records it (the audit log's actor).
-    #[arg(long, default_value = "office")]
-    recorded_by: String,
 }
 
 #[derive(Args)]
@@ -493,6 +519,7 @@ pub fn main() -> ExitCode {
 fn try_main(cli: Cli) -> anyhow::Result<Outcome> {
     let out = Printer::new(cli.json);
     let db = cli.db.as_deref();
+    let at = &session::Caller { db, user: cli.user.as_deref() };
     let engine = &cli.engine;
     match cli.command {
         Command::Detect { images, annotate, force } => engine::detect(&out, engine, &images, annotate.as_deref(), force, db),
@@ -517,37 +544,49 @@ fn try_main(cli: Cli) -> anyhow::Result<Outcome> {
         }
         Command::Eval(EvalCommand::Detect { boxes }) => engine::eval_detect(&out, engine, &boxes),
         Command::Eval(EvalCommand::Expression { labels, detect }) => engine::eval_expression(&out, engine, &labels, detect),
-        Command::Roster(RosterCommand::Import { file, dry_run, remove_missing }) => attendance::roster_import(&out, db, &file, dry_run, remove_missing),
-        Command::Settings { action: None } => attendance::settings_show(&out, db),
-        Command::Settings { action: Some(SettingsCommand::Set { key, value, purge }) } => attendance::settings_set(&out, db, &key, &value, purge),
-        Command::Classes => attendance::classes(&out, db),
-        Command::Class { name, start, late_after } => attendance::class_rules(&out, db, &name, start.as_deref(), late_after),
-        Command::Enroll { student_id, photos, dir, allow_lookalike } => attendance::enroll(&out, db, engine, student_id.as_deref(), &photos, dir.as_deref(), allow_lookalike),
-        Command::Students { class } => attendance::students(&out, db, class.as_deref()),
-        Command::DeleteStudent { student_id, by } => attendance::delete_student(&out, db, &student_id, &by),
-        Command::Run(args) => attendance::run(&out, db, engine, &args),
-        Command::Report { class, date } => attendance::report_day(&out, db, &class, date),
-        Command::History { student, range } => attendance::history(&out, db, &student, range.checked()?),
-        Command::Summary { class, range } => attendance::summary(&out, db, &class, range.checked()?),
-        Command::Export { class, range, out: file, force } => attendance::export(&out, db, &class, range.checked()?, file.as_deref(), force),
-        Command::Override { class, date, student, status, reason, by } => attendance::override_mark(&out, db, &class, date, &student, status, &reason, &by),
-        Command::Audit => attendance::audit(&out, db),
+        Command::Roster(RosterCommand::Import { file, dry_run, remove_missing }) => attendance::roster_import(&out, at, &file, dry_run, remove_missing),
+        Command::Settings { action: None } => attendance::settings_show(&out, at),
+        Command::Settings { action: Some(SettingsCommand::Set { key, value, purge }) } => attendance::settings_set(&out, at, &key, &value, purge),
+        Command::Classes => attendance::classes(&out, at),
+        Command::Class { name, start, late_after } => attendance::class_rules(&out, at, &name, start.as_deref(), late_after),
+        Command::Enroll { student_id, photos, dir, allow_lookalike } => attendance::enroll(&out, at, engine, student_id.as_deref(), &photos, dir.as_deref(), allow_lookalike),
+        Command::Students { class } => attendance::students(&out, at, class.as_deref()),
+        Command::DeleteStudent { student_id } => attendance::delete_student(&out, at, &student_id),
+        Command::Run(args) => attendance::run(&out, at, engine, &args),
+        Command::Report { class, date } => attendance::report_day(&out, at, &class, date),
+        Command::History { student, range } => attendance::history(&out, at, &student, range.checked()?),
+        Command::Summary { class, range } => attendance::summary(&out, at, &class, range.checked()?),
+        Command::Export { class, range, out: file, force } => attendance::export(&out, at, &class, range.checked()?, file.as_deref(), force),
+        Command::Override { class, date, student, status, reason } => attendance::override_mark(&out, at, &class, date, &student, status, &reason),
+        Command::Audit => attendance::audit(&out, at),
         Command::Consent(c) => match (c.student_id, c.action) {
             (Some(id), Some(kind)) => {
                 let request = rollcall::consent::ConsentRequest { kind, by: c.by.unwrap_or_default(), relation: c.relation, date: c.date.unwrap_or_default(), how: c.how, note: c.note };
-                privacy::consent_record(&out, db, &id, request, &c.recorded_by)
+                privacy::consent_record(&out, at, &id, request)
             }
-            (Some(id), None) => privacy::consent_history(&out, db, &id),
-            (None, _) => privacy::consent_list(&out, db, c.class.as_deref()),
+            (Some(id), None) => privacy::consent_history(&out, at, &id),
+            (None, _) => privacy::consent_list(&out, at, c.class.as_deref()),
         },
-        Command::Mark { class, student, status, date, by } => privacy::mark(&out, db, &class, date, &student, status, &by),
-        Command::Backup { out: file, force } => backup::backup(&out, db, &file, force),
-        Command::Restore { file, check, by } => backup::restore(&out, db, &file, check, &by),
-        Command::Key(KeyCommand::Status) => keys::status(&out, db),
-        Command::Key(KeyCommand::Rotate { by }) => keys::rotate(&out, db, &by),
-        Command::Leave { student_id, by } => privacy::leave(&out, db, &student_id, &by),
-        Command::Purge { dry_run, by } => privacy::purge(&out, db, dry_run, &by),
-        Command::ExportStudent { student_id, out: file, force } => privacy::export_student(&out, db, &student_id, &file, force),
-        Command::PrivacyReport { out: file, force } => privacy::privacy_report(&out, db, file.as_deref(), force),
+        Command::Mark { class, student, status, date } => privacy::mark(&out, at, &class, date, &student, status),
+        Command::Backup { out: file, auto, force, .. } => match file {
+            Some(file) => backup::backup(&out, at, &file, force),
+            None if auto => backup::auto(&out, at, force),
+            None => backup::set_auto_passphrase(&out, at),
+        },
+        Command::Restore { file, check } => backup::restore(&out, at, &file, check),
+        Command::Key(KeyCommand::Status) => keys::status(&out, at),
+        Command::Key(KeyCommand::Rotate) => keys::rotate(&out, at),
+        Command::Account(c) => match c {
+            AccountCommand::List => accounts::list(&out, at),
+            AccountCommand::Add { name, role, class } => accounts::add(&out, at, &name, role, &class),
+            AccountCommand::Password { name } => accounts::password(&out, at, &name),
+            AccountCommand::Classes { name, class } => accounts::classes(&out, at, &name, &class),
+            AccountCommand::Disable { name } => accounts::set_disabled(&out, at, &name, true),
+            AccountCommand::Enable { name } => accounts::set_disabled(&out, at, &name, false),
+        },
+        Command::Leave { student_id } => privacy::leave(&out, at, &student_id),
+        Command::Purge { dry_run } => privacy::purge(&out, at, dry_run),
+        Command::ExportStudent { student_id, out: file, force } => privacy::export_student(&out, at, &student_id, &file, force),
+        Command::PrivacyReport { out: file, force } => privacy::privacy_report(&out, at, file.as_deref(), force),
     }
 }

@@ -8,14 +8,15 @@ use std::path::Path;
 use chrono::NaiveDate;
 use serde_json::json;
 
-use super::attendance::open_store;
+use super::session::{Caller, Need};
 use super::{Outcome, Printer};
 use rollcall::consent::ConsentRequest;
 use rollcall::privacy;
 use rollcall::status::Status;
 
-pub fn consent_record(out: &Printer, db: Option<&Path>, student_id: &str, request: ConsentRequest, recorded_by: &str) -> anyhow::Result<Outcome> {
-    let r = privacy::record_consent(&mut open_store(db)?, student_id, request, recorded_by)?;
+pub fn consent_record(out: &Printer, at: &Caller, student_id: &str, request: ConsentRequest) -> anyhow::Result<Outcome> {
+    let (mut store, me) = at.signed(Need::Office("record consent"))?;
+    let r = privacy::record_consent(&mut store, student_id, request, &me.name)?;
     out.print(&r, |w| {
         let relation = r.event.relation.as_deref().map(|x| format!(" ({x})")).unwrap_or_default();
         writeln!(w, "{} {}: consent {} by {}{relation} on {}; now {}", r.student_id, r.name, r.event.kind.as_str(), r.event.by, r.event.date, r.change.after.as_str())?;
@@ -29,8 +30,8 @@ pub fn consent_record(out: &Printer, db: Option<&Path>, student_id: &str, reques
     Ok(Outcome::Done)
 }
 
-pub fn consent_history(out: &Printer, db: Option<&Path>, student_id: &str) -> anyhow::Result<Outcome> {
-    let c = privacy::consent_of(&mut open_store(db)?, student_id)?;
+pub fn consent_history(out: &Printer, at: &Caller, student_id: &str) -> anyhow::Result<Outcome> {
+    let c = privacy::consent_of(&mut at.store(Need::Office("see consent records"))?, student_id)?;
     out.print(&c, |w| {
         writeln!(w, "{} {}: {}", c.student_id, c.name, c.state.as_str())?;
         if c.history.is_empty() {
@@ -47,8 +48,8 @@ pub fn consent_history(out: &Printer, db: Option<&Path>, student_id: &str) -> an
     Ok(Outcome::Done)
 }
 
-pub fn consent_list(out: &Printer, db: Option<&Path>, class: Option<&str>) -> anyhow::Result<Outcome> {
-    let mut store = open_store(db)?;
+pub fn consent_list(out: &Printer, at: &Caller, class: Option<&str>) -> anyhow::Result<Outcome> {
+    let mut store = at.store(Need::Office("see consent records"))?;
     if let Some(c) = class {
         store.class(c)?;
     }
@@ -64,14 +65,16 @@ pub fn consent_list(out: &Printer, db: Option<&Path>, class: Option<&str>) -> an
     Ok(Outcome::Done)
 }
 
-pub fn mark(out: &Printer, db: Option<&Path>, class: &str, date: NaiveDate, student: &str, status: Status, by: &str) -> anyhow::Result<Outcome> {
-    let o = rollcall::attendance::mark_by_hand(&mut open_store(db)?, class, date, student, status, by)?;
+pub fn mark(out: &Printer, at: &Caller, class: &str, date: NaiveDate, student: &str, status: Status) -> anyhow::Result<Outcome> {
+    let (mut store, me) = at.signed(Need::Class(class))?;
+    let o = rollcall::attendance::mark_by_hand(&mut store, class, date, student, status, &me.name)?;
     out.print(&o, |w| writeln!(w, "{} on {}: {} (by hand, by {})", o.name, o.date, o.new, o.by))?;
     Ok(Outcome::Done)
 }
 
-pub fn leave(out: &Printer, db: Option<&Path>, student_id: &str, by: &str) -> anyhow::Result<Outcome> {
-    let l = privacy::leave_school(&mut open_store(db)?, student_id, by)?;
+pub fn leave(out: &Printer, at: &Caller, student_id: &str) -> anyhow::Result<Outcome> {
+    let (mut store, me) = at.signed(Need::Office("record that a student left"))?;
+    let l = privacy::leave_school(&mut store, student_id, &me.name)?;
     out.print(&l, |w| {
         writeln!(w, "{} {} left {} (their register is kept)", l.student_id, l.name, l.classes_left.join(", "))?;
         if l.templates_deleted > 0 {
@@ -82,8 +85,9 @@ pub fn leave(out: &Printer, db: Option<&Path>, student_id: &str, by: &str) -> an
     Ok(Outcome::Done)
 }
 
-pub fn purge(out: &Printer, db: Option<&Path>, dry_run: bool, by: &str) -> anyhow::Result<Outcome> {
-    let r = rollcall::retention::purge(&mut open_store(db)?, dry_run, by)?;
+pub fn purge(out: &Printer, at: &Caller, dry_run: bool) -> anyhow::Result<Outcome> {
+    let (mut store, me) = at.signed(Need::Office("purge data"))?;
+    let r = rollcall::retention::purge(&mut store, dry_run, &me.name)?;
     out.print(&r, |w| {
         for s in r.policy.sentences() {
             writeln!(w, "policy: {s}")?;
@@ -99,16 +103,17 @@ pub fn purge(out: &Printer, db: Option<&Path>, dry_run: bool, by: &str) -> anyho
     Ok(Outcome::Done)
 }
 
-pub fn export_student(out: &Printer, db: Option<&Path>, student_id: &str, file: &Path, force: bool) -> anyhow::Result<Outcome> {
-    let e = privacy::write_student_export(&mut open_store(db)?, student_id, file, force)?;
+pub fn export_student(out: &Printer, at: &Caller, student_id: &str, file: &Path, force: bool) -> anyhow::Result<Outcome> {
+    let (mut store, me) = at.signed(Need::Office("export a student's data"))?;
+    let e = privacy::write_student_export(&mut store, student_id, file, force, &me.name)?;
     out.print(&json!({"file": file, "student_id": e.student.student_id, "marks": e.marks.len(), "consent_events": e.consent.len(), "templates": e.face_templates.count}), |w| {
         writeln!(w, "wrote {} ({} mark(s), {} consent event(s), {} face template(s) described, not included)", file.display(), e.marks.len(), e.consent.len(), e.face_templates.count)
     })?;
     Ok(Outcome::Done)
 }
 
-pub fn privacy_report(out: &Printer, db: Option<&Path>, file: Option<&Path>, force: bool) -> anyhow::Result<Outcome> {
-    let mut store = open_store(db)?;
+pub fn privacy_report(out: &Printer, at: &Caller, file: Option<&Path>, force: bool) -> anyhow::Result<Outcome> {
+    let mut store = at.store(Need::Office("write the privacy report"))?;
     match file {
         Some(file) => {
             privacy::write_report(&mut store, file, force)?;

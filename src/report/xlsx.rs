@@ -32,7 +32,8 @@ fn status_fill(s: Status) -> Color {
 }
 
 /// Export a class over a date range to `out`; an existing file is replaced only if `overwrite`.
-pub fn export(store: &mut Store, class: &str, from: NaiveDate, to: NaiveDate, out: &Path, overwrite: bool) -> anyhow::Result<ClassSummary> {
+/// Audited under `actor` (an export takes the register off the database's protection).
+pub fn export(store: &mut Store, class: &str, from: NaiveDate, to: NaiveDate, out: &Path, overwrite: bool, actor: &str) -> anyhow::Result<ClassSummary> {
     let summary = super::summary(store, class, from, to)?;
     let c = store.class(class)?;
     let mut daily = Vec::new();
@@ -41,6 +42,7 @@ pub fn export(store: &mut Store, class: &str, from: NaiveDate, to: NaiveDate, ou
     }
     let protected = Protected { database: store.files().to_vec(), inputs: Vec::new() };
     files::write_file(out, overwrite, &protected, |tmp| Ok(write(&summary, &daily, tmp)?))?;
+    store.audit_database_event(actor, "export", format!("attendance of class {class}, {from} to {to}, exported to {}", out.display()))?;
     Ok(summary)
 }
 

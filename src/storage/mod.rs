@@ -15,6 +15,7 @@
 mod backup;
 pub mod cipher;
 mod consent;
+mod staff;
 mod people;
 mod register;
 mod schema;
@@ -35,6 +36,7 @@ use crate::keys::{DatabaseKey, KeyStore};
 
 pub use backup::Contents;
 pub use consent::ConsentChange;
+pub use staff::{AccountInfo, AccountRow, FailedSignIn};
 pub use people::{Membership, RosterChange, RosterChanges, RosterConsent, RosterEntry, RosterOptions, StudentEntry, Template, TemplateInfo};
 pub use register::{MarkOutcome, PurgeCounts, PurgeCutoffs, SessionOpening, StaleSessions};
 

@@ -123,6 +123,29 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    accounts (id) {
+        id -> Integer,
+        name -> Text,
+        role -> Text,
+        password_hash -> Text,
+        failed_sign_ins -> Integer,
+        locked_until -> Nullable<Timestamp>,
+        disabled_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        last_sign_in_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    account_classes (account_id, class_id) {
+        account_id -> Integer,
+        class_id -> Integer,
+    }
+}
+
+diesel::joinable!(account_classes -> accounts (account_id));
+diesel::joinable!(account_classes -> classes (class_id));
 diesel::joinable!(memberships -> students (student_id));
 diesel::joinable!(consent_events -> students (student_id));
 diesel::joinable!(memberships -> classes (class_id));
@@ -133,4 +156,4 @@ diesel::joinable!(marks -> students (student_id));
 diesel::joinable!(mood_summaries -> sessions (session_id));
 diesel::joinable!(mood_summaries -> students (student_id));
 
-diesel::allow_tables_to_appear_in_same_query!(classes, students, memberships, consent_events, enrolments, sessions, marks, mood_summaries, audit_log, settings);
+diesel::allow_tables_to_appear_in_same_query!(classes, students, memberships, consent_events, enrolments, sessions, marks, mood_summaries, audit_log, settings, accounts, account_classes);

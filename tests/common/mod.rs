@@ -28,6 +28,10 @@ pub fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
 }
 
+pub const OFFICE: &str = "office";
+pub const OFFICE_PASSWORD: &str = "office password for tests";
+pub const TEACHER_PASSWORD: &str = "teacher password for tests";
+
 /// A school of its own for one test: a temporary folder with the database in `school/` and its
 /// key in a private key file of its own, `keys/rollcall.key` (a test machine has no credential store).
 pub struct Env {
@@ -49,10 +53,34 @@ impl Env {
     pub fn keys(&self) -> rollcall::keys::KeyStore {
         rollcall::keys::KeyStore::File(self.key_file())
     }
+    /// The `rollcall` command on this school's database, signed in as its office account
+    /// (created by the first command).
     pub fn cmd(&self) -> Command {
+        self.cmd_as(OFFICE, OFFICE_PASSWORD)
+    }
+    /// The command signed in as another account.
+    pub fn cmd_as(&self, user: &str, password: &str) -> Command {
         let mut c = Command::cargo_bin("rollcall").unwrap();
-        c.env("ROLLCALL_DB", self.db()).env("ROLLCALL_KEY_FILE", self.key_file()).env_remove("ROLLCALL_PASSPHRASE");
+        c.envs(self.vars()).env("ROLLCALL_USER", user).env("ROLLCALL_PASSWORD", password);
         c
+    }
+    /// What a process started by hand needs to work on this school: database, key, account.
+    pub fn vars(&self) -> Vec<(&'static str, std::ffi::OsString)> {
+        vec![
+            ("ROLLCALL_DB", self.db().into()),
+            ("ROLLCALL_KEY_FILE", self.key_file().into()),
+            ("ROLLCALL_USER", OFFICE.into()),
+            ("ROLLCALL_PASSWORD", OFFICE_PASSWORD.into()),
+        ]
+    }
+    /// A teacher account (password `TEACHER_PASSWORD`) teaching `classes`.
+    pub fn add_teacher(&self, name: &str, classes: &[&str]) {
+        let mut c = self.cmd();
+        c.args(["account", "add", name, "--role", "teacher"]).env("ROLLCALL_NEW_PASSWORD", TEACHER_PASSWORD);
+        for class in classes {
+            c.args(["--class", class]);
+        }
+        c.assert().success();
     }
     /// The store, opened as the CLI opens it.
     pub fn store(&self) -> rollcall::storage::Store {

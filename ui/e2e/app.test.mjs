@@ -8,7 +8,7 @@
 // /usr/bin/WebKitWebDriver, a display (run under xvfb-run), ../shared/datasets (ROLLCALL_DATASETS).
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, test } from "node:test";
@@ -33,8 +33,15 @@ const env = {
   XDG_CONFIG_HOME: join(work, "config"),
   HOME: work,
   ROLLCALL_LOG: "rollcall=info,rollcall_app=info",
+  // The CLI signs in: its first command on a school's database creates this office account.
+  ROLLCALL_USER: "office",
+  ROLLCALL_PASSWORD: "office password for e2e",
 };
 delete env.ROLLCALL_DB;
+// A desktop's user folders, as xdg-user-dirs writes them: where the app's files go by default.
+mkdirSync(join(work, "config"), { recursive: true });
+mkdirSync(join(work, "Documents"), { recursive: true });
+writeFileSync(join(work, "config/user-dirs.dirs"), 'XDG_DOCUMENTS_DIR="$HOME/Documents"\n');
 let driver;
 let driverLog = "";
 let browser;
@@ -61,7 +68,7 @@ function school({ setupDone }) {
   cli(db, "enroll", "LMM", join(DATASETS, "video_hamilton/reference/lin_manuel_miranda.png"));
   cli(db, "enroll", "ALC", join(DATASETS, "video_hamilton/reference/alex_lacamoire.png"));
   if (setupDone) {
-    for (const [k, v] of [["school_name", "Hamilton High"], ["operator", "Ms Smith"], ["mood", "on"], ["setup_done", "yes"]]) cli(db, "settings", "set", k, v);
+    for (const [k, v] of [["school_name", "Hamilton High"], ["mood", "on"], ["setup_done", "yes"]]) cli(db, "settings", "set", k, v);
   }
   return db;
 }
@@ -84,8 +91,25 @@ before(async () => {
   }
 });
 
-/** Start the app on `db` in a new WebDriver session (the previous one, if any, ends first). */
-async function launch(db) {
+/** Start the app on `db` in a new WebDriver session (the previous one, if any, ends first) and
+ * sign in as `who` (the CLI's office account unless told). */
+async function launch(db, who = { name: env.ROLLCALL_USER, password: env.ROLLCALL_PASSWORD }) {
+  await start(db);
+  await signIn(who);
+  return browser;
+}
+
+/** Who is using Rollcall: the sign-in screen. */
+async function signIn({ name, password }) {
+  const form = await browser.$('form[aria-label="Sign in"]');
+  await form.waitForExist({ timeout: 30_000 });
+  await (await browser.$('input[name="signin-name"]')).setValue(name);
+  await (await browser.$('input[name="signin-password"]')).setValue(password);
+  await (await browser.$("#sign-in")).click();
+  await form.waitForExist({ timeout: 30_000, reverse: true });
+}
+
+async function start(db) {
   await browser?.deleteSession().catch(() => {});
   browser = await remote({
     hostname: "127.0.0.1",
@@ -131,7 +155,6 @@ test("first run, a live session marks both people present, reports, correction a
   await setup.waitForExist({ timeout: 30_000 });
   await shot("01-first-run.png");
   await (await browser.$('input[name="setup-school"]')).setValue("Hamilton High");
-  await (await browser.$('input[name="setup-operator"]')).setValue("Ms Smith");
   await (await browser.$("#mood-on")).click();
   await (await browser.$("#finish-setup")).click();
 
@@ -192,6 +215,9 @@ test("first run, a live session marks both people present, reports, correction a
   const out = join(work, "stage-export.xlsx");
   const exportPath = await browser.$('input[name="export-path"]');
   await exportPath.waitForExist({ timeout: 30_000 });
+  // Unless told otherwise, an export goes to the Documents folder (never beside the database).
+  await browser.waitUntil(async () => /\.xlsx$/.test(await exportPath.getValue()), { timeout: 30_000, timeoutMsg: "no default export path" });
+  assert.match(await exportPath.getValue(), /\/Documents\/Attendance_Stage_/);
   await exportPath.setValue(out);
   await (await browser.$("#export")).click();
   await (await browser.$('[data-testid="export-result"]')).waitForExist({ timeout: 60_000 });
@@ -210,10 +236,92 @@ test("first run, a live session marks both people present, reports, correction a
   assert.equal(codeOf("ALC"), "P", JSON.stringify(cells));
   assert.equal(codeOf("ABS"), "E", "the correction is in the export");
 
-  // Settings.
+  // Settings: a backup now, and the daily automatic backup (its first one is written at once).
   await (await browser.$("#tab-settings")).click();
   await (await browser.$('[data-testid="database"]')).waitForExist({ timeout: 30_000 });
+  const backupFile = join(work, "stage-now.rollcall-backup");
+  const backupFolder = join(work, "auto-backups");
+  const passphrase = "correct horse battery staple";
+  await (await browser.$('input[name="backup-passphrase"]')).setValue(passphrase);
+  await (await browser.$('input[name="backup-passphrase-again"]')).setValue(passphrase);
+  const backupPath = await browser.$('input[name="backup-path"]');
+  await browser.waitUntil(async () => /rollcall-.*\.rollcall-backup$/.test(await backupPath.getValue()), { timeout: 30_000, timeoutMsg: "no default backup path" });
+  assert.match(await backupPath.getValue(), /Documents/, "a backup goes to Documents unless told otherwise");
+  await backupPath.setValue(backupFile);
+  await (await browser.$("#backup-now")).click();
+  const result = await browser.$('[data-testid="backup-result"]');
+  await browser.waitUntil(async () => (await result.isExisting()) && /Backup written/.test(await result.getText()), { timeout: 60_000, timeoutMsg: "the backup was not written" });
+  await (await browser.$('input[name="backup-folder"]')).setValue(backupFolder);
+  await (await browser.$("#save-auto-backup")).click();
+  await browser.waitUntil(async () => /First backup: .*rollcall-auto-/.test(await result.getText()), { timeout: 60_000, timeoutMsg: "the automatic backup was not set up" });
   await shot("05-settings.png");
+  const backupEnv = { ...env, ROLLCALL_BACKUP_PASSPHRASE: passphrase };
+  const checked = JSON.parse(execFileSync(CLI, ["--db", db, "--json", "restore", "--check", backupFile], { env: backupEnv, encoding: "utf8" }));
+  assert.equal(checked.contents.students, 3);
+  const auto = readdirSync(backupFolder).filter((f) => f.startsWith("rollcall-auto-"));
+  assert.equal(auto.length, 1, String(auto));
+  JSON.parse(execFileSync(CLI, ["--db", db, "--json", "restore", "--check", join(backupFolder, auto[0])], { env: backupEnv, encoding: "utf8" }));
+});
+
+test("a teacher account: Live and Reports for the classes it teaches, and the backend refuses the rest", { timeout: 180_000 }, async () => {
+  const db = school({ setupDone: true });
+  const band = join(work, "band.csv");
+  writeFileSync(band, "student_id,first_name,last_name,class\nBND,Brass,Player,Band\n");
+  cli(db, "roster", "import", band);
+  const teacher = { name: "Ms Smith", password: "teacher password e2e" };
+  execFileSync(CLI, ["--db", db, "account", "add", teacher.name, "--role", "teacher", "--class", "Stage"], { env: { ...env, ROLLCALL_NEW_PASSWORD: teacher.password } });
+  await start(db);
+  // A wrong password is refused with a sentence; the right one signs in.
+  await (await browser.$('input[name="signin-name"]')).waitForExist({ timeout: 30_000 });
+  await (await browser.$('input[name="signin-name"]')).setValue(teacher.name);
+  await (await browser.$('input[name="signin-password"]')).setValue("not the password");
+  await (await browser.$("#sign-in")).click();
+  const refusedSignIn = await browser.$('form[aria-label="Sign in"] .notice-error');
+  await refusedSignIn.waitForExist({ timeout: 30_000 });
+  assert.match(await refusedSignIn.getText(), /wrong password/);
+  await signIn(teacher);
+  const who = await browser.$("#signed-in-as");
+  await who.waitForExist({ timeout: 30_000 });
+  assert.match(await who.getText(), /Ms Smith \(teacher: Stage\)/);
+  const tabs = await browser.execute(() => [...document.querySelectorAll('[role="tab"]')].map((t) => t.textContent));
+  assert.deepEqual(tabs, ["Live", "Reports"], "a teacher has no Students, Privacy or Settings page");
+  const classes = await browser.execute(() => [...document.querySelectorAll('select[name="class"] option')].map((o) => o.textContent));
+  assert.deepEqual(classes, ["Stage"], "a teacher sees only the classes taught");
+  await shot("12-teacher.png");
+
+  // What the UI leaves out, the backend refuses too (the same rule as the CLI's).
+  const invoke = (cmd, args) =>
+    browser.executeAsync((cmd, args, done) => window.__TAURI_INTERNALS__.invoke(cmd, args).then(() => done({ code: "allowed" }), (e) => done(e)), cmd, args);
+  for (const [cmd, args, why] of [
+    ["delete_student", { studentId: "LMM" }, /only an office account may delete students/],
+    ["enrol_photos", { studentId: "LMM", photos: [] }, /only an office account may enrol students/],
+    ["save_settings", { settings: { mood: "off" } }, /only an office account may change settings/],
+    ["report_daily", { class: "Band", date: "today" }, /class Band is not one of them/],
+    ["export_xlsx", { class: "Band", from: "today", to: "today", path: join(work, "band.xlsx") }, /class Band is not one of them/],
+    ["report_history", { studentId: "BND", from: "today", to: "today" }, /does not teach student BND/],
+  ]) {
+    const r = await invoke(cmd, args);
+    assert.equal(r.code, "refused", `${cmd}: ${JSON.stringify(r)}`);
+    assert.match(r.message, why, cmd);
+  }
+  assert.ok(!existsSync(join(work, "band.xlsx")));
+
+  // Their own class: the report, and a correction recorded under their name.
+  await (await browser.$("#tab-reports")).click();
+  await (await browser.$('#daily-table tr[data-student="ABS"] button.correct')).click();
+  await (await browser.$('select[name="override-status"]')).selectByAttribute("value", "excused");
+  await (await browser.$('input[name="override-reason"]')).setValue("school trip");
+  await (await browser.$("#save-override")).click();
+  await browser.waitUntil(async () => (await (await browser.$('#daily-table tr[data-student="ABS"] .chip')).getAttribute("data-status")) === "excused", {
+    timeout: 30_000,
+    timeoutMsg: "the teacher's correction did not show",
+  });
+  await (await browser.$("#sign-out")).click();
+  await (await browser.$('form[aria-label="Sign in"]')).waitForExist({ timeout: 30_000 });
+  const audit = JSON.parse(cli(db, "--json", "audit")).audit;
+  for (const action of ["sign_in_failed", "sign_in", "override_status", "sign_out"]) {
+    assert.ok(audit.some((e) => e.action === action && e.actor === teacher.name), `${action} by ${teacher.name}: ${JSON.stringify(audit)}`);
+  }
 });
 
 test("enrolment with the camera: a live verdict, Capture enrols the picture judged usable", { timeout: 240_000 }, async () => {
@@ -351,7 +459,7 @@ test("consent: the camera cannot enrol a student without it; the editor records 
 
 test("closing the window mid-session ends the session cleanly with its marks saved", { timeout: 180_000 }, async () => {
   const db = school({ setupDone: true });
-  cli(db, "override", "--class", "Stage", "--date", "today", "--student", "ABS", "--status", "excused", "--reason", "dentist", "--by", "Ms Smith");
+  cli(db, "override", "--class", "Stage", "--date", "today", "--student", "ABS", "--status", "excused", "--reason", "dentist");
   await launch(db);
   const startButton = await browser.$("#start-session");
   await startButton.waitForExist({ timeout: 30_000 });

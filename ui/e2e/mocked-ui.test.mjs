@@ -39,6 +39,9 @@ test("first run, then the live view with a frame, keyboard page switching", { ti
   await page.goto(`http://127.0.0.1:${PORT}/mock.html`);
   await page.getByText("Welcome to Rollcall").waitFor();
   await page.fill('input[name="setup-school"]', "Hill School");
+  await page.fill('input[name="setup-name"]', "Ms Head");
+  await page.fill('input[name="setup-password"]', "a long password");
+  await page.fill('input[name="setup-password-again"]', "a long password");
   await page.check('input[name="mood"][value="off"]');
   await page.screenshot({ path: join(SHOTS, "mocked-01-first-run.png"), fullPage: true });
   await page.click("#finish-setup");

@@ -3,7 +3,7 @@
 // tests import it.
 import { mockIPC } from "@tauri-apps/api/mocks";
 import type { Channel } from "@tauri-apps/api/core";
-import type { ConsentState, DailyReport, LiveMessage, Status } from "../src/api";
+import type { Account, ConsentState, DailyReport, LiveMessage, Status } from "../src/api";
 
 const FRAME = "/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAMCAgICAgMCAgIDAwMDBAYEBAQEBAgGBgUGCQgKCgkICQkKDA8MCgsOCwkJDRENDg8QEBEQCgwSExIQEw8QEBD/2wBDAQMDAwQDBAgEBAgQCwkLEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBD/wAARCAA8AFADAREAAhEBAxEB/8QAHAABAQACAgMAAAAAAAAAAAAAAAgGBwIJAwQF/8QAKhAAAQQBAwMDAwUAAAAAAAAAAQACAwQFBgcRCBITITFBUVNhFDJxg6P/xAAYAQEBAQEBAAAAAAAAAAAAAAAAAQIFBv/EABYRAQEBAAAAAAAAAAAAAAAAAAABEf/aAAwDAQACEQMRAD8AkRewcIQEBAQEBAQEBAQEBAQZdo/aTcrXsbZ9JaMyWQrucWCyIvHXLh7jyv4ZyPpyia9zVmx27WiK0l3UuhMlXqwt75bETW2IY2/V0kRc1o/khDWCoogICAgICDf/AEobFUdzczZ1Zqur5tP4WVsTa7ge25aI7uwn5YwFrnD57mD1BKJavCvXr1K8VWrBHDBCxscccbQ1jGAcBrQPQAD0ACMvIgjbq82CxOnKo3R0Xj46lR8zYsvTgZxHG554ZO1o9Ggu4a4DgdzmkD1KLKlVGhAQEBAQdhHR5Xx0OxWKkpFvmnt3JLfH3vM5o5/rbGjNbrRBBgW/VfHWdmNZR5MtEIw9iRvP3mt7ov8AQMQjrJRsQEBAQEFO9Gu82M0rdt7aamuR1aeWsC1jrEjg1jLRaGujcT7d4azt5PAc0j3cjNWsiCCWOszebGV8E/aXAXI7F+7JHJl3RuDhXhY4PbCfo9zg1xHPIa3g/uRYjNGhAQEBAQEG2ND9UO8WhakOMp6hZk6FcBsVbKRfqAxoAAaH8iQNAAAb38D4ARMfQ1Z1db1aprSU4c1UwcMre14xNfxPI/Ejy6Rp/LXAoY0zJJJNI6WV7nveS5znHkuJ9yT8lFcUBAQEBAQEBAQEBAQEBAQEBAQEBAQEBB//2Q==";
 
@@ -12,18 +12,25 @@ export interface MockState {
   classes: { name: string; session_start: string | null; late_after_minutes: number }[];
   students: { student_id: string; first_name: string; last_name: string; class: string; enrolled_photos: number; consent: ConsentState }[];
   statuses: Record<string, Status>;
+  /** Accounts by name, with their passwords (a stand-in: the real backend keeps argon2 hashes). */
+  accounts: Record<string, Account & { password: string }>;
+  /** Who is signed in. */
+  account: Account | null;
   calls: { cmd: string; args: Record<string, unknown> }[];
 }
 
 export function freshState(setupDone = false): MockState {
   return {
-    settings: { school_name: null, camera: "0", mood: null, min_face: "40", min_similarity: null, setup_done: setupDone ? "yes" : null, operator: null },
+    settings: { school_name: null, camera: "0", mood: null, min_face: "40", min_similarity: null, setup_done: setupDone ? "yes" : null },
     classes: [{ name: "7B", session_start: "08:30", late_after_minutes: 10 }],
     students: [
       { student_id: "S1", first_name: "Ada", last_name: "Lovelace", class: "7B", enrolled_photos: 3, consent: "granted" },
       { student_id: "S2", first_name: "Alan", last_name: "Turing", class: "7B", enrolled_photos: 0, consent: "none" },
     ],
     statuses: { S1: "absent", S2: "absent" },
+    // Set up: an office account is signed in. First run: no account yet (setup creates it).
+    accounts: setupDone ? { Office: { name: "Office", role: "office", classes: [], password: "office password" } } : {},
+    account: setupDone ? { name: "Office", role: "office", classes: [] } : null,
     calls: [],
   };
 }
@@ -60,12 +67,34 @@ export function installMockBackend(state: MockState) {
       state.calls.push({ cmd, args });
       switch (cmd) {
         case "app_info":
-          return { version: "test", database: "/tmp/rollcall.sqlite3", data_folder: "/tmp", engine: "ready", engine_error: null, session_running: false, settings: { ...state.settings } };
+          return {
+            account: state.account,
+            accounts_exist: Object.keys(state.accounts).length > 0,
+            idle_lock_minutes: 10,
+            version: "test",
+            database: "/tmp/rollcall.sqlite3",
+            data_folder: "/tmp",
+            engine: "ready",
+            engine_error: null,
+            session_running: false,
+            settings: { ...state.settings },
+          };
+        case "sign_in": {
+          const known = state.accounts[args.name];
+          if (!Object.keys(state.accounts).length) state.accounts[args.name] = { name: args.name, role: "office", classes: [], password: args.password };
+          else if (!known || known.password !== args.password) throw { code: "sign_in", message: `unknown account or wrong password for "${args.name}"` };
+          const { password: _, ...account } = state.accounts[args.name];
+          state.account = account;
+          return { account, created: !known };
+        }
+        case "sign_out":
+          state.account = null;
+          return null;
         case "save_settings":
           Object.assign(state.settings, args.settings);
           return { moods_kept: 0 };
         case "list_classes":
-          return state.classes.map((c) => {
+          return state.classes.filter((c) => state.account?.role === "office" || state.account?.classes.includes(c.name)).map((c) => {
             const members = state.students.filter((s) => s.class === c.name);
             return { ...c, students: members.length, enrolled: members.filter((s) => s.enrolled_photos > 0).length };
           });

@@ -17,7 +17,11 @@ export interface Settings {
   /** "standard" (or null), "strict" or "strictest": the same share of strangers at any school size. */
   strictness: string | null;
   setup_done: string | null;
-  operator: string | null;
+  /** Minutes without use before the app locks (default 10). */
+  idle_lock_minutes: string | null;
+  /** The daily automatic backup: its folder (empty: off) and how many it keeps. */
+  backup_folder: string | null;
+  backup_keep: string | null;
   /** Retention (days; "keep" or years for attendance): applied by the purge at start and daily. */
   retention_left_days: string | null;
   retention_unmatched_days: string | null;
@@ -25,7 +29,21 @@ export interface Settings {
   retention_attendance_years: string | null;
 }
 
+export type Role = "office" | "teacher";
+
+/** Who is signed in: an office account does everything; a teacher sees the classes it teaches. */
+export interface Account {
+  name: string;
+  role: Role;
+  classes: string[];
+}
+
 export interface AppInfo {
+  /** null: nobody is signed in (the sign-in screen). */
+  account: Account | null;
+  /** false on a new database: the first-run setup creates the first office account. */
+  accounts_exist: boolean;
+  idle_lock_minutes: number;
   version: string;
   database: string;
   data_folder: string;
@@ -270,66 +288,87 @@ function channel<T>(onMessage: (m: T) => void): Channel<T> {
   return ch;
 }
 
+/** Sent when the backend says nobody is signed in (signed out, or locked after the idle time):
+ * the window shows the sign-in screen. */
+export const SIGNED_OUT_EVENT = "rollcall-signed-out";
+
+async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(cmd, args);
+  } catch (e) {
+    if (isFailure(e, "signed_out")) window.dispatchEvent(new Event(SIGNED_OUT_EVENT));
+    throw e;
+  }
+}
+
 export const api = {
-  appInfo: () => invoke<AppInfo>("app_info"),
+  appInfo: () => call<AppInfo>("app_info"),
+  /** On a database with no account yet this creates the first office account. */
+  signIn: (name: string, password: string) => call<{ account: Account; created: boolean }>("sign_in", { name, password }),
+  signOut: (idle = false) => call<void>("sign_out", { idle }),
   /** Returns how many mood summaries are still stored when mood was switched off. */
-  saveSettings: (settings: Partial<Record<keyof Settings, string>>) => invoke<{ moods_kept: number }>("save_settings", { settings }),
-  purgeMoods: (by: string) => invoke<{ deleted: number }>("purge_moods", { by }),
-  setDataFolder: (folder: string) => invoke<{ database: string }>("set_data_folder", { folder }),
+  saveSettings: (settings: Partial<Record<keyof Settings, string>>) => call<{ moods_kept: number }>("save_settings", { settings }),
+  purgeMoods: () => call<{ deleted: number }>("purge_moods"),
+  setDataFolder: (folder: string) => call<{ database: string }>("set_data_folder", { folder }),
 
-  listClasses: () => invoke<ClassInfo[]>("list_classes"),
+  listClasses: () => call<ClassInfo[]>("list_classes"),
   createClass: (name: string, start: string | null, lateAfterMinutes: number) =>
-    invoke<void>("create_class", { name, start, lateAfterMinutes }),
+    call<void>("create_class", { name, start, lateAfterMinutes }),
   updateClass: (name: string, start: string | null, lateAfterMinutes: number) =>
-    invoke<void>("update_class", { name, start, lateAfterMinutes }),
+    call<void>("update_class", { name, start, lateAfterMinutes }),
 
-  rosterPreview: (path: string, removeMissing: boolean) => invoke<RosterPreview>("roster_preview", { path, removeMissing }),
-  rosterImport: (path: string, removeMissing: boolean, by: string) => invoke<RosterChanges>("roster_import", { path, removeMissing, by }),
-  listStudents: (klass?: string) => invoke<StudentRow[]>("list_students", { class: klass ?? null }),
-  deleteStudent: (studentId: string, by: string) => invoke<void>("delete_student", { studentId, by }),
+  rosterPreview: (path: string, removeMissing: boolean) => call<RosterPreview>("roster_preview", { path, removeMissing }),
+  rosterImport: (path: string, removeMissing: boolean) => call<RosterChanges>("roster_import", { path, removeMissing }),
+  listStudents: (klass?: string) => call<StudentRow[]>("list_students", { class: klass ?? null }),
+  deleteStudent: (studentId: string) => call<void>("delete_student", { studentId }),
   /** `advice`: how to make the student's photos do better (too few, too alike), or null. */
-  enrolPhotos: (studentId: string, photos: string[]) => invoke<{ verdicts: PhotoVerdict[]; advice: string | null }>("enrol_photos", { studentId, photos }),
+  enrolPhotos: (studentId: string, photos: string[]) => call<{ verdicts: PhotoVerdict[]; advice: string | null }>("enrol_photos", { studentId, photos }),
 
-  probeCameras: () => invoke<number[]>("probe_cameras"),
+  probeCameras: () => call<number[]>("probe_cameras"),
   sessionStart: (klass: string, source: string, onMessage: (m: LiveMessage) => void) =>
-    invoke<{ class: string; source: string }>("session_start", { class: klass, source, channel: channel(onMessage) }),
-  sessionStop: () => invoke<void>("session_stop"),
+    call<{ class: string; source: string }>("session_start", { class: klass, source, channel: channel(onMessage) }),
+  sessionStop: () => call<void>("session_stop"),
   previewStart: (source: string, onMessage: (m: PreviewMessage) => void) =>
-    invoke<void>("preview_start", { source, channel: channel(onMessage) }),
+    call<void>("preview_start", { source, channel: channel(onMessage) }),
   previewCapture: (studentId: string) =>
-    invoke<{ accepted: boolean; reason?: string; face_size?: number; advice: string | null }>("preview_capture", { studentId }),
-  previewStop: () => invoke<void>("preview_stop"),
+    call<{ accepted: boolean; reason?: string; face_size?: number; advice: string | null }>("preview_capture", { studentId }),
+  previewStop: () => call<void>("preview_stop"),
 
-  reportDaily: (klass: string, date: string) => invoke<DailyReport>("report_daily", { class: klass, date }),
+  reportDaily: (klass: string, date: string) => call<DailyReport>("report_daily", { class: klass, date }),
   reportHistory: (studentId: string, from: string, to: string) =>
-    invoke<StudentHistory>("report_history", { studentId, from, to }),
-  reportSummary: (klass: string, from: string, to: string) => invoke<ClassSummary>("report_summary", { class: klass, from, to }),
-  overrideMark: (klass: string, date: string, studentId: string, status: Status, reason: string, by: string) =>
-    invoke<{ old: Status; new: Status }>("override_mark", { class: klass, date, studentId, status, reason, by }),
+    call<StudentHistory>("report_history", { studentId, from, to }),
+  reportSummary: (klass: string, from: string, to: string) => call<ClassSummary>("report_summary", { class: klass, from, to }),
+  overrideMark: (klass: string, date: string, studentId: string, status: Status, reason: string) =>
+    call<{ old: Status; new: Status }>("override_mark", { class: klass, date, studentId, status, reason }),
   /** Fails with code "exists" when the file is there and `overwrite` is false. */
   exportXlsx: (klass: string, from: string, to: string, path: string, overwrite = false) =>
-    invoke<{ path: string; students: number; days: number }>("export_xlsx", { class: klass, from, to, path, overwrite }),
-  defaultExportPath: (klass: string, from: string, to: string) => invoke<string>("default_export_path", { class: klass, from, to }),
+    call<{ path: string; students: number; days: number }>("export_xlsx", { class: klass, from, to, path, overwrite }),
+  defaultExportPath: (klass: string, from: string, to: string) => call<string>("default_export_path", { class: klass, from, to }),
 
   consentHistory: (studentId: string) =>
-    invoke<{ student_id: string; name: string; state: ConsentState; history: ConsentEvent[] }>("consent_history", { studentId }),
-  recordConsent: (studentId: string, request: ConsentRequest, by: string) =>
-    invoke<{ before: ConsentState; after: ConsentState; templates_deleted: number }>("record_consent", { studentId, request, by }),
-  recordConsentBulk: (studentIds: string[], request: ConsentRequest, by: string) =>
-    invoke<{ recorded: number }>("record_consent_bulk", { studentIds, request, by }),
-  markByHand: (klass: string, date: string, studentId: string, status: Status, by: string) =>
-    invoke<{ old: Status; new: Status }>("mark_by_hand", { class: klass, date, studentId, status, by }),
-  purge: (dryRun: boolean, by: string) => invoke<PurgeReport>("purge", { dryRun, by }),
-  privacyReport: () => invoke<string>("privacy_report"),
+    call<{ student_id: string; name: string; state: ConsentState; history: ConsentEvent[] }>("consent_history", { studentId }),
+  recordConsent: (studentId: string, request: ConsentRequest) =>
+    call<{ before: ConsentState; after: ConsentState; templates_deleted: number }>("record_consent", { studentId, request }),
+  recordConsentBulk: (studentIds: string[], request: ConsentRequest) => call<{ recorded: number }>("record_consent_bulk", { studentIds, request }),
+  markByHand: (klass: string, date: string, studentId: string, status: Status) =>
+    call<{ old: Status; new: Status }>("mark_by_hand", { class: klass, date, studentId, status }),
+  purge: (dryRun: boolean) => call<PurgeReport>("purge", { dryRun }),
+  privacyReport: () => call<string>("privacy_report"),
   /** Fails with code "exists" when the file is there and `overwrite` is false. */
-  savePrivacyReport: (path: string, overwrite = false) => invoke<{ path: string }>("save_privacy_report", { path, overwrite }),
+  savePrivacyReport: (path: string, overwrite = false) => call<{ path: string }>("save_privacy_report", { path, overwrite }),
   /** Fails with code "exists" when the file is there and `overwrite` is false. */
   exportStudent: (studentId: string, path: string, overwrite = false) =>
-    invoke<{ path: string; marks: number; consent_events: number; templates: number }>("export_student", { studentId, path, overwrite }),
+    call<{ path: string; marks: number; consent_events: number; templates: number }>("export_student", { studentId, path, overwrite }),
   /** The student leaves the school: archived (register kept), face data deleted per the retention settings. */
-  leaveSchool: (studentId: string, by: string) =>
-    invoke<{ classes_left: string[]; templates_deleted: number }>("leave_school", { studentId, by }),
-  defaultDocumentPath: (name: string) => invoke<string>("default_document_path", { name }),
+  leaveSchool: (studentId: string) => call<{ classes_left: string[]; templates_deleted: number }>("leave_school", { studentId }),
+  defaultDocumentPath: (name: string) => call<string>("default_document_path", { name }),
+
+  /** An encrypted backup now (code "exists": ask before replacing). */
+  backupNow: (path: string, passphrase: string, overwrite = false) =>
+    call<{ created_at: string; database_bytes: number }>("backup_now", { path, passphrase, overwrite }),
+  backupStatus: () => call<{ passphrase_set: boolean; folder: string | null; backups: string[] }>("backup_status"),
+  setBackupPassphrase: (passphrase: string) => call<void>("set_backup_passphrase", { passphrase }),
+  autoBackupNow: () => call<{ written: string | null; removed: string[] }>("auto_backup_now"),
 };
 
 /** Errors from commands carry a sentence already; anything else becomes one. */

@@ -41,12 +41,42 @@ test("first run asks the mood question before anything else happens", async () =
   expect(state.calls.some((c) => c.cmd === "save_settings")).toBe(false);
 
   fireEvent.input(screen.getByLabelText(/School name/), { target: { value: "Hill School" } });
+  // The first office account is created by the setup, from the name and password given.
+  fireEvent.input(screen.getByLabelText(/Your name/), { target: { value: "Ms Head" } });
+  fireEvent.input(screen.getByLabelText(/^Password/), { target: { value: "a long password" } });
+  fireEvent.input(screen.getByLabelText(/The same again/), { target: { value: "a long password" } });
   fireEvent.click(screen.getByDisplayValue("off"));
   fireEvent.click(screen.getByText("Start using Rollcall"));
   await waitFor(() => expect(state.settings.setup_done).toBe("yes"));
   expect(state.settings.mood).toBe("off");
   expect(state.settings.school_name).toBe("Hill School");
+  expect(state.accounts["Ms Head"]?.role).toBe("office");
   await screen.findByText("Hill School");
+  expect(screen.getByText(/Ms Head \(office\)/)).toBeTruthy();
+});
+
+test("a teacher signs in and sees Live and Reports for their own classes only", async () => {
+  const state = freshState(true);
+  state.classes.push({ name: "8C", session_start: null, late_after_minutes: 5 });
+  state.accounts["Mr Chips"] = { name: "Mr Chips", role: "teacher", classes: ["8C"], password: "teacher password" };
+  state.account = null;
+  installMockBackend(state);
+  const { container } = render(<App />);
+  await screen.findByText("Who is using Rollcall?");
+  fireEvent.input(screen.getByLabelText(/^Name/), { target: { value: "Mr Chips" } });
+  fireEvent.input(screen.getByLabelText(/^Password/), { target: { value: "wrong password" } });
+  fireEvent.click(screen.getByText("Sign in"));
+  await screen.findByText(/wrong password/);
+  fireEvent.input(screen.getByLabelText(/^Password/), { target: { value: "teacher password" } });
+  fireEvent.click(screen.getByText("Sign in"));
+  await screen.findByText(/Mr Chips \(teacher: 8C\)/);
+  const tabs = [...container.querySelectorAll('[role="tab"]')].map((t) => t.textContent);
+  expect(tabs).toEqual(["Live", "Reports"]);
+  const options = [...container.querySelectorAll('select[name="class"] option')].map((o) => o.textContent);
+  expect(options.join(" ")).not.toContain("7B");
+  fireEvent.click(screen.getByText("Sign out"));
+  await screen.findByText("Who is using Rollcall?");
+  expect(state.account).toBeNull();
 });
 
 test("the live roster shows what the backend reports as a session marks a student", async () => {

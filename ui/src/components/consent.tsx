@@ -44,7 +44,7 @@ function useEventFields(initialBy = "") {
   return { request, fields };
 }
 
-export function ConsentEditor({ student, operator, onClose }: { student: StudentRow; operator: string; onClose: () => void }) {
+export function ConsentEditor({ student, onClose }: { student: StudentRow; onClose: () => void }) {
   const [state, setState] = useState<ConsentState>(student.consent);
   const [history, setHistory] = useState<ConsentEvent[]>([]);
   const [kind, setKind] = useState<ConsentKind>("granted");
@@ -65,7 +65,7 @@ export function ConsentEditor({ student, operator, onClose }: { student: Student
   const save = async (e: Event) => {
     e.preventDefault();
     try {
-      const r = await api.recordConsent(student.student_id, request(kind), operator);
+      const r = await api.recordConsent(student.student_id, request(kind));
       const deleted = r.templates_deleted ? ` ${r.templates_deleted} face template(s) deleted; ${student.name} is registered by hand from now on.` : "";
       setMsg({ kind: "ok", text: `Recorded: consent is now ${r.after}.${deleted}` });
       load();
@@ -145,7 +145,7 @@ export function ConsentEditor({ student, operator, onClose }: { student: Student
 }
 
 /** A class's returned consent forms, recorded in one go (for the students chosen). */
-export function BulkConsent({ klass, students, operator, onClose }: { klass: string; students: StudentRow[]; operator: string; onClose: () => void }) {
+export function BulkConsent({ klass, students, onClose }: { klass: string; students: StudentRow[]; onClose: () => void }) {
   const waiting = students.filter((s) => s.consent === "none");
   const [chosen, setChosen] = useState<Set<string>>(new Set(waiting.map((s) => s.student_id)));
   const [msg, setMsg] = useState<{ kind: "error" | "ok"; text: string } | null>(null);
@@ -153,7 +153,7 @@ export function BulkConsent({ klass, students, operator, onClose }: { klass: str
   const save = async (e: Event) => {
     e.preventDefault();
     try {
-      const r = await api.recordConsentBulk([...chosen], request("granted"), operator);
+      const r = await api.recordConsentBulk([...chosen], request("granted"));
       setMsg({ kind: "ok", text: `Consent recorded for ${r.recorded} student(s).` });
     } catch (err) {
       setMsg({ kind: "error", text: errorText(err) });

@@ -8,13 +8,14 @@ import { VideoView } from "../components/video";
 export function LivePage({
   classes,
   defaultSource,
-  operator,
+  sessionRunning,
   visible,
   onNavigate,
 }: {
   classes: ClassInfo[];
   defaultSource: string;
-  operator: string;
+  /** The backend has a session running (perhaps started before the last sign-in, by someone else). */
+  sessionRunning: boolean;
   /** The page stays mounted while hidden (a session streams to it); shown again, it reloads the roster. */
   visible: boolean;
   onNavigate: (page: string) => void;
@@ -103,7 +104,7 @@ export function LivePage({
   // The alternative way: a person registers a student the camera may not (or cannot) recognise.
   const markPresent = async (studentId: string) => {
     try {
-      await api.markByHand(klass, isoDate(new Date()), studentId, "present", operator);
+      await api.markByHand(klass, isoDate(new Date()), studentId, "present");
       refresh();
     } catch (e) {
       setError(errorText(e));
@@ -112,7 +113,11 @@ export function LivePage({
   const stop = async () => {
     await api.sessionStop().catch((e) => setError(errorText(e)));
     setRunning(false);
+    setOrphan(false);
   };
+  // A session this page did not start (another account signed in meanwhile) can still be stopped.
+  const [orphan, setOrphan] = useState(false);
+  useEffect(() => setOrphan(sessionRunning && !running), [sessionRunning]);
 
   if (!classes.length) {
     return (
@@ -147,6 +152,11 @@ export function LivePage({
         ) : null}
       </div>
       {!running ? <SourcePicker id="live-source" value={source} onChange={setSource} /> : null}
+      {orphan && !running ? (
+        <Notice kind="info" testid="orphan-session">
+          A session started before the last sign-in is still taking the roll. <button id="stop-orphan" onClick={stop}>Stop it</button>
+        </Notice>
+      ) : null}
       {error ? (
         <Notice kind="error">
           {error} {running ? null : "Choose another camera, a video file or a stream above and start again."}

@@ -23,7 +23,7 @@ async function saveAsking<T>(path: string, save: (overwrite: boolean) => Promise
   }
 }
 
-export function PrivacyPage({ operator }: { operator: string }) {
+export function PrivacyPage() {
   const [report, setReport] = useState<string | null>(null);
   const [due, setDue] = useState<PurgeReport | null>(null);
   const [students, setStudents] = useState<StudentRow[]>([]);
@@ -35,7 +35,7 @@ export function PrivacyPage({ operator }: { operator: string }) {
   const load = async () => {
     try {
       setReport(await api.privacyReport());
-      setDue(await api.purge(true, operator));
+      setDue(await api.purge(true));
       const list = await api.listStudents();
       setStudents(list);
       setReportPath(await api.defaultDocumentPath(`Privacy_report_${isoDate(new Date())}.md`));
@@ -55,7 +55,7 @@ export function PrivacyPage({ operator }: { operator: string }) {
   const purgeNow = async () => {
     if (!due) return;
     try {
-      const r = await api.purge(false, operator);
+      const r = await api.purge(false);
       setMsg({ kind: "ok", text: `Purge done: ${describe(r)} deleted.` });
       load();
     } catch (e) {

@@ -13,7 +13,7 @@ function weekStart(d: Date): Date {
 
 const pct = (r: number | null) => (r === null ? "–" : `${Math.round(r * 100)}%`);
 
-export function ReportsPage({ classes, operator, mood }: { classes: ClassInfo[]; operator: string; mood: boolean }) {
+export function ReportsPage({ classes, mood }: { classes: ClassInfo[]; mood: boolean }) {
   const today = isoDate(new Date());
   const [klass, setKlass] = useState(classes[0]?.name ?? "");
   const [day, setDay] = useState(today);
@@ -126,9 +126,8 @@ export function ReportsPage({ classes, operator, mood }: { classes: ClassInfo[];
       {editing ? (
         <Correction
           student={editing}
-          operator={operator}
-          onSave={async (status, reason, by) => {
-            await api.overrideMark(klass, day, editing.student_id, status, reason, by);
+          onSave={async (status, reason) => {
+            await api.overrideMark(klass, day, editing.student_id, status, reason);
             setEditing(null);
             load();
           }}
@@ -196,10 +195,9 @@ export function ReportsPage({ classes, operator, mood }: { classes: ClassInfo[];
   );
 }
 
-function Correction({ student, operator, onSave, onCancel }: { student: StudentDay; operator: string; onSave: (s: Status, reason: string, by: string) => Promise<void>; onCancel: () => void }) {
+function Correction({ student, onSave, onCancel }: { student: StudentDay; onSave: (s: Status, reason: string) => Promise<void>; onCancel: () => void }) {
   const [status, setStatus] = useState<Status>(student.status === "absent" || student.status === null ? "excused" : student.status);
   const [reason, setReason] = useState("");
-  const [by, setBy] = useState(operator);
   const [error, setError] = useState<string | null>(null);
   return (
     <form
@@ -209,14 +207,14 @@ function Correction({ student, operator, onSave, onCancel }: { student: StudentD
       onSubmit={async (e) => {
         e.preventDefault();
         try {
-          await onSave(status, reason, by);
+          await onSave(status, reason);
         } catch (err) {
           setError(errorText(err));
         }
       }}
     >
       <h2>Correct {student.name}</h2>
-      <p class="hint">The camera's record is kept; your change and reason go to the audit log.</p>
+      <p class="hint">The camera's record is kept; your change and reason go to the audit log under your account.</p>
       <label>
         Status{" "}
         <select name="override-status" value={status} onChange={(e) => setStatus((e.target as HTMLSelectElement).value as Status)}>
@@ -229,9 +227,6 @@ function Correction({ student, operator, onSave, onCancel }: { student: StudentD
       </label>
       <label>
         Reason <input name="override-reason" required value={reason} onInput={(e) => setReason((e.target as HTMLInputElement).value)} />
-      </label>
-      <label>
-        Your name <input name="override-by" required value={by} onInput={(e) => setBy((e.target as HTMLInputElement).value)} />
       </label>
       {error ? <Notice kind="error">{error}</Notice> : null}
       <div class="row">

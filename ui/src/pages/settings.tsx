@@ -1,7 +1,7 @@
 // Settings, and the first-run setup (the same choices, asked once, in order).
-import { open } from "@tauri-apps/plugin-dialog";
-import { useState } from "preact/hooks";
-import { api, errorText, type AppInfo, type ClassInfo } from "../api";
+import { open, save } from "@tauri-apps/plugin-dialog";
+import { useEffect, useState } from "preact/hooks";
+import { api, errorText, isFailure, isoDate, type AppInfo, type ClassInfo } from "../api";
 import { MOOD_NOTICE, Notice } from "../components/common";
 import { SourcePicker } from "../components/source";
 
@@ -23,8 +23,8 @@ function MoodChoice({ value, onChange }: { value: string | null; onChange: (v: "
 export function SettingsPage({ info, classes, reload }: { info: AppInfo; classes: ClassInfo[]; reload: () => void }) {
   const s = info.settings;
   const [school, setSchool] = useState(s.school_name ?? "");
-  const [operator, setOperator] = useState(s.operator ?? "");
   const [camera, setCamera] = useState(s.camera ?? "0");
+  const [idleMinutes, setIdleMinutes] = useState(String(info.idle_lock_minutes));
   const [mood, setMood] = useState<string | null>(s.mood);
   const [minFace, setMinFace] = useState(s.min_face ?? "40");
   const [minSimilarity, setMinSimilarity] = useState(s.min_similarity && s.min_similarity !== "auto" ? s.min_similarity : "");
@@ -38,7 +38,7 @@ export function SettingsPage({ info, classes, reload }: { info: AppInfo; classes
   const saveAll = async (e: Event) => {
     e.preventDefault();
     try {
-      const r = await api.saveSettings({ school_name: school, operator, camera, mood: mood ?? "off", min_face: minFace, min_similarity: minSimilarity.trim() || "auto",
+      const r = await api.saveSettings({ school_name: school, camera, mood: mood ?? "off", idle_lock_minutes: idleMinutes, min_face: minFace, min_similarity: minSimilarity.trim() || "auto",
         strictness,
         retention_left_days: leftDays,
         retention_unmatched_days: unmatchedDays,
@@ -49,7 +49,7 @@ export function SettingsPage({ info, classes, reload }: { info: AppInfo; classes
       // Mood switched off: what earlier sessions stored is left out of reports and exports; offer to delete it.
       if (r.moods_kept > 0) {
         if (window.confirm(`Mood recognition is off. Delete the ${r.moods_kept} mood summaries earlier sessions stored? (Reports and exports leave them out either way.)`)) {
-          const p = await api.purgeMoods(operator || "office");
+          const p = await api.purgeMoods();
           text += ` ${p.deleted} stored mood summaries deleted.`;
         } else {
           text += ` ${r.moods_kept} mood summaries from earlier sessions are kept (not shown while mood is off).`;
@@ -81,7 +81,9 @@ export function SettingsPage({ info, classes, reload }: { info: AppInfo; classes
           School name <input name="school" value={school} onInput={(e) => setSchool((e.target as HTMLInputElement).value)} />
         </label>
         <label>
-          Your name (recorded with corrections) <input name="operator" value={operator} onInput={(e) => setOperator((e.target as HTMLInputElement).value)} />
+          Lock the app after{" "}
+          <input type="number" name="idle-lock-minutes" min={1} max={240} style={{ width: "5em" }} value={idleMinutes} onInput={(e) => setIdleMinutes((e.target as HTMLInputElement).value)} />{" "}
+          minutes without use (whoever comes next signs in; a running session goes on)
         </label>
         <SourcePicker id="settings-source" value={camera} onChange={setCamera} />
         <label>
@@ -151,12 +153,13 @@ export function SettingsPage({ info, classes, reload }: { info: AppInfo; classes
           <ClassRule key={c.name} klass={c} onSaved={reload} />
         ))}
       </div>
+      <Backups info={info} reload={reload} />
       <div class="card">
         <h2>Data</h2>
         <p>
           Database: <code data-testid="database">{info.database}</code>
         </p>
-        <p class="hint">Everything stays on this computer. Back up this file to keep the register.</p>
+        <p class="hint">Everything stays on this computer, encrypted. Back it up below to keep the register.</p>
         <button onClick={moveData}>Use another data folder…</button>
         <p class="hint">
           Face engine: {info.engine}
@@ -164,6 +167,115 @@ export function SettingsPage({ info, classes, reload }: { info: AppInfo; classes
         </p>
       </div>
     </section>
+  );
+}
+
+/** Backups: one now, to a file the user picks, and the daily automatic backup to a folder. */
+function Backups({ info, reload }: { info: AppInfo; reload: () => void }) {
+  const [passphrase, setPassphrase] = useState("");
+  const [again, setAgain] = useState("");
+  const [folder, setFolder] = useState(info.settings.backup_folder ?? "");
+  const [keep, setKeep] = useState(info.settings.backup_keep ?? "14");
+  const [status, setStatus] = useState<{ passphrase_set: boolean; backups: string[] } | null>(null);
+  const [msg, setMsg] = useState<{ kind: "error" | "ok"; text: string } | null>(null);
+  // Where "Back up now" writes unless the user picks another place: the Documents folder.
+  const [path, setPath] = useState("");
+  const refresh = () => api.backupStatus().then(setStatus, (e) => setMsg({ kind: "error", text: errorText(e) }));
+  useEffect(() => {
+    refresh();
+    api.defaultDocumentPath(`rollcall-${isoDate(new Date())}.rollcall-backup`).then(setPath, () => {});
+  }, []);
+  const checked = () => {
+    if (passphrase !== again) throw new Error("The two passphrases differ.");
+    return passphrase;
+  };
+  const backupNow = async () => {
+    try {
+      const p = checked();
+      try {
+        await api.backupNow(path, p);
+      } catch (e) {
+        if (!isFailure(e, "exists") || !window.confirm(`${path} exists. Replace it?`)) throw e;
+        await api.backupNow(path, p, true);
+      }
+      setMsg({ kind: "ok", text: `Backup written to ${path}. Keep the passphrase safe: without it nobody can read the backup, the school included.` });
+    } catch (e) {
+      setMsg({ kind: "error", text: errorText(e) });
+    }
+  };
+  const pickFile = async () => {
+    const chosen = await save({ defaultPath: path, filters: [{ name: "Rollcall backup", extensions: ["rollcall-backup"] }] });
+    if (chosen) setPath(chosen);
+  };
+  const pickFolder = async () => {
+    const dir = await open({ directory: true, multiple: false });
+    if (typeof dir === "string") setFolder(dir);
+  };
+  const saveAuto = async (e: Event) => {
+    e.preventDefault();
+    try {
+      if (passphrase || again) await api.setBackupPassphrase(checked());
+      await api.saveSettings({ backup_folder: folder, backup_keep: keep });
+      let text = folder ? "Automatic backup saved." : "Automatic backup is off.";
+      if (folder) {
+        const r = await api.autoBackupNow();
+        text += ` First backup: ${r.written}.`;
+      }
+      setMsg({ kind: "ok", text });
+      setPassphrase("");
+      setAgain("");
+      refresh();
+      reload();
+    } catch (err) {
+      setMsg({ kind: "error", text: errorText(err) });
+    }
+  };
+  return (
+    <form class="card" onSubmit={saveAuto} aria-label="Backups">
+      <h2>Backups</h2>
+      <p class="hint">
+        A backup is the whole register, encrypted with a passphrase the school chooses. Write the passphrase down and keep it somewhere safe: a restore
+        (<code>rollcall restore FILE</code>) needs it, and nobody can recover it.
+      </p>
+      <label>
+        Passphrase <input type="password" name="backup-passphrase" autocomplete="new-password" value={passphrase} onInput={(e) => setPassphrase((e.target as HTMLInputElement).value)} />
+      </label>
+      <label>
+        The same again <input type="password" name="backup-passphrase-again" autocomplete="new-password" value={again} onInput={(e) => setAgain((e.target as HTMLInputElement).value)} />
+      </label>
+      <div class="row">
+        <label>
+          Back up to <input name="backup-path" size={50} value={path} onInput={(e) => setPath((e.target as HTMLInputElement).value)} />
+        </label>
+        <button type="button" onClick={pickFile}>
+          Choose…
+        </button>
+        <button type="button" id="backup-now" onClick={backupNow} disabled={!passphrase || !path}>
+          Back up now
+        </button>
+      </div>
+      <fieldset>
+        <legend>Daily automatic backup{status ? (status.passphrase_set ? " (passphrase set)" : " (no passphrase set yet)") : ""}</legend>
+        <label>
+          Folder <input name="backup-folder" value={folder} placeholder="off" onInput={(e) => setFolder((e.target as HTMLInputElement).value)} />
+        </label>
+        <button type="button" onClick={pickFolder}>
+          Choose…
+        </button>
+        <label>
+          Keep the last <input type="number" name="backup-keep" min={1} max={365} style={{ width: "5em" }} value={keep} onInput={(e) => setKeep((e.target as HTMLInputElement).value)} /> backups
+        </label>
+        <button type="submit" id="save-auto-backup">
+          Save automatic backup
+        </button>
+        {status?.backups.length ? <p class="hint">Latest: {status.backups[status.backups.length - 1]} ({status.backups.length} kept)</p> : null}
+      </fieldset>
+      {msg ? (
+        <Notice kind={msg.kind} testid="backup-result">
+          {msg.text}
+        </Notice>
+      ) : null}
+    </form>
   );
 }
 
@@ -198,10 +310,14 @@ function ClassRule({ klass, onSaved }: { klass: ClassInfo; onSaved: () => void }
   );
 }
 
-/** First run: school, first class, camera and the mood question, instead of an empty window. */
+/** First run: the first office account (on a new database), school, first class, camera and the
+ * mood question, instead of an empty window. */
 export function SetupPage({ info, onDone }: { info: AppInfo; onDone: () => void }) {
   const [school, setSchool] = useState(info.settings.school_name ?? "");
-  const [operator, setOperator] = useState("");
+  const newAccount = !info.accounts_exist;
+  const [name, setName] = useState("");
+  const [password, setPassword] = useState("");
+  const [again, setAgain] = useState("");
   const [klass, setKlass] = useState("");
   const [start, setStart] = useState("08:30");
   const [late, setLate] = useState(10);
@@ -215,9 +331,14 @@ export function SetupPage({ info, onDone }: { info: AppInfo; onDone: () => void 
       setError("Please choose whether mood recognition is on or off.");
       return;
     }
+    if (newAccount && password !== again) {
+      setError("The two passwords differ.");
+      return;
+    }
     try {
+      if (newAccount) await api.signIn(name, password);
       if (klass.trim()) await api.createClass(klass.trim(), start || null, late);
-      await api.saveSettings({ school_name: school, operator, camera, mood, min_face: "40", setup_done: "yes" });
+      await api.saveSettings({ school_name: school, camera, mood, min_face: "40", setup_done: "yes" });
       onDone();
     } catch (err) {
       setError(errorText(err));
@@ -232,9 +353,20 @@ export function SetupPage({ info, onDone }: { info: AppInfo; onDone: () => void 
         <label>
           1. School name <input name="setup-school" value={school} onInput={(e) => setSchool((e.target as HTMLInputElement).value)} />
         </label>
-        <label>
-          Your name <input name="setup-operator" value={operator} onInput={(e) => setOperator((e.target as HTMLInputElement).value)} />
-        </label>
+        {newAccount ? (
+          <fieldset>
+            <legend>Your office account (it can do everything, including creating the staff's accounts)</legend>
+            <label>
+              Your name <input name="setup-name" autocomplete="username" value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} />
+            </label>
+            <label>
+              Password (10 characters or more) <input name="setup-password" type="password" autocomplete="new-password" value={password} onInput={(e) => setPassword((e.target as HTMLInputElement).value)} />
+            </label>
+            <label>
+              The same again <input name="setup-password-again" type="password" autocomplete="new-password" value={again} onInput={(e) => setAgain((e.target as HTMLInputElement).value)} />
+            </label>
+          </fieldset>
+        ) : null}
         <fieldset>
           <legend>2. First class (optional: a roster import creates classes too)</legend>
           <label>

@@ -7,7 +7,7 @@ import { BulkConsent, ConsentEditor } from "../components/consent";
 import { SourcePicker } from "../components/source";
 import { VideoView } from "../components/video";
 
-export function StudentsPage({ classes, reload, defaultSource, operator }: { classes: ClassInfo[]; reload: () => void; defaultSource: string; operator: string }) {
+export function StudentsPage({ classes, reload, defaultSource }: { classes: ClassInfo[]; reload: () => void; defaultSource: string }) {
   const [students, setStudents] = useState<StudentRow[]>([]);
   const [filter, setFilter] = useState<string>("");
   const [enrolling, setEnrolling] = useState<StudentRow | null>(null);
@@ -33,7 +33,7 @@ export function StudentsPage({ classes, reload, defaultSource, operator }: { cla
     });
     if (!sure) return;
     try {
-      await api.deleteStudent(s.student_id, operator);
+      await api.deleteStudent(s.student_id);
       reload();
     } catch (e) {
       setError(errorText(e));
@@ -47,7 +47,7 @@ export function StudentsPage({ classes, reload, defaultSource, operator }: { cla
     });
     if (!sure) return;
     try {
-      await api.leaveSchool(s.student_id, operator);
+      await api.leaveSchool(s.student_id);
       reload();
     } catch (e) {
       setError(errorText(e));
@@ -60,11 +60,11 @@ export function StudentsPage({ classes, reload, defaultSource, operator }: { cla
       {error ? <Notice kind="error">{error}</Notice> : null}
       <div class="two-col">
         <NewClass onCreated={reload} />
-        <RosterImport onImported={reload} operator={operator} />
+        <RosterImport onImported={reload} />
       </div>
       {enrolling ? <Enrolment student={enrolling} defaultSource={defaultSource} onClose={() => (setEnrolling(null), reload())} /> : null}
-      {consentOf ? <ConsentEditor student={consentOf} operator={operator} onClose={() => (setConsentOf(null), reload())} /> : null}
-      {bulk && filter ? <BulkConsent klass={filter} students={students} operator={operator} onClose={() => (setBulk(false), reload())} /> : null}
+      {consentOf ? <ConsentEditor student={consentOf} onClose={() => (setConsentOf(null), reload())} /> : null}
+      {bulk && filter ? <BulkConsent klass={filter} students={students} onClose={() => (setBulk(false), reload())} /> : null}
       <h2>
         Students{" "}
         <select aria-label="Show class" value={filter} onChange={(e) => setFilter((e.target as HTMLSelectElement).value)}>
@@ -187,7 +187,7 @@ function RosterChangeList({ changes }: { changes: RosterChanges }) {
   );
 }
 
-function RosterImport({ onImported, operator }: { onImported: () => void; operator: string }) {
+function RosterImport({ onImported }: { onImported: () => void }) {
   const [path, setPath] = useState("");
   const [removeMissing, setRemoveMissing] = useState(false);
   const [preview, setPreview] = useState<RosterPreview | null>(null);
@@ -210,7 +210,7 @@ function RosterImport({ onImported, operator }: { onImported: () => void; operat
   };
   const apply = async () => {
     try {
-      const c = await api.rosterImport(path, removeMissing, operator || "office");
+      const c = await api.rosterImport(path, removeMissing);
       const left = c.missing_leave ? `, ${c.missing.length} left their class` : "";
       const consent = c.consent.length ? `, ${c.consent.length} consent decision(s) recorded` : "";
       setMsg({ kind: "ok", text: `Imported: ${c.added.length} added, ${c.changed.length} changed, ${c.classes_created.length} new class(es)${left}${consent}.` });
