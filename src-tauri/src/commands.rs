@@ -24,7 +24,7 @@ use rollcall::source::SourceSpec;
 use rollcall::storage::{RosterOptions, Store, StoreError};
 
 use crate::camera::{self, LiveMessage, PreviewMessage};
-use crate::state::{AppState, DB_FILE_NAME};
+use crate::state::{AppState, StartupFailure, DB_FILE_NAME};
 
 /// An error as the UI receives it: `code` to act on (e.g. `exists`: ask before replacing a
 /// file), `message` to show.
@@ -141,7 +141,12 @@ fn time(s: Option<&str>) -> Answer<Option<NaiveTime>> {
 }
 
 #[tauri::command(async)]
-pub fn app_info(state: State<'_, AppState>) -> Answer<Value> {
+pub fn app_info(app: tauri::AppHandle) -> Answer<Value> {
+    use tauri::Manager;
+    let Some(state) = app.try_state::<AppState>() else {
+        let why = app.try_state::<StartupFailure>().map_or_else(|| "Rollcall is still starting".to_string(), |f| f.0.clone());
+        return Err(Failure { code: "startup", message: format!("Rollcall could not open its database: {why}") });
+    };
     let mut store = state.store();
     let mut values = serde_json::Map::new();
     for key in settings::KEYS {

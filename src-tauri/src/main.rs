@@ -51,8 +51,17 @@ fn main() {
                 rollcall::runtime::set_resource_dir(dir);
             }
             let config_dir = app.path().app_config_dir().ok();
-            let state = state::AppState::open(config_dir)?;
-            app.manage(state);
+            // A database that cannot be opened (no credential store, a wrong key, a locked or
+            // damaged file) is said in the window, in the core's sentence, not a crash.
+            match state::AppState::open(config_dir) {
+                Ok(state) => {
+                    app.manage(state);
+                }
+                Err(e) => {
+                    tracing::error!("the database could not be opened: {e:#}");
+                    app.manage(state::StartupFailure(format!("{e:#}")));
+                }
+            }
             // Retention applied by the program: a purge at start, then once a day. The daily
             // automatic backup, if the school set one up, is checked as often.
             let handle = app.handle().clone();

@@ -43,6 +43,9 @@ pub struct AppState {
     pub presence: Mutex<Option<Presence>>,
 }
 
+/// Why the app could not open its database at start (what `app_info` tells the window).
+pub struct StartupFailure(pub String);
+
 /// File in the app's config folder that remembers a data folder chosen in Settings.
 const DATA_FOLDER_FILE: &str = "data-folder.txt";
 pub const DB_FILE_NAME: &str = "rollcall.sqlite3";
