@@ -10,7 +10,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use opencv::core::{Mat, Size};
 use opencv::imgproc;
 use rollcall::runtime::{self, Threads};
-use rollcall::vision::{load_image, DetectorConfig, Embedder, EmbedderModel, ExpressionClassifier, FaceAnalyzer, AnalyzerOptions, FaceDetector};
+use rollcall::vision::{load_image, AnalyzerOptions, DetectOptions, DetectorConfig, Embedder, EmbedderModel, ExpressionClassifier, FaceAnalyzer, FaceDetector};
 
 fn datasets() -> PathBuf {
     std::env::var_os("ROLLCALL_DATASETS")
@@ -34,20 +34,20 @@ fn detection(c: &mut Criterion) {
     let mut group = c.benchmark_group("mtcnn_640x480_min40");
     for (name, workers) in [("1_worker", 1), ("2_workers", 2)] {
         let mut det = FaceDetector::load(&models, config, workers).unwrap();
-        let faces = det.detect(&frame).unwrap();
+        let faces = det.detect(&frame, &DetectOptions::default()).unwrap();
         assert!(faces.len() >= 3, "expected the three faces, found {}", faces.len());
-        group.bench_function(name, |b| b.iter(|| det.detect(&frame).unwrap()));
+        group.bench_function(name, |b| b.iter(|| det.detect(&frame, &DetectOptions::default()).unwrap()));
     }
     group.finish();
     let mut det = FaceDetector::load(&models, DetectorConfig::default(), 2).unwrap();
-    c.bench_function("mtcnn_640x480_min20_2_workers", |b| b.iter(|| det.detect(&frame).unwrap()));
+    c.bench_function("mtcnn_640x480_min20_2_workers", |b| b.iter(|| det.detect(&frame, &DetectOptions::default()).unwrap()));
 }
 
 fn embedding(c: &mut Criterion) {
     let models = runtime::locate_models_dir(None).unwrap();
     let frame = frame_640x480();
     let mut det = FaceDetector::load(&models, DetectorConfig { min_face: 40.0, ..Default::default() }, 1).unwrap();
-    let face = det.detect(&frame).unwrap()[0];
+    let face = det.detect(&frame, &DetectOptions::default()).unwrap()[0];
     let mut group = c.benchmark_group("facenet");
     for (model, threads) in [(EmbedderModel::Fp16, 1), (EmbedderModel::Fp16, 2), (EmbedderModel::Int8, 1), (EmbedderModel::Int8, 2)] {
         let name = if model == EmbedderModel::Fp16 { "" } else { "int8_" };
@@ -69,7 +69,7 @@ fn expression(c: &mut Criterion) {
     let models = runtime::locate_models_dir(None).unwrap();
     let frame = frame_640x480();
     let mut det = FaceDetector::load(&models, DetectorConfig { min_face: 40.0, ..Default::default() }, 1).unwrap();
-    let faces = det.detect(&frame).unwrap();
+    let faces = det.detect(&frame, &DetectOptions::default()).unwrap();
     let mut cls = ExpressionClassifier::load(&models, Threads::single()).unwrap();
     c.bench_function("expression_1_face", |b| b.iter(|| cls.classify(&frame, &faces[..1]).unwrap()));
 }

@@ -15,7 +15,7 @@ use opencv::prelude::*;
 use rollcall::attendance::{Roll, RollOptions};
 use rollcall::storage::{RosterEntry, Store};
 use rollcall::vision::embedder::EMBEDDING_MODEL_ID;
-use rollcall::vision::{load_image, AnalyzerOptions, DetectorConfig, FaceAnalyzer};
+use rollcall::vision::{load_image, AnalyzerOptions, DetectOptions, DetectorConfig, FaceAnalyzer};
 
 fn datasets() -> PathBuf {
     std::env::var_os("ROLLCALL_DATASETS")
@@ -36,7 +36,7 @@ fn consented() -> rollcall::storage::RosterConsent {
 fn class_of(frame: &Mat, a: &mut FaceAnalyzer, dir: &tempfile::TempDir) -> Store {
     let keys = rollcall::keys::KeyStore::File(dir.path().join("bench.key"));
     let mut store = Store::open_with(&dir.path().join("bench.sqlite3"), &keys).unwrap();
-    let faces = a.detector.detect(frame).unwrap();
+    let faces = a.detect(frame, &DetectOptions::default()).unwrap();
     let entries: Vec<RosterEntry> = (0..faces.len())
         .map(|i| RosterEntry { student_id: format!("S{i}"), first_name: "F".into(), last_name: format!("{i}"), class: "B".into(), consent: Some(consented()) })
         .collect();
@@ -96,7 +96,7 @@ fn crowd() -> Mat {
 fn crowd_at_the_door(c: &mut Criterion) {
     let frame = crowd();
     let mut a = analyzer();
-    let n = a.detector.detect(&frame).unwrap().len();
+    let n = a.detect(&frame, &DetectOptions::default()).unwrap().len();
     assert!(n >= 28, "the mosaic should show 30 faces, found {n}");
     let dir = tempfile::tempdir().unwrap();
     let mut store = class_of(&frame, &mut a, &dir);

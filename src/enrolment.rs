@@ -20,7 +20,7 @@ use opencv::prelude::*;
 use serde::Serialize;
 
 use crate::storage::{Store, StoreError, Template};
-use crate::vision::{load_image, DetectorConfig, Face, FaceAnalyzer};
+use crate::vision::{load_image, DetectOptions, Face, FaceAnalyzer};
 
 pub const MIN_FACE_PX: f32 = 60.0;
 pub const MIN_SHARPNESS: f64 = 15.0;
@@ -43,12 +43,8 @@ pub fn check_photo(analyzer: &mut FaceAnalyzer, path: &Path) -> Result<AcceptedP
 pub fn check_image(analyzer: &mut FaceAnalyzer, image: &Mat) -> Result<AcceptedPhoto, String> {
     // The subject of an enrolment photo is large: skip looking for tiny background faces,
     // which also keeps a 12-megapixel phone photo fast.
-    let saved = analyzer.detector.config();
     let min_side = image.rows().min(image.cols()) as f32;
-    analyzer.detector.set_config(DetectorConfig { min_face: (min_side / 25.0).max(20.0), ..saved });
-    let faces = analyzer.detector.detect(image);
-    analyzer.detector.set_config(saved);
-    let faces = faces.map_err(|e| format!("detection failed: {e}"))?;
+    let faces = analyzer.detect(image, &DetectOptions::min_face((min_side / 25.0).max(20.0))).map_err(|e| format!("detection failed: {e}"))?;
     // A face less than half the height of the largest is someone in the background (or a
     // false detection in the hair or the wall), not a second subject.
     let largest = faces.iter().map(|f| f.height()).fold(0.0, f32::max);

@@ -74,10 +74,9 @@ fn a_student_enrolled_while_the_roll_runs_is_recognised_without_a_restart() {
     env.cmd().args(["roster", "import"]).arg(&roster).assert().success();
     let mut store = env.store();
     let mut analyzer = FaceAnalyzer::load(&AnalyzerOptions { expressions: false, ..AnalyzerOptions::default() }).unwrap();
-    analyzer.detector.set_config(rollcall::vision::DetectorConfig { min_face: 40.0, ..analyzer.detector.config() });
     let class = store.class("Stage").unwrap();
     let now = chrono::Local::now().naive_local();
-    let options = RollOptions { mood: false, gallery_check_every: Duration::ZERO, ..RollOptions::default() };
+    let options = RollOptions { mood: false, gallery_check_every: Duration::ZERO, detect: rollcall::vision::DetectOptions::min_face(40.0), ..RollOptions::default() };
     let mut roll = Roll::start(&mut store, &class, now, "clip", options).unwrap();
     assert!(roll.recognizer().is_empty());
     let mut source = FrameSource::open(SourceSpec::parse(d.join("video_hamilton/short_hamilton_clip.mp4").to_str().unwrap())).unwrap();

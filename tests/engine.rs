@@ -7,7 +7,7 @@ use opencv::core::{Mat, Size, Vector};
 use opencv::imgproc;
 use opencv::prelude::*;
 use rollcall::vision::analyzer::most_central;
-use rollcall::vision::{cosine, load_image, AnalyzerOptions, DetectorConfig, EmbedderModel, Expression, FaceAnalyzer, FaceDetector, ImageError};
+use rollcall::vision::{cosine, load_image, AnalyzerOptions, DetectOptions, DetectorConfig, EmbedderModel, Expression, FaceAnalyzer, FaceDetector, ImageError};
 
 fn analyzer() -> FaceAnalyzer {
     FaceAnalyzer::load(&AnalyzerOptions::default()).expect("models and ONNX Runtime (run scripts/setup.sh)")
@@ -17,12 +17,12 @@ fn analyzer() -> FaceAnalyzer {
 fn follow_keeps_a_moving_face_and_drops_a_vanished_one() {
     let mut a = analyzer();
     let img = load_image(&fixture("astronaut.png")).unwrap();
-    let found = a.detector.detect(&img).unwrap();
+    let found = a.detect(&img, &DetectOptions::default()).unwrap();
     // The face moved 6 px right and 4 px down since the last frame.
     let mut moved = Mat::default();
     let shift = Mat::from_slice_2d(&[[1f64, 0.0, 6.0], [0.0, 1.0, 4.0]]).unwrap();
     imgproc::warp_affine(&img, &mut moved, &shift, img.size().unwrap(), imgproc::INTER_LINEAR, opencv::core::BORDER_REPLICATE, opencv::core::Scalar::default()).unwrap();
-    let followed = a.detector.follow(&moved, &found).unwrap();
+    let followed = a.follow(&moved, &found).unwrap();
     assert_eq!(followed.len(), 1, "{followed:?}");
     let (f, g) = (followed[0], found[0]);
     // The landmarks (what the embedder's crop follows) move with the face.
@@ -31,14 +31,14 @@ fn follow_keeps_a_moving_face_and_drops_a_vanished_one() {
     }
     // Where the face was, there is now only a plain wall.
     let blank = Mat::new_rows_cols_with_default(img.rows(), img.cols(), img.typ(), opencv::core::Scalar::all(128.0)).unwrap();
-    assert!(a.detector.follow(&blank, &found).unwrap().is_empty());
+    assert!(a.follow(&blank, &found).unwrap().is_empty());
 }
 
 #[test]
 fn astronaut_matches_the_reference_cascade_within_2px() {
     let mut a = analyzer();
     let img = load_image(&fixture("astronaut.png")).unwrap();
-    let faces = a.detector.detect(&img).unwrap();
+    let faces = a.detect(&img, &DetectOptions::default()).unwrap();
     assert_eq!(faces.len(), 1, "{faces:?}");
     let f = faces[0];
     for (got, want) in [f.x1, f.y1, f.x2, f.y2].iter().zip([179.8, 60.1, 268.1, 173.9]) {
@@ -57,7 +57,7 @@ fn embeddings_are_unit_length_and_separate_people() {
     let lfw = d.join("lfw_dev/images/deepfunneled");
     let mut emb = |rel: &str| {
         let img = load_image(&lfw.join(rel)).unwrap();
-        let faces = a.detector.detect(&img).unwrap();
+        let faces = a.detect(&img, &DetectOptions::default()).unwrap();
         let k = most_central(&faces, img.cols(), img.rows()).unwrap();
         a.embedder.embed(&img, &faces[k..=k]).unwrap().remove(0).unwrap().0
     };
@@ -75,7 +75,7 @@ fn embeddings_are_unit_length_and_separate_people() {
 fn batched_and_single_embeddings_agree() {
     let mut a = analyzer();
     let img = load_image(&fixture("astronaut.png")).unwrap();
-    let faces = a.detector.detect(&img).unwrap();
+    let faces = a.detect(&img, &DetectOptions::default()).unwrap();
     let crop = a.embedder.crop(&img, &faces[0]).unwrap().unwrap();
     let one = a.embedder.embed_crops(std::slice::from_ref(&crop)).unwrap();
     let four = a.embedder.embed_crops(&vec![crop; 4]).unwrap();
@@ -95,7 +95,7 @@ fn the_int8_embedder_agrees_with_fp16_and_keeps_its_own_id() {
     assert_ne!(fp16.embedder.model_id(), int8.embedder.model_id());
     let embed = |a: &mut FaceAnalyzer, rel: &str| {
         let img = load_image(&lfw.join(rel)).unwrap();
-        let faces = a.detector.detect(&img).unwrap();
+        let faces = a.detect(&img, &DetectOptions::default()).unwrap();
         let k = most_central(&faces, img.cols(), img.rows()).unwrap();
         a.embedder.embed(&img, &faces[k..=k]).unwrap().remove(0).unwrap().0
     };
@@ -124,7 +124,7 @@ fn group_photos_meet_their_documented_counts_and_the_empty_one_has_none() {
             n = m.chars().take_while(char::is_ascii_digit).collect::<String>().parse().unwrap();
         }
         let img = load_image(&dir.join(path)).unwrap();
-        let found = a.detector.detect(&img).unwrap().len();
+        let found = a.detect(&img, &DetectOptions::default()).unwrap().len();
         if kind == "exact" || n == 0 {
             assert_eq!(found, n, "{path}");
         } else if kind.starts_with("assembler_visual_approx") {
@@ -172,24 +172,24 @@ fn odd_images_decode_to_bgr_and_work() {
     for (name, img) in [("gray.png", &gray), ("rgba.png", &rgba)] {
         let loaded = load_image(&written(&dir, name, img)).unwrap();
         assert_eq!(loaded.channels(), 3, "{name}");
-        assert_eq!(a.detector.detect(&loaded).unwrap().len(), 1, "{name}");
+        assert_eq!(a.detect(&loaded, &DetectOptions::default()).unwrap().len(), 1, "{name}");
     }
 
     // EXIF orientation 6 (the camera was turned): the stored pixels are rotated, the decoder
     // must turn them back so the face is upright and found.
     let rotated = load_image(&fixture("astronaut_exif_rotated.jpg")).unwrap();
     assert_eq!((rotated.cols(), rotated.rows()), (512, 512));
-    let faces = a.detector.detect(&rotated).unwrap();
+    let faces = a.detect(&rotated, &DetectOptions::default()).unwrap();
     assert_eq!(faces.len(), 1);
     assert!((faces[0].x1 - 179.8).abs() < 6.0 && (faces[0].y1 - 60.1).abs() < 6.0, "{:?}", faces[0]);
 
     // Tiny: nothing to find, no error.
     let mut tiny = Mat::default();
     imgproc::resize(&src, &mut tiny, Size::new(8, 8), 0.0, 0.0, imgproc::INTER_AREA).unwrap();
-    assert!(a.detector.detect(&tiny).unwrap().is_empty());
+    assert!(a.detect(&tiny, &DetectOptions::default()).unwrap().is_empty());
     let mut thin = Mat::default();
     imgproc::resize(&src, &mut thin, Size::new(600, 11), 0.0, 0.0, imgproc::INTER_AREA).unwrap();
-    assert!(a.detector.detect(&thin).unwrap().is_empty());
+    assert!(a.detect(&thin, &DetectOptions::default()).unwrap().is_empty());
 }
 
 #[test]
@@ -201,7 +201,7 @@ fn a_huge_photo_works() {
     imgproc::resize(&src, &mut huge, Size::new(8000, 6000), 0.0, 0.0, imgproc::INTER_LINEAR).unwrap();
     let models = rollcall::runtime::locate_models_dir(None).unwrap();
     let mut det = FaceDetector::load(&models, DetectorConfig { min_face: 200.0, ..Default::default() }, 2).unwrap();
-    let faces = det.detect(&huge).unwrap();
+    let faces = det.detect(&huge, &DetectOptions::default()).unwrap();
     assert!(!faces.is_empty());
     let f = faces.iter().max_by(|a, b| a.score.total_cmp(&b.score)).unwrap();
     assert!((f.x1 / 15.625 - 179.8).abs() < 8.0, "{f:?}");

@@ -170,13 +170,12 @@ fn a_withdrawal_while_the_roll_runs_stops_the_camera_marking_them() {
     env.cmd().args(["roster", "import"]).arg(&roster).assert().success();
     let mut store = env.store();
     let mut analyzer = FaceAnalyzer::load(&AnalyzerOptions { expressions: false, ..AnalyzerOptions::default() }).unwrap();
-    analyzer.detector.set_config(rollcall::vision::DetectorConfig { min_face: 40.0, ..analyzer.detector.config() });
     let refs = d.join("video_hamilton/reference");
     let work = [("LMM".to_string(), refs.join("lin_manuel_miranda.png")), ("ALC".to_string(), refs.join("alex_lacamoire.png"))];
     rollcall::enrolment::enrol_photos(&mut store, &mut analyzer, &work, Default::default(), |_| {}).unwrap();
     let class = store.class("Stage").unwrap();
     let now = chrono::Local::now().naive_local();
-    let options = RollOptions { mood: false, gallery_check_every: Duration::ZERO, ..RollOptions::default() };
+    let options = RollOptions { mood: false, gallery_check_every: Duration::ZERO, detect: rollcall::vision::DetectOptions::min_face(40.0), ..RollOptions::default() };
     let mut roll = Roll::start(&mut store, &class, now, "clip", options).unwrap();
     assert_eq!(roll.recognizer().len(), 2);
     // The withdrawal arrives from another program (the office's app) before the two walk in.

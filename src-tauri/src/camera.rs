@@ -21,7 +21,6 @@ use rollcall::enrolment::check_image;
 use rollcall::source::{FrameSource, Next, SourceSpec};
 use rollcall::storage::Store;
 use rollcall::vision::image::encode_preview;
-use rollcall::vision::DetectorConfig;
 
 use crate::state::{Engine, Running};
 
@@ -113,7 +112,7 @@ impl SessionObserver for WindowObserver {
 
 /// Open the source and the database now (so a missing camera is reported to the caller at once),
 /// then take the roll on a thread of its own until stopped.
-pub fn start_session(engine: Engine, db: PathBuf, plan: SessionPlan, min_face: f32, channel: Channel<LiveMessage>) -> anyhow::Result<Running> {
+pub fn start_session(engine: Engine, db: PathBuf, plan: SessionPlan, channel: Channel<LiveMessage>) -> anyhow::Result<Running> {
     let source = FrameSource::open(plan.source.clone())?;
     let mut store = Store::open(&db)?;
     let stop = Arc::new(AtomicBool::new(false));
@@ -134,11 +133,8 @@ pub fn start_session(engine: Engine, db: PathBuf, plan: SessionPlan, min_face: f
         };
         let mut analyzer = engine.lock().unwrap_or_else(|e| e.into_inner());
         tracing::info!(class = %plan.class, source = %plan.source.describe(), "session started");
-        let saved = analyzer.detector.config();
-        analyzer.detector.set_config(DetectorConfig { min_face, ..saved });
         let mut observer = WindowObserver { stop: flag, channel: channel.clone(), mailbox, last_picture: None };
         let result = run_session_from(&mut store, &mut analyzer, &plan, source, &mut observer);
-        analyzer.detector.set_config(saved);
         match &result {
             Ok(s) => tracing::info!(frames = s.frames, fps = s.fps, marked = s.marked_total, "session ended"),
             Err(e) => tracing::error!(error = %format!("{e:#}"), "session ended with an error"),

@@ -332,23 +332,24 @@ pub fn session_start(state: State<'_, AppState>, class: String, source: String, 
     AppState::stop(&state.preview);
     let spec = SourceSpec::parse(&source);
     let model_id = state.engine()?.lock().unwrap_or_else(|e| e.into_inner()).embedder.model_id();
-    let (plan, min_face, db) = {
+    let (plan, db) = {
         let mut store = state.store();
         let defaults = settings::session_defaults(&mut store).map_err(say)?;
         let plan = SessionPlan {
             mood: defaults.mood,
             min_similarity: defaults.min_similarity,
             strictness: defaults.strictness,
+            min_face: Some(defaults.min_face),
             // A video file stands in for a camera here: play it at its own speed.
             realtime: true,
             ..SessionPlan::new(&class, spec.clone())
         };
         // A session that cannot watch is refused here, before the camera opens.
         check_plan(&mut store, &plan, model_id).map_err(say)?;
-        (plan, defaults.min_face, store.path().to_path_buf())
+        (plan, store.path().to_path_buf())
     };
     let engine = state.engine.clone();
-    let running = camera::start_session(engine, db, plan, min_face, channel).map_err(say)?;
+    let running = camera::start_session(engine, db, plan, channel).map_err(say)?;
     *state.session.lock().unwrap_or_else(|e| e.into_inner()) = Some(running);
     Ok(Started { class, source: spec.describe() })
 }

@@ -18,7 +18,7 @@ use serde::Serialize;
 use super::roll::{FrameOutcome, Roll, RollEvent, RollOptions, RunVerdict};
 use crate::source::{FrameSource, Next, SourceSpec};
 use crate::storage::{Class, Store};
-use crate::vision::{EmbedderModel, FaceAnalyzer};
+use crate::vision::{DetectOptions, EmbedderModel, FaceAnalyzer};
 
 #[derive(Debug, Clone)]
 pub struct SessionPlan {
@@ -40,11 +40,14 @@ pub struct SessionPlan {
     pub min_similarity: Option<f32>,
     /// The school's strictness (settings::STRICTNESS).
     pub strictness: crate::recognition::Strictness,
+    /// Smallest face, in pixels, to look for in this camera's frames (settings::MIN_FACE);
+    /// `None`: the detector's own setting.
+    pub min_face: Option<f32>,
 }
 
 impl SessionPlan {
     pub fn new(class: &str, source: SourceSpec) -> Self {
-        SessionPlan { class: class.to_string(), source, start: None, until: None, mood: false, max_frames: None, max_seconds: None, realtime: false, min_similarity: None, strictness: Default::default() }
+        SessionPlan { class: class.to_string(), source, start: None, until: None, mood: false, max_frames: None, max_seconds: None, realtime: false, min_similarity: None, strictness: Default::default(), min_face: None }
     }
 }
 
@@ -205,7 +208,14 @@ fn watch(store: &mut Store, analyzer: &mut FaceAnalyzer, plan: &SessionPlan, cla
         store.set_session_start(existing.id, starts_at, "camera run")?;
     }
     let mood = plan.mood && analyzer.expression.is_some();
-    let options = RollOptions { mood, min_similarity: plan.min_similarity, strictness: plan.strictness, embedding_model: analyzer.embedder.model_id(), ..RollOptions::default() };
+    let options = RollOptions {
+        mood,
+        min_similarity: plan.min_similarity,
+        strictness: plan.strictness,
+        embedding_model: analyzer.embedder.model_id(),
+        detect: DetectOptions { min_face: plan.min_face },
+        ..RollOptions::default()
+    };
     // Opening the session waits out a busy database (an import, a backup) like any mark does.
     let mut roll = patiently(|| Roll::start(store, class, starts_at, &plan.source.describe(), options.clone()))?;
     // From now on a write that finds the database busy is queued, not waited for.

@@ -23,7 +23,7 @@ use crate::recognition::{Decision, Recognizer, Strictness};
 use crate::storage::{Class, MarkOutcome, Session, SessionOpening, Store, StoreError, Student};
 use crate::tracking::Tracker;
 use crate::vision::embedder::EMBEDDING_MODEL_ID;
-use crate::vision::{Expression, Face, FaceAnalyzer};
+use crate::vision::{DetectOptions, Expression, Face, FaceAnalyzer};
 
 #[derive(Debug, Clone)]
 pub struct RollOptions {
@@ -54,6 +54,8 @@ pub struct RollOptions {
     pub gallery_check_every: Duration,
     /// Id of the embedder that embeds this roll's faces: only enrolments made by it are used.
     pub embedding_model: &'static str,
+    /// What the detector looks for in this camera's frames (the smallest face size).
+    pub detect: DetectOptions,
 }
 
 impl Default for RollOptions {
@@ -71,6 +73,7 @@ impl Default for RollOptions {
             strictness: Strictness::default(),
             gallery_check_every: Duration::from_secs(5),
             embedding_model: EMBEDDING_MODEL_ID,
+            detect: DetectOptions::default(),
         }
     }
 }
@@ -269,9 +272,9 @@ impl Roll {
         self.frame_no += 1;
         let previous: Vec<Face> = self.tracker.tracks().iter().filter(|t| t.last_frame + 1 == frame_no).map(|t| t.face).collect();
         let faces = if frame_no % self.options.detect_every.max(1) == 0 || previous.is_empty() {
-            analyzer.detector.detect(frame)?
+            analyzer.detect(frame, &self.options.detect)?
         } else {
-            analyzer.detector.follow(frame, &previous)?
+            analyzer.follow(frame, &previous)?
         };
         let track_of = self.tracker.update(frame_no, &faces);
         let mut out = FrameOutcome::default();

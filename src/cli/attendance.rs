@@ -305,8 +305,6 @@ pub fn run(out: &Printer, at: &Caller, engine: &EngineArgs, args: &RunArgs) -> a
     let mut store = at.store(Need::Class(&args.class))?;
     let defaults = settings::session_defaults(&mut store)?;
     let mood = !args.no_mood && defaults.mood;
-    let mut engine = engine.clone();
-    engine.min_face.get_or_insert(defaults.min_face);
     if let Some(v) = args.min_similarity {
         settings::validate(settings::MIN_SIMILARITY, &v.to_string()).map_err(|e| anyhow::anyhow!("--min-similarity: {e}"))?;
     }
@@ -318,11 +316,12 @@ pub fn run(out: &Printer, at: &Caller, engine: &EngineArgs, args: &RunArgs) -> a
         mood,
         max_frames: args.max_frames,
         max_seconds: args.max_seconds,
+        min_face: Some(engine.min_face.unwrap_or(defaults.min_face)),
         ..SessionPlan::new(&args.class, SourceSpec::parse(&args.source))
     };
     // Refuse a session that cannot watch before the models are even loaded.
     rollcall::attendance::live::check_plan(&mut store, &plan, engine.embedder.unwrap_or_default().id())?;
-    let mut a = analyzer(&engine, mood)?;
+    let mut a = analyzer(engine, mood)?;
     let tty = std::io::stderr().is_terminal();
     let mut observer = TerminalObserver { tty, last_progress: Instant::now() };
     let result = run_session(&mut store, &mut a, &plan, &mut observer);

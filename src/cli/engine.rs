@@ -16,7 +16,7 @@ use rollcall::runtime::Threads;
 use rollcall::storage::sidecar;
 use rollcall::vision::analyzer::most_central;
 use rollcall::vision::image::save_image;
-use rollcall::vision::{cosine, load_image, AnalyzerOptions, DetectorConfig, Face, FaceAnalyzer};
+use rollcall::vision::{cosine, load_image, AnalyzerOptions, DetectOptions, DetectorConfig, Face, FaceAnalyzer};
 
 /// Cosine similarity above which two faces are taken to be the same person: the threshold the
 /// LFW protocol chose on LFW dev (mean of the 10 folds' thresholds; see models/README.md).
@@ -77,7 +77,7 @@ pub fn detect(out: &Printer, engine: &EngineArgs, images: &[PathBuf], annotate: 
                 continue;
             }
         };
-        let faces = a.detector.detect(&image)?;
+        let faces = a.detect(&image, &DetectOptions::default())?;
         if let Some(target) = annotate {
             let target = annotation_path(target, path, images.len() > 1)?;
             let drawn = annotated(&image, &faces)?;
@@ -105,7 +105,7 @@ pub fn detect(out: &Printer, engine: &EngineArgs, images: &[PathBuf], annotate: 
 pub fn embed(out: &Printer, engine: &EngineArgs, image: &Path) -> anyhow::Result<Outcome> {
     let mut a = analyzer(engine, false)?;
     let img = load_image(image)?;
-    let faces = a.detector.detect(&img)?;
+    let faces = a.detect(&img, &DetectOptions::default())?;
     let embeddings = a.embedder.embed(&img, &faces)?;
     let rows: Vec<_> = faces.iter().zip(&embeddings).map(|(f, e)| json!({"face": f, "embedding": e.as_ref().map(|e| &e.0)})).collect();
     out.print(&json!({"path": image, "model": a.embedder.model_id(), "faces": rows}), |s| {
@@ -123,7 +123,7 @@ pub fn compare(out: &Printer, engine: &EngineArgs, pa: &Path, pb: &Path) -> anyh
     let mut a = analyzer(engine, false)?;
     let mut main_face = |p: &Path| -> anyhow::Result<Vec<f32>> {
         let img = load_image(p)?;
-        let faces = a.detector.detect(&img)?;
+        let faces = a.detect(&img, &DetectOptions::default())?;
         let k = most_central(&faces, img.cols(), img.rows()).with_context(|| format!("no face found in {}", p.display()))?;
         let e = a.embedder.embed(&img, &faces[k..=k])?.remove(0);
         e.map(|e| e.0).with_context(|| format!("the face in {} is cut off by the image border", p.display()))
@@ -151,7 +151,7 @@ pub fn expression(out: &Printer, engine: &EngineArgs, images: &[PathBuf]) -> any
                 continue;
             }
         };
-        let faces = a.detector.detect(&image)?;
+        let faces = a.detect(&image, &DetectOptions::default())?;
         let exprs = a.expression.as_mut().context("the expression model is not loaded")?.classify(&image, &faces)?;
         out.text(|s| {
             writeln!(s, "{}: {} face(s)", path.display(), faces.len())?;
@@ -196,7 +196,7 @@ pub fn eval_identify(out: &Printer, engine: &EngineArgs, labels: &Path, options:
 
 pub fn eval_detect(out: &Printer, engine: &EngineArgs, boxes: &Path) -> anyhow::Result<Outcome> {
     let mut a = analyzer(engine, false)?;
-    let r = eval::detect::run(&mut a.detector, boxes)?;
+    let r = eval::detect::run(&mut a, boxes)?;
     out.json(&r)?;
     measured(r.images - r.unreadable, "image", &r.errors)
 }

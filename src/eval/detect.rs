@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::{column, progress, read_rows, resolve, FileError};
 use crate::vision::geometry::iou_xywh;
-use crate::vision::{load_image, FaceDetector};
+use crate::vision::{load_image, DetectOptions, FaceAnalyzer};
 
 pub const MATCH_IOU: f32 = 0.4;
 
@@ -28,7 +28,7 @@ pub struct DetectReport {
     pub errors: Vec<FileError>,
 }
 
-pub fn run(detector: &mut FaceDetector, boxes_csv: &Path) -> anyhow::Result<DetectReport> {
+pub fn run(detector: &mut FaceAnalyzer, boxes_csv: &Path) -> anyhow::Result<DetectReport> {
     let (headers, rows) = read_rows(boxes_csv)?;
     let cp = column(&headers, boxes_csv, &["path"])?;
     let cols = [
@@ -69,7 +69,7 @@ pub fn run(detector: &mut FaceDetector, boxes_csv: &Path) -> anyhow::Result<Dete
             }
         };
         let t = Instant::now();
-        let found = detector.detect(&image)?;
+        let found = detector.detect(&image, &DetectOptions::default())?;
         elapsed += t.elapsed().as_secs_f64();
         timed += 1;
         detections += found.len();
@@ -84,7 +84,7 @@ pub fn run(detector: &mut FaceDetector, boxes_csv: &Path) -> anyhow::Result<Dete
         detections,
         matched,
         ms_per_image: if timed > 0 { 1000.0 * elapsed / timed as f64 } else { 0.0 },
-        min_face: detector.config().min_face,
+        min_face: detector.detector_config().min_face,
         unreadable: errors.len(),
         errors,
     })

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::{column, progress, read_rows, resolve, FileError};
 use crate::vision::analyzer::most_central;
-use crate::vision::{load_image, Expression, ExpressionClassifier, FaceAnalyzer};
+use crate::vision::{load_image, DetectOptions, Expression, ExpressionClassifier, FaceAnalyzer};
 
 fn classifier(analyzer: &mut FaceAnalyzer) -> &mut ExpressionClassifier {
     analyzer.expression.as_mut().expect("presence checked at the start of the run")
@@ -52,7 +52,7 @@ pub fn run(analyzer: &mut FaceAnalyzer, labels_csv: &Path, detect: bool) -> anyh
                 Err(e) => errors.push(FileError { path: rel.to_string(), error: e.to_string() }),
                 Ok(image) if detect => {
                     evaluated += 1;
-                    let faces = analyzer.detector.detect(&image)?;
+                    let faces = analyzer.detect(&image, &DetectOptions::default())?;
                     match most_central(&faces, image.cols(), image.rows()) {
                         Some(k) => {
                             let res = classifier(analyzer).classify(&image, &faces[k..=k])?;

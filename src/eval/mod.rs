@@ -15,7 +15,7 @@ use opencv::prelude::MatTraitConst;
 use serde::Serialize;
 
 use crate::vision::analyzer::most_central;
-use crate::vision::{load_image, FaceAnalyzer};
+use crate::vision::{load_image, DetectOptions, FaceAnalyzer};
 
 /// An input that could not be used, with the reason; evaluations go on without it.
 #[derive(Debug, Clone, Serialize)]
@@ -161,7 +161,7 @@ pub fn embed_images(
             }
         };
         computed.push(i);
-        let faces = analyzer.detector.detect(&image)?;
+        let faces = analyzer.detect(&image, &DetectOptions::default())?;
         let Some(k) = most_central(&faces, image.cols(), image.rows()) else {
             no_face += 1;
             continue;

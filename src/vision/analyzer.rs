@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use opencv::core::Mat;
 use serde::Serialize;
 
-use super::{DetectorConfig, Embedder, EmbedderModel, Embedding, ExpressionClassifier, ExpressionResult, Face, FaceDetector, VisionError};
+use super::{DetectOptions, DetectorConfig, Embedder, EmbedderModel, Embedding, ExpressionClassifier, ExpressionResult, Face, FaceDetector, VisionError};
 use crate::runtime::{self, Threads};
 
 #[derive(Debug, Clone)]
@@ -48,8 +48,11 @@ pub struct AnalyzedFace {
     pub expression: Option<ExpressionResult>,
 }
 
+/// The face engine: what callers ask (`detect`, `follow`, `analyze`, the embedder and the
+/// expression model) with the models loaded once. The detector is its own: a call says what it
+/// needs in `DetectOptions`, nobody changes the detector's settings in place.
 pub struct FaceAnalyzer {
-    pub detector: FaceDetector,
+    detector: FaceDetector,
     pub embedder: Embedder,
     pub expression: Option<ExpressionClassifier>,
     models_dir: PathBuf,
@@ -72,9 +75,25 @@ impl FaceAnalyzer {
         &self.models_dir
     }
 
+    /// The detector's own settings (what `DetectOptions::default()` uses).
+    pub fn detector_config(&self) -> DetectorConfig {
+        self.detector.config()
+    }
+
+    /// Every face in an 8-bit BGR image (none is an empty list, not an error).
+    pub fn detect(&mut self, image: &Mat, options: &DetectOptions) -> Result<Vec<Face>, VisionError> {
+        self.detector.detect(image, options)
+    }
+
+    /// The faces of the previous frame followed into this one (cheaper than `detect`, but finds
+    /// no new face: `FaceDetector::follow`).
+    pub fn follow(&mut self, image: &Mat, previous: &[Face]) -> Result<Vec<Face>, VisionError> {
+        self.detector.follow(image, previous)
+    }
+
     /// Detect every face, embed them all in one batch, and classify their expressions.
-    pub fn analyze(&mut self, image: &Mat) -> Result<Vec<AnalyzedFace>, VisionError> {
-        let faces = self.detector.detect(image)?;
+    pub fn analyze(&mut self, image: &Mat, options: &DetectOptions) -> Result<Vec<AnalyzedFace>, VisionError> {
+        let faces = self.detector.detect(image, options)?;
         let embeddings = self.embedder.embed(image, &faces)?;
         let expressions = match &mut self.expression {
             Some(classifier) => classifier.classify(image, &faces)?.into_iter().map(Some).collect(),

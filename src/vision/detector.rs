@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use super::area::{self, IntegralImage};
 use super::geometry::{nms, Overlap, ScoredBox};
-use super::VisionError;
+use super::{DetectOptions, Face, VisionError};
 use crate::runtime::{self, Threads};
 
 /// Detector settings. The defaults are the original paper's; a live camera loop usually wants a
@@ -36,35 +36,6 @@ pub struct DetectorConfig {
 impl Default for DetectorConfig {
     fn default() -> Self {
         DetectorConfig { min_face: 20.0, thresholds: [0.6, 0.7, 0.7], scale_factor: 0.709 }
-    }
-}
-
-/// A detected face: box in pixel coordinates of the input image, confidence, and five
-/// landmarks (left eye, right eye, nose, left mouth corner, right mouth corner; "left" is the
-/// image's left).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Face {
-    pub x1: f32,
-    pub y1: f32,
-    pub x2: f32,
-    pub y2: f32,
-    pub score: f32,
-    pub landmarks: [[f32; 2]; 5],
-}
-
-impl Face {
-    pub fn width(&self) -> f32 {
-        self.x2 - self.x1
-    }
-    pub fn height(&self) -> f32 {
-        self.y2 - self.y1
-    }
-    pub fn center(&self) -> (f32, f32) {
-        ((self.x1 + self.x2) * 0.5, (self.y1 + self.y2) * 0.5)
-    }
-    /// `x, y, w, h`.
-    pub fn xywh(&self) -> [f32; 4] {
-        [self.x1, self.y1, self.width(), self.height()]
     }
 }
 
@@ -127,30 +98,28 @@ impl FaceDetector {
         Ok(FaceDetector { workers, config, integral: IntegralImage::default() })
     }
 
+    /// The settings it was loaded with (a call's `DetectOptions` may override some, for that call).
     pub fn config(&self) -> DetectorConfig {
         self.config
     }
 
-    pub fn set_config(&mut self, config: DetectorConfig) {
-        self.config = config;
-    }
-
     /// Find faces in an 8-bit BGR image. No face is an empty list, not an error.
-    pub fn detect(&mut self, image: &Mat) -> Result<Vec<Face>, VisionError> {
+    pub fn detect(&mut self, image: &Mat, options: &DetectOptions) -> Result<Vec<Face>, VisionError> {
         if image.rows() < 12 || image.cols() < 12 {
             return Ok(Vec::new());
         }
+        let min_face = options.min_face.unwrap_or(self.config.min_face);
         // The integral image's buffer is kept between frames, taken out while the workers
         // borrow `self`.
         let mut integral = std::mem::take(&mut self.integral);
-        let faces = self.cascade(image, &mut integral);
+        let faces = self.cascade(image, &mut integral, min_face);
         self.integral = integral;
         faces
     }
 
-    fn cascade(&mut self, image: &Mat, integral: &mut IntegralImage) -> Result<Vec<Face>, VisionError> {
+    fn cascade(&mut self, image: &Mat, integral: &mut IntegralImage, min_face: f32) -> Result<Vec<Face>, VisionError> {
         let area = if integral.update(image)? { Some(&*integral) } else { None };
-        let stage1 = self.stage1(image, area)?;
+        let stage1 = self.stage1(image, area, min_face)?;
         if stage1.is_empty() {
             return Ok(Vec::new());
         }
@@ -176,13 +145,13 @@ impl FaceDetector {
     }
 
     /// Pyramid scales: `m * factor^k` while the scaled short side stays >= 12 px (P-Net's window).
-    pub fn scales(&self, height: i32, width: i32) -> Vec<f64> {
-        pyramid_scales(height, width, self.config.min_face, self.config.scale_factor)
+    pub fn scales(&self, height: i32, width: i32, min_face: f32) -> Vec<f64> {
+        pyramid_scales(height, width, min_face, self.config.scale_factor)
     }
 
-    fn stage1(&mut self, image: &Mat, area: Option<&IntegralImage>) -> Result<Vec<ScoredBox>, VisionError> {
+    fn stage1(&mut self, image: &Mat, area: Option<&IntegralImage>, min_face: f32) -> Result<Vec<ScoredBox>, VisionError> {
         let (h, w) = (image.rows(), image.cols());
-        let scales = self.scales(h, w);
+        let scales = self.scales(h, w, min_face);
         // Give each worker a share of the levels balanced by pixel count (the first level is
         // about half of the whole pyramid), then gather the results back in level order so the
         // outcome is identical to a sequential run.

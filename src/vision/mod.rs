@@ -8,11 +8,13 @@ pub mod area;
 pub mod detector;
 pub mod embedder;
 pub mod expression;
+pub mod face;
 pub mod geometry;
 pub mod image;
 
 pub use analyzer::{AnalyzedFace, AnalyzerOptions, FaceAnalyzer};
-pub use detector::{DetectorConfig, Face, FaceDetector};
+pub use detector::{DetectorConfig, FaceDetector};
+pub use face::{DetectOptions, Face};
 pub use embedder::{cosine, Embedder, EmbedderModel, Embedding, Margin};
 pub use expression::{Expression, ExpressionClassifier, ExpressionResult};
 pub use image::{load_image, ImageError};
