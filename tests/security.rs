@@ -337,3 +337,25 @@ fn a_teacher_sees_and_registers_only_their_class_and_failed_sign_ins_lock_the_ac
     assert_eq!(count("account_created", common::OFFICE), 2, "the first account and the teacher's");
     assert_eq!(count("account_enabled", common::OFFICE), 1);
 }
+
+/// No credential store (a headless Linux box: no D-Bus session) and no key file or passphrase
+/// named: a sentence saying what to set, exit 1, and no database is created without a key.
+#[cfg(target_os = "linux")]
+#[test]
+fn no_credential_store_and_no_key_file_is_a_sentence_and_creates_nothing() {
+    let env = Env::new();
+    let out = env
+        .cmd()
+        .env_remove("ROLLCALL_KEY_FILE")
+        .env_remove("ROLLCALL_PASSPHRASE")
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .env_remove("DISPLAY")
+        .env("XDG_RUNTIME_DIR", env.dir.path())
+        .arg("students")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("no credential store") && err.contains("ROLLCALL_KEY_FILE") && !err.contains("panicked"), "{err}");
+    assert!(!env.db().exists(), "no database without a key");
+}
