@@ -187,6 +187,49 @@ pub fn eval_verify(out: &Printer, engine: &EngineArgs, pairs: &Path, seed: u64, 
     measured(r.images - r.unreadable - r.no_face, "image", &r.errors)
 }
 
+/// The recognition decision's knobs for `eval identify` (each defaults to the product's).
+#[derive(clap::Args, Debug)]
+pub struct DecisionArgs {
+    /// Decision knob: weight of the cohort (the next-nearest students) in the score (default: the product's).
+    #[arg(long)]
+    gap_weight: Option<f32>,
+    /// Decision knob: how many next-nearest students make the score's cohort (default: the product's).
+    #[arg(long)]
+    cohort: Option<usize>,
+    /// Decision knob: standard deviations above the simulated strangers (default: the product's).
+    #[arg(long)]
+    stranger_k: Option<f32>,
+    /// Decision knob: the winner's SVM must also accept the track (its decision value at least
+    /// minus this margin; `none`: no SVM).
+    #[arg(long)]
+    svm_veto: Option<String>,
+    /// Decision knob: standard deviations above the simulated strangers from which the SVM is
+    /// not asked (default: the product's).
+    #[arg(long)]
+    sure_k: Option<f32>,
+    /// Decision knob: no per-student bars.
+    #[arg(long)]
+    no_student_bars: bool,
+}
+
+impl DecisionArgs {
+    pub fn config(&self) -> anyhow::Result<rollcall::recognition::DecisionConfig> {
+        let d = rollcall::recognition::DecisionConfig::default();
+        Ok(rollcall::recognition::DecisionConfig {
+            gap_weight: self.gap_weight.unwrap_or(d.gap_weight),
+            cohort: self.cohort.unwrap_or(d.cohort),
+            stranger_k: self.stranger_k.unwrap_or(d.stranger_k),
+            svm_veto: match self.svm_veto.as_deref() {
+                None => d.svm_veto,
+                Some("none") => None,
+                Some(m) => Some(m.parse().map_err(|_| anyhow::anyhow!("--svm-veto is a margin like 0.5, or none"))?),
+            },
+            sure_k: self.sure_k.unwrap_or(d.sure_k),
+            student_bars: !self.no_student_bars,
+        })
+    }
+}
+
 pub fn eval_identify(out: &Printer, engine: &EngineArgs, labels: &Path, options: eval::identify::IdentifyOptions, cache: Option<&Path>) -> anyhow::Result<Outcome> {
     let mut a = analyzer(engine, false)?;
     let r = eval::identify::run(&mut a, labels, &options, &mut eval::EmbeddingCache::open(cache)?)?;

@@ -460,19 +460,8 @@ enum EvalCommand {
         /// Keep embeddings in this file between runs (each image is embedded once per model).
         #[arg(long)]
         cache: Option<PathBuf>,
-        /// Decision knob: weight of the runner-up in the score (default: the product's).
-        #[arg(long)]
-        gap_weight: Option<f32>,
-        /// Decision knob: standard deviations above the simulated strangers (default: the product's).
-        #[arg(long)]
-        stranger_k: Option<f32>,
-        /// Decision knob: the winner's SVM must also accept the track (its decision value at least
-        /// minus this margin; `none`: no SVM).
-        #[arg(long)]
-        svm_veto: Option<String>,
-        /// Decision knob: no per-student bars.
-        #[arg(long)]
-        no_student_bars: bool,
+        #[command(flatten)]
+        decision: engine::DecisionArgs,
     },
     /// Detection recall and precision on a boxes CSV (path,x,y,w,h).
     Detect {
@@ -527,19 +516,8 @@ fn try_main(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Compare { a, b } => engine::compare(&out, engine, &a, &b),
         Command::Expression { images } => engine::expression(&out, engine, &images),
         Command::Eval(EvalCommand::Verify { pairs, seed, no_subtract_mean, cache }) => engine::eval_verify(&out, engine, &pairs, seed, !no_subtract_mean, cache.as_deref()),
-        Command::Eval(EvalCommand::Identify { labels, enroll, unknown_ids, track, seed, min_images, distractors, cache, gap_weight, stranger_k, svm_veto, no_student_bars }) => {
-            let d = rollcall::recognition::DecisionConfig::default();
-            let config = rollcall::recognition::DecisionConfig {
-                gap_weight: gap_weight.unwrap_or(d.gap_weight),
-                stranger_k: stranger_k.unwrap_or(d.stranger_k),
-                svm_veto: match svm_veto.as_deref() {
-                    None => d.svm_veto,
-                    Some("none") => None,
-                    Some(m) => Some(m.parse().map_err(|_| anyhow::anyhow!("--svm-veto is a margin like 0.5, or none"))?),
-                },
-                student_bars: !no_student_bars,
-            };
-            let options = rollcall::eval::identify::IdentifyOptions { enroll, unknown_ids, track, seed, min_images, distractors, config };
+        Command::Eval(EvalCommand::Identify { labels, enroll, unknown_ids, track, seed, min_images, distractors, cache, decision }) => {
+            let options = rollcall::eval::identify::IdentifyOptions { enroll, unknown_ids, track, seed, min_images, distractors, config: decision.config()? };
             engine::eval_identify(&out, engine, &labels, options, cache.as_deref())
         }
         Command::Eval(EvalCommand::Detect { boxes }) => engine::eval_detect(&out, engine, &boxes),

@@ -10,6 +10,10 @@ Writes, under OUT (default ~/.cache/rollcall/eval-sets):
                           gallery to school size (`--distractors`)
   tight112/...            the same photos cropped tight around the detected face and resized to
                           112 x 112 px, as aligned face crops are (labels.csv, distractors.csv, images/)
+  others/labels.csv       every other shared identity set in one (deepface_celebs, face_recognition_examples,
+                          openface_examples, compreface_persons, facenet_pytorch_test_images' raw photos
+                          without angelina_jolie, who is deepface_p01): people with >= 3 photos
+  others/distractors.csv  their people with 1-2 photos, one photo each
 
 Paths in the CSVs are absolute. LFW's documented label errors (lfw_dev/README.md) and the people
 whose photos are near-duplicates of another name's (found by embedding every photo: cosine > 0.8
@@ -55,6 +59,18 @@ def main():
     write(os.path.join(a.out, "lfw", "labels.csv"), labels)
     write(os.path.join(a.out, "lfw", "distractors.csv"), distractors)
     print(f"lfw: {len({k for _, k in labels})} people with >= 3 photos ({len(labels)} photos), {len(distractors)} distractors", file=sys.stderr)
+
+    # The other identity sets, names prefixed by their set (a name is only unique within its set).
+    others = defaultdict(list)
+    for name in ["deepface_celebs", "face_recognition_examples", "openface_examples", "compreface_persons", "facenet_pytorch_test_images"]:
+        folder = os.path.abspath(os.path.join(a.datasets, name))
+        for r in csv.DictReader(open(os.path.join(folder, "labels.csv"))):
+            if name == "facenet_pytorch_test_images" and (r.get("variant") != "raw" or r["identity"] == "angelina_jolie"):
+                continue
+            others[f"{name}:{r['identity']}"].append(os.path.join(folder, r["path"]))
+    write(os.path.join(a.out, "others", "labels.csv"), [(p, k) for k, v in sorted(others.items()) if len(v) >= 3 for p in v])
+    write(os.path.join(a.out, "others", "distractors.csv"), [(v[0], k) for k, v in sorted(others.items()) if len(v) < 3])
+    print(f"others: {sum(len(v) >= 3 for v in others.values())} people with >= 3 photos, {sum(len(v) < 3 for v in others.values())} distractors", file=sys.stderr)
 
     from PIL import Image
     every = sorted({p for p, _ in labels + distractors})

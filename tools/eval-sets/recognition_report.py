@@ -32,7 +32,11 @@ def main():
         "tight112 2 photos, 60 strangers": (f"{S}/tight112/labels.csv", ["--enroll", "2", "--min-images", "3", "--unknown-ids", "60"]),
         "tight112 + 1,435 distractors": (f"{S}/tight112/labels.csv", ["--enroll", "2", "--min-images", "3", "--unknown-ids", "60", "--distractors", f"{S}/tight112/distractors.csv"]),
         "tight112 5 photos, >=10 each, 5 strangers": (f"{S}/tight112/labels.csv", ["--enroll", "5", "--min-images", "10", "--unknown-ids", "5"]),
+        "lfw 5 photos, >=15 each, 13 strangers (17 enrolled)": (f"{S}/lfw/labels.csv", ["--enroll", "5", "--min-images", "15", "--unknown-ids", "13"]),
+        "tight112 5 photos, >=15 each, 13 strangers (17 enrolled)": (f"{S}/tight112/labels.csv", ["--enroll", "5", "--min-images", "15", "--unknown-ids", "13"]),
         "deepface celebs (13 people)": (f"{D}/deepface_celebs/labels.csv", ["--enroll", "2", "--min-images", "3", "--unknown-ids", "3"]),
+        "other shared sets, 2 photos, 4 strangers": (f"{S}/others/labels.csv", ["--enroll", "2", "--min-images", "3", "--unknown-ids", "4"]),
+        "other shared sets + their 1-2 photo people": (f"{S}/others/labels.csv", ["--enroll", "2", "--min-images", "3", "--unknown-ids", "4", "--distractors", f"{S}/others/distractors.csv"]),
     }
     only = [s for s in a.only.split(",") if s]
     print("| set | model | track | top-1 | strangers accepted (max) | students rejected | misidentified | nearest centroid alone | threshold |")

@@ -99,9 +99,9 @@ export function SettingsPage({ info, classes, reload }: { info: AppInfo; classes
           </select>
           <small class="hint">
             {" "}
-            How far above what strangers score against your school a face must be, so it means the same at any size. Measured with 2 photos per
-            student: standard lets about 1 in 100 strangers through and asks about 2 in 100 students to look at the camera again; strictest
-            about 1 in 200 and 3 in 100. More photos per student (5) do better on both.
+            How far above what strangers score against your school a face must be, so it means about the same at any size. Measured with 2
+            photos per student: standard lets 1-2 in 100 strangers through and asks about 2 in 100 students to look at the camera again;
+            strictest fewer than 1 in 200 strangers and 4 in 100 students. More photos per student (5) do better on both.
           </small>
         </label>
         <label>
