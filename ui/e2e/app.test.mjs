@@ -103,10 +103,26 @@ async function launch(db, who = { name: env.ROLLCALL_USER, password: env.ROLLCAL
 async function signIn({ name, password }) {
   const form = await browser.$('form[aria-label="Sign in"]');
   await form.waitForExist({ timeout: 30_000 });
-  await (await browser.$('input[name="signin-name"]')).setValue(name);
-  await (await browser.$('input[name="signin-password"]')).setValue(password);
+  await fill('input[name="signin-name"]', name);
+  await fill('input[name="signin-password"]', password);
   await (await browser.$("#sign-in")).click();
   await form.waitForExist({ timeout: 30_000, reverse: true });
+}
+
+/** Set a field as typing would (an input event), whatever it held. WebDriver's setValue clears
+ * first, but a re-render of the form in between (after a refused sign-in) can put the old text
+ * back before the new is typed ("Ms SmithMs Smith" was seen). */
+async function fill(selector, value) {
+  await browser.execute(
+    (sel, v) => {
+      const el = document.querySelector(sel);
+      el.value = v;
+      el.dispatchEvent(new Event("input", { bubbles: true }));
+    },
+    selector,
+    value,
+  );
+  assert.equal(await (await browser.$(selector)).getValue(), value, selector);
 }
 
 async function start(db) {
