@@ -265,7 +265,7 @@ fn nearest_with_cohort(centroids: &[Vec<f32>], probe: &[f32], exclude: Option<us
     if sims.is_empty() {
         return None;
     }
-    // The best, then the next `cohort` in any order: a partial selection, not a sort.
+    // The best and the next `cohort`: a partial selection, then a sort of those few only.
     let take = (cohort.max(1) + 1).min(sims.len());
     if take < sims.len() {
         sims.select_nth_unstable_by(take - 1, |a, b| b.0.total_cmp(&a.0));
@@ -455,13 +455,6 @@ fn train_one(gallery: &[&Enrolled], centroids: &[Vec<f32>], i: usize) -> anyhow:
         .map_err(|e| anyhow::anyhow!("SVM training failed for {}: {e}", own.key))
 }
 
-/// Raw cosines of a student's own probes against their centroid made without them. With few
-/// photos the centroid is noisier than the real one, so these scores err low (the safe side).
-fn genuine_scores(embeddings: &[Vec<f32>], track_len: usize) -> Vec<f32> {
-    genuine_probes(embeddings, track_len).iter().map(|(probe, rest)| cosine(probe, rest)).collect()
-}
-
-
 /// The threshold with its calibration report, each identity's raw-cosine bar, and whether the
 /// threshold is the fixed one (on the raw cosine) for a gallery too small to calibrate.
 fn calibrate(gallery: &[&Enrolled], centroids: &[Vec<f32>], track_len: usize, config: DecisionConfig) -> (Calibration, Vec<f32>, bool) {
@@ -486,22 +479,25 @@ fn calibrate(gallery: &[&Enrolled], centroids: &[Vec<f32>], track_len: usize, co
         .collect()
     };
     let stranger: Vec<f32> = stranger_best.iter().map(|s| s.0).collect();
-    // Students' own probes against their centroid made without them, the other students intact.
-    let per_identity: Vec<Vec<f32>> = parallel_map(gallery.len(), |i| {
+    // Students' own probes against their centroid made without them, the other students intact:
+    // (raw cosine, score) each. With few photos that centroid is noisier than the real one, so
+    // these err low (the safe side).
+    let k = config.cohort.max(1);
+    // The student's own centroid would be the best; the cohort is then the (up to) K best others.
+    let cohort_len = k.min(centroids.len().saturating_sub(1)).max(1);
+    let per_identity: Vec<Vec<(f32, f32)>> = parallel_map(gallery.len(), |i| {
         genuine_probes(&gallery[i].embeddings, track_len)
             .into_iter()
             .map(|(probe, rest)| {
                 let own = cosine(&probe, &rest);
-                // The student's own centroid would be the best; the cohort is then the K best others.
-                let k = config.cohort.max(1);
                 let (other, cohort) = nearest_with_cohort(centroids, &probe, Some(i), k - 1)
-                    .map_or((0.0, 0.0), |n| (n.s1, (n.s1 + n.cohort * (k - 1) as f32) / k as f32));
+                    .map_or((0.0, 0.0), |n| (n.s1, (n.s1 + n.cohort * (cohort_len - 1) as f32) / cohort_len as f32));
                 // Taken for another student: as rejected as can be.
-                if own >= other { own - config.gap_weight * cohort } else { -1.0 }
+                (own, if own >= other { own - config.gap_weight * cohort } else { -1.0 })
             })
             .collect()
     });
-    let genuine: Vec<f32> = per_identity.iter().flatten().copied().collect();
+    let genuine: Vec<f32> = per_identity.iter().flatten().map(|g| g.1).collect();
     let mut gs = genuine.clone();
     gs.sort_by(f32::total_cmp);
     let fixed = gallery.len() < MIN_CALIBRATION_STUDENTS;
@@ -511,7 +507,7 @@ fn calibrate(gallery: &[&Enrolled], centroids: &[Vec<f32>], track_len: usize, co
         // One photo: as with a calibrated gallery, only keep the students' own photos from being
         // rejected (their leave-one-out raw cosines), never above the fixed bar.
         let own: Vec<f32> = if track_len == 1 {
-            let mut own: Vec<f32> = gallery.iter().flat_map(|e| genuine_scores(&e.embeddings, 1)).collect();
+            let mut own: Vec<f32> = per_identity.iter().flatten().map(|g| g.0).collect();
             own.sort_by(f32::total_cmp);
             own
         } else {
@@ -543,11 +539,12 @@ fn calibrate(gallery: &[&Enrolled], centroids: &[Vec<f32>], track_len: usize, co
     // Per-student bars on the raw cosine, from the students' own leave-out track scores.
     let bars: Vec<f32> = gallery
         .iter()
-        .map(|e| {
+        .zip(&per_identity)
+        .map(|(e, scores)| {
             if !config.student_bars || track_len < 2 || e.embeddings.len() < MIN_PHOTOS_FOR_STUDENT_THRESHOLD {
                 return floor;
             }
-            let mut own = genuine_scores(&e.embeddings, track_len);
+            let mut own: Vec<f32> = scores.iter().map(|g| g.0).collect();
             own.sort_by(f32::total_cmp);
             if own.is_empty() {
                 return floor;
