@@ -16,6 +16,19 @@ pub const SETUP_HINT: &str = "run `bash scripts/setup.sh` from the Rollcall sour
 /// ONNX Runtime version this build was made against (ort's `api-31`).
 pub const ORT_VERSION: &str = "1.31.1";
 
+/// The sha256 of the library this platform's build ships: the file inside ONNX Runtime's PyPI
+/// wheel, as `scripts/setup.sh` and `tools/fetch-onnxruntime.py` check it (the self-test says
+/// when another build was loaded instead).
+pub const PINNED_LIBRARY_SHA256: Option<&str> = if cfg!(all(target_os = "linux", target_arch = "x86_64")) {
+    Some("fc44112fbe06d7d689c57e11d3862031f64711007e4ee020f8eed5185fd2c1d3")
+} else if cfg!(all(target_os = "macos", target_arch = "aarch64")) {
+    Some("f8b06155feece624e55e49124340eea279da812529ae6fbc46a9f2be9c9cad2e")
+} else if cfg!(all(target_os = "windows", target_arch = "x86_64")) {
+    Some("8482d2ee174e28504f99730fb01d6861575870283de4ed3a897ad39170d9a9b9")
+} else {
+    None
+};
+
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum RuntimeError {
     #[error("ONNX Runtime library not found. Looked in:\n{}\nSet ROLLCALL_ORT_LIB to the library file, or {SETUP_HINT}", .looked.iter().map(|p| format!("  - {}", p.display())).collect::<Vec<_>>().join("\n"))]

@@ -152,6 +152,11 @@ impl FrameSource {
         &self.spec
     }
 
+    /// The OpenCV backend that opened the source (`FFMPEG`, `V4L2`, `MSMF`, `AVFOUNDATION`, …).
+    pub fn backend(&self) -> String {
+        self.capture.get_backend_name().unwrap_or_else(|_| "an unknown backend".into())
+    }
+
     pub fn fps(&self) -> f64 {
         self.capture.get(videoio::CAP_PROP_FPS).unwrap_or(0.0)
     }

@@ -12,6 +12,7 @@ mod engine;
 mod keys;
 mod output;
 mod privacy;
+mod self_test;
 mod session;
 
 use std::path::PathBuf;
@@ -311,6 +312,10 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Check this installation: ONNX Runtime and the models (their pins), a photo decoded,
+    /// detected, embedded and classified, a video opened through the camera's capture path, a
+    /// database made in a temporary folder, the key store and the data folder. Exit 0 or 1.
+    SelfTest,
     /// The school's privacy report (Markdown): what is processed, where, for how long, on what consent.
     PrivacyReport {
         /// Write it to this file instead of printing it.
@@ -565,6 +570,7 @@ fn try_main(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Leave { student_id } => privacy::leave(&out, at, &student_id),
         Command::Purge { dry_run } => privacy::purge(&out, at, dry_run),
         Command::ExportStudent { student_id, out: file, force } => privacy::export_student(&out, at, &student_id, &file, force),
+        Command::SelfTest => self_test::run(&out, engine, db),
         Command::PrivacyReport { out: file, force } => privacy::privacy_report(&out, at, file.as_deref(), force),
     }
 }
