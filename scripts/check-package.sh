@@ -10,7 +10,8 @@ deb="$(ls -t "$TARGET"/release/bundle/deb/*.deb | head -1)"
 rpm="$(ls -t "$TARGET"/release/bundle/rpm/*.rpm | head -1)"
 fail() { echo "package check FAILED: $*" >&2; exit 1; }
 
-need=(usr/bin/rollcall-app usr/lib/Rollcall/models/facenet512_fp16.onnx usr/lib/Rollcall/models/mtcnn/pnet.onnx
+need=(usr/bin/rollcall-app usr/bin/rollcall usr/lib/Rollcall/models/facenet512_fp16.onnx usr/lib/Rollcall/models/mtcnn/pnet.onnx
+      usr/lib/Rollcall/models/selftest/face.jpg usr/lib/Rollcall/models/selftest/face.mp4 usr/lib/Rollcall/models/selftest/face.fp16.embedding
       usr/lib/Rollcall/vendor/onnxruntime/linux-x86_64/libonnxruntime.so.1.31.1 usr/share/applications/Rollcall.desktop)
 listing="$(dpkg-deb -c "$deb")"
 for f in "${need[@]}"; do grep -Eq " (\./)?$f\$" <<<"$listing" || fail "$f is not in $deb"; done

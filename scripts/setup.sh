@@ -22,8 +22,9 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 APT_CORE=(build-essential pkg-config clang libclang-dev libopencv-dev python3 python3-pip unzip ca-certificates)
 # The desktop app (Tauri 2 on WebKitGTK) and its bundles; rpm builds the .rpm.
 APT_APP=(libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev libayatana-appindicator3-dev libxdo-dev libssl-dev libsoup-3.0-dev file rpm)
-# Tests: a video stream server, a virtual display, the webview's WebDriver, a browser for the UI.
-APT_TEST=(ffmpeg xvfb xauth webkit2gtk-driver chromium imagemagick fonts-dejavu-core)
+# Tests: a video stream server, a virtual display, the webview's WebDriver, a browser for the UI,
+# debootstrap for the clean-system install check.
+APT_TEST=(ffmpeg xvfb xauth webkit2gtk-driver chromium imagemagick fonts-dejavu-core debootstrap)
 missing=()
 for p in "${APT_CORE[@]}" "${APT_APP[@]}" "${APT_TEST[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -4,7 +4,8 @@
 #     from ../shared/datasets (ROLLCALL_DATASETS overrides), the CLI end to end;
 #  2. the UI: type check, vitest component tests, the built UI in headless Chromium (IPC mocked);
 #  3. the desktop app: built once with its .deb/.rpm, the packages checked (the unpacked app loads
-#     its bundled engine), then the real app in its webview under Xvfb (tauri-driver): a session
+#     its bundled engine), the .deb installed on a clean Debian root where both self-tests must
+#     pass (needs root or sudo: it chroots), then the real app in its webview under Xvfb (tauri-driver): a session
 #     on the video_hamilton clip, reports, a correction, an Excel export read back, screenshots
 #     of every page in test-output/screenshots/.
 set -euo pipefail
@@ -31,6 +32,9 @@ step "UI: type check, component tests, headless Chromium with the IPC mocked"
 step "desktop app: build, packages"
 bash scripts/build-app.sh
 bash scripts/check-package.sh
+
+step "desktop app: the .deb on a clean Debian (debootstrap), both self-tests, an upgrade, a removal"
+bash scripts/check-clean-install.sh
 
 step "desktop app: end to end in the real webview"
 ROLLCALL_APP="$TARGET/release/rollcall-app" ROLLCALL_CLI="$TARGET/release/rollcall" TAURI_DRIVER="$TOOLS/bin/tauri-driver" \

@@ -173,6 +173,18 @@ pub fn app_info(app: tauri::AppHandle) -> Answer<Value> {
     }))
 }
 
+/// Settings' "About this installation": the same report as `rollcall-app --self-test`, for the
+/// database this window has open.
+#[tauri::command(async)]
+pub fn self_test(app: tauri::AppHandle) -> rollcall::self_test::Report {
+    use tauri::Manager;
+    let database = match app.try_state::<AppState>() {
+        Some(state) => state.store().path().to_path_buf(),
+        None => crate::state::database_path(app.path().app_config_dir().ok().as_deref()).unwrap_or_else(Store::default_path),
+    };
+    rollcall::self_test::run(&rollcall::self_test::Options { models_dir: None, database })
+}
+
 #[tauri::command(async)]
 pub fn save_settings(state: State<'_, AppState>, settings: serde_json::Map<String, Value>) -> Answer<Value> {
     office(&state, "change settings")?;

@@ -32,7 +32,46 @@ fn software_compositing_off() {
     }
 }
 
+/// A program built for the Windows GUI subsystem has no console: `rollcall-app --self-test` run
+/// from a Command Prompt or PowerShell would print nothing. Attach to the parent's console, if
+/// there is one (output redirected to a file already works without it).
+#[cfg(windows)]
+fn attach_parent_console() {
+    extern "system" {
+        fn AttachConsole(process_id: u32) -> i32;
+    }
+    const ATTACH_PARENT_PROCESS: u32 = u32::MAX;
+    // SAFETY: AttachConsole only connects this process to its parent's console; it fails
+    // harmlessly when there is none.
+    unsafe {
+        AttachConsole(ATTACH_PARENT_PROCESS);
+    }
+}
+
+/// `rollcall-app --self-test`: the installation's report on stdout, no window, exit 0 or 1.
+/// Run inside the app (after GTK or the platform's webview libraries have loaded, with the
+/// bundle's own resource folder), so it tests what the app will use, not what the CLI would.
+fn self_test(config_dir: Option<&std::path::Path>) -> i32 {
+    let database = state::database_path(config_dir).unwrap_or_else(rollcall::storage::Store::default_path);
+    let report = rollcall::self_test::run(&rollcall::self_test::Options { models_dir: None, database });
+    let json = std::env::args().any(|a| a == "--json");
+    let text = if json { serde_json::to_string(&report).unwrap_or_default() + "\n" } else { report.to_text() };
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
+    if report.ok {
+        0
+    } else {
+        1
+    }
+}
+
 fn main() {
+    let self_test_only = std::env::args().any(|a| a == "--self-test");
+    #[cfg(windows)]
+    if self_test_only {
+        attach_parent_console();
+    }
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("ROLLCALL_LOG").unwrap_or_else(|_| "rollcall=info,rollcall_app=info".into()))
         .with_writer(std::io::stderr)
@@ -45,12 +84,20 @@ fn main() {
 
     let app = tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
-        .setup(|app| {
+        .setup(move |app| {
             // An installed bundle carries the models and the ONNX Runtime library as resources.
             if let Ok(dir) = app.path().resource_dir() {
                 rollcall::runtime::set_resource_dir(dir);
             }
             let config_dir = app.path().app_config_dir().ok();
+            if self_test_only {
+                std::process::exit(self_test(config_dir.as_deref()));
+            }
+            // The window is made here rather than from the configuration at start, so that
+            // `--self-test` never opens one.
+            if let Some(window) = app.config().app.windows.first() {
+                tauri::WebviewWindowBuilder::from_config(app.handle(), window)?.build()?;
+            }
             // A database that cannot be opened (no credential store, a wrong key, a locked or
             // damaged file) is said in the window, in the core's sentence, not a crash.
             match state::AppState::open(config_dir) {
@@ -89,6 +136,7 @@ fn main() {
         })
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
+            commands::self_test,
             commands::sign_in,
             commands::sign_out,
             commands::backup_now,

@@ -115,7 +115,7 @@ fn load_engine() -> Result<Mutex<FaceAnalyzer>, String> {
 
 /// `--db PATH` or `ROLLCALL_DB` (as for the CLI), else a data folder chosen in Settings; `None`:
 /// the OS's app-data folder (the same database the CLI uses by default).
-fn database_path(config_dir: Option<&std::path::Path>) -> Option<PathBuf> {
+pub fn database_path(config_dir: Option<&std::path::Path>) -> Option<PathBuf> {
     let mut args = std::env::args_os().skip(1);
     while let Some(a) = args.next() {
         if a == "--db" {

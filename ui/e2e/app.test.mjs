@@ -271,6 +271,11 @@ test("first run, a live session marks both people present, reports, correction a
   await (await browser.$("#save-auto-backup")).click();
   await browser.waitUntil(async () => /First backup: .*rollcall-auto-/.test(await result.getText()), { timeout: 60_000, timeoutMsg: "the automatic backup was not set up" });
   await shot("05-settings.png");
+  // About this installation: the self-test's report, run inside the app.
+  await (await browser.$("#self-test")).click();
+  const report = await browser.$('[data-testid="self-test-report"]');
+  await browser.waitUntil(async () => (await report.isExisting()) && /checks/.test(await report.getText()), { timeout: 90_000, timeoutMsg: "the self-test did not report" });
+  assert.match(await report.getText(), /All 7 checks passed/, await report.getText());
   const backupEnv = { ...env, ROLLCALL_BACKUP_PASSPHRASE: passphrase };
   const checked = JSON.parse(execFileSync(CLI, ["--db", db, "--json", "restore", "--check", backupFile], { env: backupEnv, encoding: "utf8" }));
   assert.equal(checked.contents.students, 3);

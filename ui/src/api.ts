@@ -53,6 +53,25 @@ export interface AppInfo {
   settings: Settings;
 }
 
+/** One line of the installation's self-test (`rollcall self-test`). */
+export interface SelfTestCheck {
+  name: string;
+  outcome: "ok" | "warning" | "failed" | "skipped";
+  /** What was found where. */
+  found: string;
+  /** What is wrong and what to do (failures and warnings). */
+  problem?: string;
+  ms: number;
+}
+
+export interface SelfTestReport {
+  version: string;
+  platform: string;
+  executable: string | null;
+  ok: boolean;
+  checks: SelfTestCheck[];
+}
+
 export interface ClassInfo {
   name: string;
   session_start: string | null;
@@ -303,6 +322,8 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
 
 export const api = {
   appInfo: () => call<AppInfo>("app_info"),
+  /** The installation's self-test: ONNX Runtime, models, a photo and a video through the engine, a database, the key store, the data folder. */
+  selfTest: () => call<SelfTestReport>("self_test"),
   /** On a database with no account yet this creates the first office account. */
   signIn: (name: string, password: string) => call<{ account: Account; created: boolean }>("sign_in", { name, password }),
   signOut: (idle = false) => call<void>("sign_out", { idle }),

@@ -1,7 +1,7 @@
 // Settings, and the first-run setup (the same choices, asked once, in order).
 import { open, save } from "@tauri-apps/plugin-dialog";
 import { useEffect, useState } from "preact/hooks";
-import { api, errorText, isFailure, isoDate, type AppInfo, type ClassInfo } from "../api";
+import { api, errorText, isFailure, isoDate, type AppInfo, type ClassInfo, type SelfTestReport } from "../api";
 import { MOOD_NOTICE, Notice } from "../components/common";
 import { SourcePicker } from "../components/source";
 
@@ -166,7 +166,67 @@ export function SettingsPage({ info, classes, reload }: { info: AppInfo; classes
           {info.engine_error ? ` — ${info.engine_error}` : ""} · Rollcall {info.version}
         </p>
       </div>
+      <AboutInstallation />
     </section>
+  );
+}
+
+/** "About this installation": the self-test's report (what `rollcall self-test` prints), run on
+ * request because it loads the models a second time for a few seconds. */
+function AboutInstallation() {
+  const [report, setReport] = useState<SelfTestReport | null>(null);
+  const [running, setRunning] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const run = async () => {
+    setRunning(true);
+    setError(null);
+    try {
+      setReport(await api.selfTest());
+    } catch (e) {
+      setError(errorText(e));
+    } finally {
+      setRunning(false);
+    }
+  };
+  return (
+    <div class="card" aria-label="About this installation">
+      <h2>About this installation</h2>
+      <p class="hint">
+        Checks what Rollcall needs on this computer, as <code>rollcall self-test</code> does: the ONNX Runtime library and the models (their checksums), a
+        photo and a video through the face engine and the camera's video path, a database, the key store and the data folder.
+      </p>
+      <button id="self-test" onClick={run} disabled={running}>
+        {running ? "Checking…" : "Check this installation"}
+      </button>
+      {error ? <Notice kind="error">{error}</Notice> : null}
+      {report ? (
+        <div data-testid="self-test-report">
+          <Notice kind={report.ok ? "ok" : "error"}>
+            {report.ok
+              ? `All ${report.checks.length} checks passed: this installation can take the roll.`
+              : `${report.checks.filter((c) => c.outcome === "failed").length} of ${report.checks.length} checks failed.`}
+          </Notice>
+          <table class="self-test">
+            <tbody>
+              {report.checks.map((c) => (
+                <tr key={c.name} class={`outcome-${c.outcome}`}>
+                  <th scope="row">{c.name}</th>
+                  <td>{c.outcome}</td>
+                  <td>
+                    {c.found}
+                    {c.problem ? <div class="problem">{c.problem}</div> : null}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <p class="hint">
+            Rollcall {report.version} on {report.platform}
+            {report.executable ? ` · ${report.executable}` : ""}
+          </p>
+        </div>
+      ) : null}
+    </div>
   );
 }
 
