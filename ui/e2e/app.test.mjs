@@ -276,6 +276,8 @@ test("first run, a live session marks both people present, reports, correction a
   const report = await browser.$('[data-testid="self-test-report"]');
   await browser.waitUntil(async () => (await report.isExisting()) && /checks/.test(await report.getText()), { timeout: 90_000, timeoutMsg: "the self-test did not report" });
   assert.match(await report.getText(), /All 7 checks passed/, await report.getText());
+  await browser.execute(() => document.querySelector('[data-testid="self-test-report"]')?.scrollIntoView({ block: "end" }));
+  await shot("11-about-installation.png");
   const backupEnv = { ...env, ROLLCALL_BACKUP_PASSPHRASE: passphrase };
   const checked = JSON.parse(execFileSync(CLI, ["--db", db, "--json", "restore", "--check", backupFile], { env: backupEnv, encoding: "utf8" }));
   assert.equal(checked.contents.students, 3);
