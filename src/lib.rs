@@ -20,6 +20,8 @@ pub mod self_test;
 pub mod settings;
 pub mod status;
 pub mod source;
+pub mod spreadsheet;
 pub mod vision;
 pub mod storage;
+pub mod timetable;
 pub mod tracking;

@@ -3,26 +3,17 @@
 //! Every problem is reported with its row number before anything is changed; a roster with
 //! problems is not imported at all (no half-imported classes).
 //!
-//! The file may be hostile or just odd, and is read defensively:
-//! - CSV is streamed, never read whole; its encoding is taken from a byte-order mark (UTF-8,
-//!   UTF-16), else UTF-8 if it is valid UTF-8, else Windows-1252 (what Excel's plain "CSV" is on
-//!   a Western European Windows), and the plan says which was used.
-//! - XLSX is read cell by cell, keeping only the rows actually present: a sheet that declares a
-//!   cell at XFD1048576 costs one cell, not a 17-billion-cell grid. A workbook whose parts
-//!   would unpack to more than `MAX_UNPACKED_BYTES` is refused before it is opened.
-//! - Sizes are bounded: at most `MAX_ROWS` students, fields of bounded length, no control
-//!   characters (they would be printed raw to a terminal, and break exports).
+//! The file is read defensively by `spreadsheet` (streamed, encoding sniffed, bounded); here,
+//! at most `MAX_ROWS` students, fields of bounded length, no control characters (they would be
+//! printed raw to a terminal, and break exports).
 
-use std::collections::{BTreeMap, HashMap};
-use std::fs::File;
-use std::io::{BufReader, Read};
+use std::collections::HashMap;
 use std::path::Path;
 
-use anyhow::Context;
-use calamine::{Reader, Xlsx};
 use serde::Serialize;
 
 use crate::consent::ConsentKind;
+use crate::spreadsheet::{self, RowProblem, Table};
 use crate::storage::{RosterConsent, RosterEntry};
 
 pub const COLUMNS: [&str; 4] = ["student_id", "first_name", "last_name", "class"];
@@ -30,49 +21,26 @@ pub const COLUMNS: [&str; 4] = ["student_id", "first_name", "last_name", "class"
 pub const CONSENT_COLUMNS: [&str; 3] = ["consent", "consent_by", "consent_date"];
 /// A district of 20 schools of 1,500 is 30,000 students; a roster of more is a mistake.
 pub const MAX_ROWS: usize = 200_000;
-/// A roster file larger than this is not a roster.
-pub const MAX_FILE_BYTES: u64 = 64 << 20;
-/// What an XLSX's parts may unpack to (a zip bomb of a few KB otherwise fills the memory).
-pub const MAX_UNPACKED_BYTES: u64 = 256 << 20;
-/// Columns past this are ignored (a roster has four).
-const MAX_COLUMNS: u32 = 64;
 pub const MAX_ID_CHARS: usize = 64;
 pub const MAX_NAME_CHARS: usize = 100;
 pub const MAX_CLASS_CHARS: usize = 64;
 
 #[derive(Debug, Clone, Serialize)]
-pub struct RosterProblem {
-    /// 1-based row in the file (the header is row 1); 0 for the file as a whole.
-    pub row: usize,
-    pub problem: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
 pub struct RosterPlan {
     pub entries: Vec<RosterEntry>,
-    pub problems: Vec<RosterProblem>,
+    pub problems: Vec<RowProblem>,
     /// How a CSV's text was decoded ("UTF-8", "UTF-16LE", "windows-1252"); `None` for XLSX.
     pub encoding: Option<String>,
 }
 
+/// How a roster reads as a table (`spreadsheet::read_rows`).
+pub const ROSTER_TABLE: Table = Table { file: "a roster file", rows: "students", max_rows: MAX_ROWS };
+
 /// Read and validate a roster file (nothing is written).
 pub fn read_roster(path: &Path) -> anyhow::Result<RosterPlan> {
-    let meta = std::fs::metadata(path).with_context(|| format!("cannot open {}", path.display()))?;
-    anyhow::ensure!(meta.is_file(), "{} is not a file", path.display());
-    anyhow::ensure!(
-        meta.len() <= MAX_FILE_BYTES,
-        "{} is {} MB: a roster file is at most {} MB ({} students); split it",
-        path.display(),
-        meta.len() >> 20,
-        MAX_FILE_BYTES >> 20,
-        MAX_ROWS
-    );
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
-    match ext.as_str() {
-        "xlsx" | "xlsm" => read_xlsx(path),
-        "xls" | "ods" | "numbers" => anyhow::bail!("{} is a .{ext} spreadsheet: save it as Excel (.xlsx) or as CSV UTF-8 and import that", path.display()),
-        _ => read_csv(path),
-    }
+    let mut v = Validator::new();
+    let encoding = spreadsheet::read_rows(path, &ROSTER_TABLE, |line, row| v.row(line, row))?;
+    Ok(v.finish(encoding))
 }
 
 /// Apply a roster's entries (or, `dry_run`, work out what would change), then delete the face
@@ -92,7 +60,7 @@ struct Validator {
     /// The optional consent columns: consent, consent_by, consent_date.
     consent_index: [Option<usize>; 3],
     entries: Vec<RosterEntry>,
-    problems: Vec<RosterProblem>,
+    problems: Vec<RowProblem>,
     seen: HashMap<String, usize>,
     rows: usize,
 }
@@ -112,14 +80,14 @@ impl Validator {
         }
         self.rows += 1;
         if self.rows > MAX_ROWS {
-            self.problems.push(RosterProblem { row: line, problem: format!("more than {MAX_ROWS} students: a roster this long is a mistake, or split it") });
+            self.problems.push(RowProblem { row: line, problem: format!("more than {MAX_ROWS} students: a roster this long is a mistake, or split it") });
             return false;
         }
         let get = |k: usize| row.get(index[k]).map(|s| s.trim().to_string()).unwrap_or_default();
         let consent = match self.consent(line, row) {
             Ok(c) => c,
             Err(problem) => {
-                self.problems.push(RosterProblem { row: line, problem });
+                self.problems.push(RowProblem { row: line, problem });
                 return true;
             }
         };
@@ -127,22 +95,22 @@ impl Validator {
         let fields = [(COLUMNS[0], &e.student_id, MAX_ID_CHARS), (COLUMNS[1], &e.first_name, MAX_NAME_CHARS), (COLUMNS[2], &e.last_name, MAX_NAME_CHARS), (COLUMNS[3], &e.class, MAX_CLASS_CHARS)];
         let missing: Vec<&str> = fields.iter().filter(|(_, v, _)| v.is_empty()).map(|(c, _, _)| *c).collect();
         if !missing.is_empty() {
-            self.problems.push(RosterProblem { row: line, problem: format!("empty {}", missing.join(", ")) });
+            self.problems.push(RowProblem { row: line, problem: format!("empty {}", missing.join(", ")) });
             return true;
         }
         for (col, value, max) in fields {
             let n = value.chars().count();
             if n > max {
-                self.problems.push(RosterProblem { row: line, problem: format!("{col} is {n} characters long (at most {max})") });
+                self.problems.push(RowProblem { row: line, problem: format!("{col} is {n} characters long (at most {max})") });
                 return true;
             }
             if value.chars().any(char::is_control) {
-                self.problems.push(RosterProblem { row: line, problem: format!("{col} contains control characters (tabs, line breaks or terminal codes): retype it") });
+                self.problems.push(RowProblem { row: line, problem: format!("{col} contains control characters (tabs, line breaks or terminal codes): retype it") });
                 return true;
             }
         }
         if let Some(first) = self.seen.get(&e.student_id) {
-            self.problems.push(RosterProblem { row: line, problem: format!("duplicate student_id {:?} (first on row {first})", e.student_id) });
+            self.problems.push(RowProblem { row: line, problem: format!("duplicate student_id {:?} (first on row {first})", e.student_id) });
             return true;
         }
         self.seen.insert(e.student_id.clone(), line);
@@ -156,7 +124,7 @@ impl Validator {
         for (k, col) in COLUMNS.iter().enumerate() {
             match header.iter().position(|h| norm(h) == *col) {
                 Some(i) => index[k] = i,
-                None => self.problems.push(RosterProblem {
+                None => self.problems.push(RowProblem {
                     row: 1,
                     problem: format!("missing column {col:?} (found: {})", header.iter().map(|h| sanitize(h)).collect::<Vec<_>>().join(", ")),
                 }),
@@ -195,9 +163,9 @@ impl Validator {
 
     fn finish(mut self, encoding: Option<String>) -> RosterPlan {
         if self.index.is_none() && self.problems.is_empty() {
-            self.problems.push(RosterProblem { row: 0, problem: "the file is empty".into() });
+            self.problems.push(RowProblem { row: 0, problem: "the file is empty".into() });
         } else if self.entries.is_empty() && self.problems.is_empty() {
-            self.problems.push(RosterProblem { row: 0, problem: "no students in the file".into() });
+            self.problems.push(RowProblem { row: 0, problem: "no students in the file".into() });
         }
         RosterPlan { entries: self.entries, problems: self.problems, encoding }
     }
@@ -220,128 +188,6 @@ pub fn sanitize(s: &str) -> String {
         s.chars().flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] }).collect()
     } else {
         s.to_string()
-    }
-}
-
-/// The encoding of a CSV: a byte-order mark says; else UTF-8 if every byte sequence is valid
-/// UTF-8 (checked streaming); else Windows-1252.
-fn sniff_encoding(path: &Path) -> anyhow::Result<&'static encoding_rs::Encoding> {
-    let mut file = BufReader::new(File::open(path).with_context(|| format!("cannot open {}", path.display()))?);
-    let mut buf = vec![0u8; 64 << 10];
-    let mut decoder = encoding_rs::UTF_8.new_decoder_without_bom_handling();
-    let mut out = vec![0u8; buf.len() * 3 + 16];
-    let mut first = true;
-    loop {
-        let n = file.read(&mut buf)?;
-        if first {
-            first = false;
-            if let Some((enc, _)) = encoding_rs::Encoding::for_bom(&buf[..n]) {
-                return Ok(enc);
-            }
-        }
-        let last = n == 0;
-        let (result, _, _) = decoder.decode_to_utf8_without_replacement(&buf[..n], &mut out, last);
-        if let encoding_rs::DecoderResult::Malformed(_, _) = result {
-            return Ok(encoding_rs::WINDOWS_1252);
-        }
-        if last {
-            return Ok(encoding_rs::UTF_8);
-        }
-    }
-}
-
-fn read_csv(path: &Path) -> anyhow::Result<RosterPlan> {
-    let encoding = sniff_encoding(path)?;
-    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let text = encoding_rs_io::DecodeReaderBytesBuilder::new().encoding(Some(encoding)).bom_override(true).build(file);
-    let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).trim(csv::Trim::All).from_reader(text);
-    let mut v = Validator::new();
-    let mut record = csv::StringRecord::new();
-    let mut line = 0;
-    loop {
-        match rdr.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {
-                line += 1;
-                let row: Vec<String> = record.iter().take(MAX_COLUMNS as usize).map(str::to_string).collect();
-                if !v.row(line, &row) {
-                    break;
-                }
-            }
-            Err(e) => anyhow::bail!("{} is not a readable CSV file (row {}): {e}", path.display(), line + 1),
-        }
-    }
-    Ok(v.finish(Some(encoding.name().to_string())))
-}
-
-/// Refuse a workbook whose parts declare more than `MAX_UNPACKED_BYTES` unpacked.
-fn check_unpacked_size(path: &Path) -> anyhow::Result<()> {
-    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let mut zip = zip::ZipArchive::new(BufReader::new(file)).with_context(|| format!("{} is not an Excel workbook (.xlsx)", path.display()))?;
-    let mut total = 0u64;
-    for i in 0..zip.len() {
-        total = total.saturating_add(zip.by_index_raw(i)?.size());
-    }
-    anyhow::ensure!(
-        total <= MAX_UNPACKED_BYTES,
-        "{} would unpack to {} MB: a roster workbook is far smaller (is it damaged, or not a roster?)",
-        path.display(),
-        total >> 20
-    );
-    Ok(())
-}
-
-fn read_xlsx(path: &Path) -> anyhow::Result<RosterPlan> {
-    check_unpacked_size(path)?;
-    let mut wb: Xlsx<_> = calamine::open_workbook(path).with_context(|| format!("cannot open {} as a spreadsheet", path.display()))?;
-    let sheet = wb.sheet_names().first().cloned().with_context(|| format!("{} has no sheets", path.display()))?;
-    let mut cells = wb.worksheet_cells_reader(&sheet).with_context(|| format!("cannot read sheet {sheet:?} of {}", path.display()))?;
-    // Only the rows actually present, and within bounds.
-    let mut rows: BTreeMap<u32, Vec<(u32, String)>> = BTreeMap::new();
-    while let Some(cell) = cells.next_cell().with_context(|| format!("cannot read sheet {sheet:?} of {}", path.display()))? {
-        let (r, c) = cell.get_position();
-        if c >= MAX_COLUMNS {
-            continue;
-        }
-        if r as usize > MAX_ROWS {
-            anyhow::bail!(
-                "{}: sheet {sheet:?} has a cell at row {} (a roster has at most {MAX_ROWS} students): delete what is below the roster and save again",
-                path.display(),
-                r + 1
-            );
-        }
-        let text = cell_text(cell.get_value());
-        if !text.is_empty() {
-            rows.entry(r).or_default().push((c, text));
-        }
-    }
-    drop(cells);
-    let mut v = Validator::new();
-    for (r, cells) in rows {
-        let width = cells.iter().map(|(c, _)| *c as usize + 1).max().unwrap_or(0);
-        let mut row = vec![String::new(); width];
-        for (c, text) in cells {
-            row[c as usize] = text;
-        }
-        if !v.row(r as usize + 1, &row) {
-            break;
-        }
-    }
-    Ok(v.finish(None))
-}
-
-fn cell_text(d: &calamine::DataRef<'_>) -> String {
-    use calamine::DataRef;
-    match d {
-        // Student numbers typed into Excel come back as floats: 1042.0 means "1042".
-        DataRef::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
-        DataRef::Float(f) => f.to_string(),
-        DataRef::Int(i) => i.to_string(),
-        DataRef::String(s) => s.trim().to_string(),
-        DataRef::SharedString(s) => s.trim().to_string(),
-        DataRef::Bool(b) => b.to_string(),
-        DataRef::Empty => String::new(),
-        other => calamine::Data::from(other.clone()).to_string().trim().to_string(),
     }
 }
 

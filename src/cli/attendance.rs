@@ -47,7 +47,7 @@ pub fn roster_import(out: &Printer, at: &Caller, file: &Path, dry_run: bool, rem
         dry_run: bool,
         students: usize,
         encoding: &'a Option<String>,
-        problems: &'a [rollcall::roster::RosterProblem],
+        problems: &'a [rollcall::spreadsheet::RowProblem],
         changes: &'a Option<rollcall::storage::RosterChanges>,
         applied: bool,
     }

@@ -14,6 +14,7 @@ mod output;
 mod privacy;
 mod self_test;
 mod session;
+mod timetable;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -163,6 +164,15 @@ enum Command {
     },
     /// List classes and their lesson rules.
     Classes,
+    /// The weekly timetable (`timetable [--class C]`), or `timetable import FILE.csv|xlsx
+    /// [--dry-run]` (columns class, weekday, start, end, and optionally room, camera): the file
+    /// is the week of the classes it names, their earlier lessons are replaced.
+    Timetable {
+        #[command(subcommand)]
+        action: Option<TimetableCommand>,
+        #[arg(long)]
+        class: Option<String>,
+    },
     /// Set a class's lesson start and late rule.
     Class {
         name: String,
@@ -412,6 +422,16 @@ enum SettingsCommand {
 }
 
 #[derive(Subcommand)]
+enum TimetableCommand {
+    /// Import lessons; --dry-run lists what would change and any problems.
+    Import {
+        file: PathBuf,
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Subcommand)]
 enum RosterCommand {
     /// Import a roster; --dry-run lists what would change (adds, changes old -> new, students missing) and any problems.
     Import {
@@ -531,6 +551,8 @@ fn try_main(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Settings { action: None } => attendance::settings_show(&out, at),
         Command::Settings { action: Some(SettingsCommand::Set { key, value, purge }) } => attendance::settings_set(&out, at, &key, &value, purge),
         Command::Classes => attendance::classes(&out, at),
+        Command::Timetable { action: None, class } => timetable::show(&out, at, class.as_deref()),
+        Command::Timetable { action: Some(TimetableCommand::Import { file, dry_run }), .. } => timetable::import(&out, at, &file, dry_run),
         Command::Class { name, start, late_after } => attendance::class_rules(&out, at, &name, start.as_deref(), late_after),
         Command::Enroll { student_id, photos, dir, allow_lookalike } => attendance::enroll(&out, at, engine, student_id.as_deref(), &photos, dir.as_deref(), allow_lookalike),
         Command::Students { class } => attendance::students(&out, at, class.as_deref()),

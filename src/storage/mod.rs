@@ -19,6 +19,7 @@ mod staff;
 mod people;
 mod register;
 mod schema;
+mod timetable;
 
 use std::path::{Path, PathBuf};
 
@@ -38,6 +39,7 @@ pub use backup::Contents;
 pub use consent::ConsentChange;
 pub use staff::{AccountInfo, AccountRow, FailedSignIn};
 pub use people::{Membership, RosterChange, RosterChanges, RosterConsent, RosterEntry, RosterOptions, StudentEntry, Template, TemplateInfo};
+pub use timetable::Lesson;
 pub use register::{MarkOutcome, PurgeCounts, PurgeCutoffs, SessionOpening, StaleSessions};
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");

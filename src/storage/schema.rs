@@ -102,6 +102,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    lessons (id) {
+        id -> Integer,
+        class_id -> Integer,
+        weekday -> Integer,
+        start_time -> Text,
+        end_time -> Text,
+        room -> Text,
+        camera -> Text,
+    }
+}
+
+diesel::table! {
     audit_log (id) {
         id -> Integer,
         at -> Timestamp,
@@ -151,9 +163,10 @@ diesel::joinable!(consent_events -> students (student_id));
 diesel::joinable!(memberships -> classes (class_id));
 diesel::joinable!(enrolments -> students (student_id));
 diesel::joinable!(sessions -> classes (class_id));
+diesel::joinable!(lessons -> classes (class_id));
 diesel::joinable!(marks -> sessions (session_id));
 diesel::joinable!(marks -> students (student_id));
 diesel::joinable!(mood_summaries -> sessions (session_id));
 diesel::joinable!(mood_summaries -> students (student_id));
 
-diesel::allow_tables_to_appear_in_same_query!(classes, students, memberships, consent_events, enrolments, sessions, marks, mood_summaries, audit_log, settings, accounts, account_classes);
+diesel::allow_tables_to_appear_in_same_query!(classes, lessons, students, memberships, consent_events, enrolments, sessions, marks, mood_summaries, audit_log, settings, accounts, account_classes);
