@@ -252,12 +252,8 @@ fn lists_these_models(dir: &Path) -> bool {
 
 /// Read a model file, check it is the file we pinned, and create its session.
 pub fn load_session(models_dir: &Path, model: &ModelFile, threads: Threads) -> Result<Session, RuntimeError> {
+    let bytes = read_pinned(models_dir, model)?;
     let path = models_dir.join(model.relative_path);
-    let bytes = std::fs::read(&path).map_err(|_| RuntimeError::ModelMissing { path: path.clone() })?;
-    let actual = hex(&Sha256::digest(&bytes));
-    if actual != model.sha256 {
-        return Err(RuntimeError::ModelChecksum { name: model.name, path, actual, expected: model.sha256 });
-    }
     let env = environment()?;
     let load_err = |reason: String| RuntimeError::ModelLoad { path: path.clone(), reason };
     Session::builder(env)
@@ -269,6 +265,22 @@ pub fn load_session(models_dir: &Path, model: &ModelFile, threads: Threads) -> R
         .map_err(|e| load_err(e.to_string()))?
         .commit_from_memory(&bytes)
         .map_err(|e| load_err(e.to_string()))
+}
+
+/// The bytes of a pinned file in `models_dir`, refused if missing or not the file we pinned.
+pub fn read_pinned(models_dir: &Path, model: &ModelFile) -> Result<Vec<u8>, RuntimeError> {
+    let path = models_dir.join(model.relative_path);
+    let bytes = std::fs::read(&path).map_err(|_| RuntimeError::ModelMissing { path: path.clone() })?;
+    let actual = sha256_hex(&bytes);
+    if actual != model.sha256 {
+        return Err(RuntimeError::ModelChecksum { name: model.name, path, actual, expected: model.sha256 });
+    }
+    Ok(bytes)
+}
+
+/// A file's sha256 in lowercase hex, as SHA256SUMS writes it.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -11,10 +11,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use crate::keys::{DatabaseKey, KeyStore};
-use crate::runtime::{self, ModelFile, RuntimeError};
+use crate::runtime::{self, ModelFile};
 use crate::source::{FrameSource, Next, SourceSpec};
 use crate::storage::Store;
 use crate::vision::{self, AnalyzerOptions, DetectOptions, FaceAnalyzer};
@@ -184,18 +183,13 @@ fn timed_value<T>(checks: &mut Vec<Check>, name: &'static str, f: impl FnOnce() 
     }
 }
 
-fn sha256_file(path: &Path) -> std::io::Result<String> {
-    let bytes = std::fs::read(path)?;
-    Ok(Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect())
-}
-
 fn check_runtime() -> Found {
     let path = match runtime::locate_library() {
         Ok(p) => p,
         Err(e) => return Found::failed("not found", e.to_string()),
     };
-    let pinned = match (runtime::PINNED_LIBRARY_SHA256, sha256_file(&path)) {
-        (Some(want), Ok(have)) => have == want,
+    let pinned = match (runtime::PINNED_LIBRARY_SHA256, std::fs::read(&path)) {
+        (Some(want), Ok(bytes)) => runtime::sha256_hex(&bytes) == want,
         _ => false,
     };
     if let Err(e) = runtime::environment() {
@@ -223,14 +217,8 @@ fn check_models(explicit: Option<&Path>) -> (Found, Option<PathBuf>) {
     };
     let files: Vec<&ModelFile> = runtime::ALL_MODELS.iter().chain(SELF_TEST_FILES.iter()).collect();
     for m in &files {
-        let path = dir.join(m.relative_path);
-        let problem = match sha256_file(&path) {
-            Err(_) => Some(RuntimeError::ModelMissing { path }.to_string()),
-            Ok(actual) if actual != m.sha256 => Some(RuntimeError::ModelChecksum { name: m.name, path, actual, expected: m.sha256 }.to_string()),
-            Ok(_) => None,
-        };
-        if let Some(p) = problem {
-            return (Found::failed(dir.display().to_string(), p), None);
+        if let Err(e) = runtime::read_pinned(&dir, m) {
+            return (Found::failed(dir.display().to_string(), e.to_string()), None);
         }
     }
     (Found::ok(format!("{}: {} files, every sha256 matches its pin", dir.display(), files.len())), Some(dir))
