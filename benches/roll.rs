@@ -18,9 +18,7 @@ use rollcall::vision::embedder::EMBEDDING_MODEL_ID;
 use rollcall::vision::{load_image, AnalyzerOptions, DetectOptions, DetectorConfig, FaceAnalyzer};
 
 fn datasets() -> PathBuf {
-    std::env::var_os("ROLLCALL_DATASETS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets"))
+    std::env::var_os("ROLLCALL_DATASETS").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets"))
 }
 
 fn analyzer() -> FaceAnalyzer {
@@ -29,7 +27,11 @@ fn analyzer() -> FaceAnalyzer {
 
 /// A parent's consent, as a roster's consent columns give it (enrolment needs it).
 fn consented() -> rollcall::storage::RosterConsent {
-    rollcall::storage::RosterConsent { kind: rollcall::consent::ConsentKind::Granted, by: "A Parent".into(), date: chrono::NaiveDate::from_ymd_opt(2026, 9, 1).unwrap() }
+    rollcall::storage::RosterConsent {
+        kind: rollcall::consent::ConsentKind::Granted,
+        by: "A Parent".into(),
+        date: chrono::NaiveDate::from_ymd_opt(2026, 9, 1).unwrap(),
+    }
 }
 
 /// A store whose class "B" has one student per face of `frame`, enrolled from that frame.
@@ -56,7 +58,11 @@ fn steady_state(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let mut store = class_of(&frame, &mut a, &dir);
     let class = store.class("B").unwrap();
-    let mut roll = Roll::start(&mut store, &class, Local::now().naive_local(), "bench", RollOptions::default()).unwrap();
+    let mut roll = {
+        let now = Local::now().naive_local();
+        Roll::start(&mut store, &class, rollcall::storage::LessonSlot::at(now.time()), now, "bench", RollOptions::default())
+    }
+    .unwrap();
     // Decide every track first.
     for _ in 0..6 {
         roll.process(&mut store, &mut a, &frame, Local::now().naive_local()).unwrap();
@@ -70,18 +76,81 @@ fn steady_state(c: &mut Criterion) {
     });
 }
 
+/// The door's camera with the whole school enrolled: the three real faces of the steady-state
+/// frame plus 1,997 generated students (5 random unit vectors each: this measures cost, not
+/// accuracy). Per frame once every track is decided; and the frame right after an enrolment
+/// change, while the 2,000-student recognizer is retrained on its own thread (the loop must not
+/// wait for it).
+fn school_at_the_door(c: &mut Criterion) {
+    use rand::{Rng, SeedableRng};
+    let img = load_image(&datasets().join("detection_dlib_voc_train/images/2008_001322.jpg")).unwrap();
+    let mut frame = Mat::default();
+    imgproc::resize(&img, &mut frame, Size::new(640, 480), 0.0, 0.0, imgproc::INTER_LINEAR).unwrap();
+    let mut a = analyzer();
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = class_of(&frame, &mut a, &dir);
+    let real = store.students(Some("B")).unwrap().len();
+    let others: Vec<RosterEntry> = (real..2000)
+        .map(|i| RosterEntry { student_id: format!("S{i}"), first_name: "F".into(), last_name: format!("{i}"), class: "B".into(), consent: Some(consented()) })
+        .collect();
+    let mut all: Vec<RosterEntry> = (0..real)
+        .map(|i| RosterEntry { student_id: format!("S{i}"), first_name: "F".into(), last_name: format!("{i}"), class: "B".into(), consent: Some(consented()) })
+        .collect();
+    all.extend(others.iter().cloned());
+    store.apply_roster(&all, Default::default(), "bench").unwrap();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+    let mut unit = || -> Vec<f32> {
+        let v: Vec<f32> = (0..512).map(|_| rng.gen_range(-1.0f32..1.0)).collect();
+        let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        v.iter().map(|x| x / n).collect()
+    };
+    for e in &others {
+        let s = store.student(&e.student_id).unwrap();
+        let items: Vec<(Vec<f32>, String, f32)> = (0..5).map(|_| (unit(), "generated".to_string(), 100.0)).collect();
+        store.add_enrolments(&s, EMBEDDING_MODEL_ID, &items).unwrap();
+    }
+    let class = store.class("B").unwrap();
+    let options = RollOptions { gallery_check_every: Duration::ZERO, ..RollOptions::default() };
+    let mut roll = {
+        let now = Local::now().naive_local();
+        Roll::start(&mut store, &class, rollcall::storage::LessonSlot::at(now.time()), now, "bench", options).unwrap()
+    };
+    assert_eq!(roll.recognizer().len(), 2000);
+    for _ in 0..6 {
+        roll.process(&mut store, &mut a, &frame, Local::now().naive_local()).unwrap();
+    }
+    assert!(roll.marked() >= 3, "the three faces should be marked among 2,000, got {}", roll.marked());
+    let mut group = c.benchmark_group("school_2000_enrolled");
+    group.sample_size(20);
+    group.bench_function("roll_640x480_3_decided_faces", |b| b.iter(|| roll.process(&mut store, &mut a, &frame, Local::now().naive_local()).unwrap()));
+    let newcomer = store.student(&others[0].student_id).unwrap();
+    group.bench_function("frame_after_an_enrolment_change", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                // Untimed: a template added (the gallery's version changes).
+                store.add_enrolments(&newcomer, EMBEDDING_MODEL_ID, &[(unit(), "generated".into(), 100.0)]).unwrap();
+                let t = std::time::Instant::now();
+                roll.process(&mut store, &mut a, &frame, Local::now().naive_local()).unwrap();
+                total += t.elapsed();
+                // Untimed: let the retraining finish before the next change.
+                while roll.retraining() {
+                    std::thread::sleep(Duration::from_millis(20));
+                    roll.process(&mut store, &mut a, &frame, Local::now().naive_local()).unwrap();
+                }
+            }
+            total
+        })
+    });
+    group.finish();
+}
+
 /// 30 different people from LFW in a 6x5 mosaic (960x800).
 fn crowd() -> Mat {
     let lfw = datasets().join("lfw_dev");
     let mut rdr = csv::Reader::from_path(lfw.join("labels.csv")).unwrap();
     let mut seen = std::collections::HashSet::new();
-    let paths: Vec<PathBuf> = rdr
-        .records()
-        .map(|r| r.unwrap())
-        .filter(|r| seen.insert(r[1].to_string()))
-        .take(30)
-        .map(|r| lfw.join(&r[0]))
-        .collect();
+    let paths: Vec<PathBuf> = rdr.records().map(|r| r.unwrap()).filter(|r| seen.insert(r[1].to_string())).take(30).map(|r| lfw.join(&r[0])).collect();
     let mut mosaic = Mat::new_rows_cols_with_default(800, 960, CV_8UC3, opencv::core::Scalar::all(0.0)).unwrap();
     for (k, p) in paths.iter().enumerate() {
         let img = load_image(p).unwrap();
@@ -108,7 +177,11 @@ fn crowd_at_the_door(c: &mut Criterion) {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
-                let mut roll = Roll::start(&mut store, &class, Local::now().naive_local(), "bench", RollOptions::default()).unwrap();
+                let mut roll = {
+                    let now = Local::now().naive_local();
+                    Roll::start(&mut store, &class, rollcall::storage::LessonSlot::at(now.time()), now, "bench", RollOptions::default())
+                }
+                .unwrap();
                 let t = std::time::Instant::now();
                 let out = roll.process(&mut store, &mut a, &frame, Local::now().naive_local()).unwrap();
                 total += t.elapsed();
@@ -160,7 +233,13 @@ fn term_report(c: &mut Criterion) {
     let keys = rollcall::keys::KeyStore::File(dir.path().join("bench.key"));
     let mut store = Store::open_with(&dir.path().join("bench.sqlite3"), &keys).unwrap();
     let entries: Vec<RosterEntry> = (0..30)
-        .map(|i| RosterEntry { student_id: format!("T{i:02}"), first_name: format!("First{i}"), last_name: format!("Last{i}"), class: "T".into(), consent: None })
+        .map(|i| RosterEntry {
+            student_id: format!("T{i:02}"),
+            first_name: format!("First{i}"),
+            last_name: format!("Last{i}"),
+            class: "T".into(),
+            consent: None,
+        })
         .collect();
     store.apply_roster(&entries, Default::default(), "bench").unwrap();
     let class = store.class("T").unwrap();
@@ -168,7 +247,15 @@ fn term_report(c: &mut Criterion) {
     let from = NaiveDate::from_ymd_opt(2026, 9, 1).unwrap();
     let days: Vec<NaiveDate> = from.iter_days().filter(|d| !matches!(d.weekday(), Weekday::Sat | Weekday::Sun)).take(60).collect();
     for (k, day) in days.iter().enumerate() {
-        let (session, _) = store.open_session(&class, *day, day.and_hms_opt(8, 30, 0).unwrap(), "bench").unwrap();
+        let (session, _) = store
+            .open_session(
+                &class,
+                *day,
+                rollcall::storage::LessonSlot::at(chrono::NaiveTime::from_hms_opt(8, 30, 0).unwrap()),
+                day.and_hms_opt(8, 30, 0).unwrap(),
+                "bench",
+            )
+            .unwrap();
         for (i, s) in students.iter().enumerate() {
             let status = match (i + k) % 20 {
                 0 => Status::Absent,
@@ -191,6 +278,6 @@ fn term_report(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().measurement_time(Duration::from_secs(4)).warm_up_time(Duration::from_secs(1));
-    targets = steady_state, crowd_at_the_door, training, term_report
+    targets = steady_state, crowd_at_the_door, training, school_at_the_door, term_report
 }
 criterion_main!(benches);

@@ -84,8 +84,9 @@ impl Account {
 
     /// Whether this account sees a student in `class` (`None`: a student who has left, whom only
     /// an office account sees).
-    pub fn sees_student_in(&self, class: Option<&str>) -> bool {
-        self.role == Role::Office || class.is_some_and(|c| self.sees_class(c))
+    /// The account may see a student who is now in `classes`.
+    pub fn sees_student_in(&self, classes: &[String]) -> bool {
+        self.role == Role::Office || classes.iter().any(|c| self.sees_class(c))
     }
 
     /// The account may see a student who is (or was) in `student_classes`.

@@ -16,6 +16,7 @@ pub mod report;
 pub mod retention;
 pub mod roster;
 pub mod runtime;
+pub mod schedule;
 pub mod self_test;
 pub mod settings;
 pub mod status;

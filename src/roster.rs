@@ -1,5 +1,7 @@
 //! Class rosters from the school office's spreadsheet: CSV or XLSX with the columns
-//! `student_id, first_name, last_name, class` (any order, header names case-insensitive).
+//! `student_id, first_name, last_name, class` (any order, header names case-insensitive). A
+//! student in several classes (sections, sets) has a row per class; the file gives each
+//! student it lists all of their classes.
 //! Every problem is reported with its row number before anything is changed; a roster with
 //! problems is not imported at all (no half-imported classes).
 //!
@@ -46,7 +48,12 @@ pub fn read_roster(path: &Path) -> anyhow::Result<RosterPlan> {
 /// Apply a roster's entries (or, `dry_run`, work out what would change), then delete the face
 /// templates of students it took off their classes if the retention policy says "at once". Both
 /// front ends import through here.
-pub fn apply(store: &mut crate::storage::Store, entries: &[RosterEntry], options: crate::storage::RosterOptions, actor: &str) -> anyhow::Result<crate::storage::RosterChanges> {
+pub fn apply(
+    store: &mut crate::storage::Store,
+    entries: &[RosterEntry],
+    options: crate::storage::RosterOptions,
+    actor: &str,
+) -> anyhow::Result<crate::storage::RosterChanges> {
     let mut changes = store.apply_roster(entries, options, actor)?;
     if options.remove_missing && !options.dry_run && !changes.missing.is_empty() {
         changes.leavers_templates_deleted = crate::retention::purge_leavers(store, actor)?.templates_of_students_who_left;
@@ -92,7 +99,12 @@ impl Validator {
             }
         };
         let e = RosterEntry { student_id: get(0), first_name: get(1), last_name: get(2), class: get(3), consent };
-        let fields = [(COLUMNS[0], &e.student_id, MAX_ID_CHARS), (COLUMNS[1], &e.first_name, MAX_NAME_CHARS), (COLUMNS[2], &e.last_name, MAX_NAME_CHARS), (COLUMNS[3], &e.class, MAX_CLASS_CHARS)];
+        let fields = [
+            (COLUMNS[0], &e.student_id, MAX_ID_CHARS),
+            (COLUMNS[1], &e.first_name, MAX_NAME_CHARS),
+            (COLUMNS[2], &e.last_name, MAX_NAME_CHARS),
+            (COLUMNS[3], &e.class, MAX_CLASS_CHARS),
+        ];
         let missing: Vec<&str> = fields.iter().filter(|(_, v, _)| v.is_empty()).map(|(c, _, _)| *c).collect();
         if !missing.is_empty() {
             self.problems.push(RowProblem { row: line, problem: format!("empty {}", missing.join(", ")) });
@@ -105,15 +117,28 @@ impl Validator {
                 return true;
             }
             if value.chars().any(char::is_control) {
-                self.problems.push(RowProblem { row: line, problem: format!("{col} contains control characters (tabs, line breaks or terminal codes): retype it") });
+                self.problems
+                    .push(RowProblem { row: line, problem: format!("{col} contains control characters (tabs, line breaks or terminal codes): retype it") });
                 return true;
             }
         }
-        if let Some(first) = self.seen.get(&e.student_id) {
-            self.problems.push(RowProblem { row: line, problem: format!("duplicate student_id {:?} (first on row {first})", e.student_id) });
-            return true;
+        // A student in several classes has a row per class, with the same name on each.
+        if let Some(&first) = self.seen.get(&e.student_id) {
+            let same_class = self.entries.iter().any(|x| x.student_id == e.student_id && x.class == e.class);
+            let named = self.entries.iter().find(|x| x.student_id == e.student_id).is_some_and(|x| x.first_name == e.first_name && x.last_name == e.last_name);
+            if same_class {
+                self.problems
+                    .push(RowProblem { row: line, problem: format!("duplicate student_id {:?} in class {:?} (first on row {first})", e.student_id, e.class) });
+                return true;
+            }
+            if !named {
+                self.problems
+                    .push(RowProblem { row: line, problem: format!("student_id {:?} has another name on row {first}: one student, one name", e.student_id) });
+                return true;
+            }
+        } else {
+            self.seen.insert(e.student_id.clone(), line);
         }
-        self.seen.insert(e.student_id.clone(), line);
         self.entries.push(e);
         true
     }
@@ -203,7 +228,10 @@ mod tests {
     fn columns_in_any_order_and_case() {
         let plan = validate(&rows("Class,Last Name,first_name,STUDENT_ID\n7B,Lovelace,Ada,1001\n7B,Turing,Alan,1002"));
         assert!(plan.problems.is_empty(), "{:?}", plan.problems);
-        assert_eq!(plan.entries[0], RosterEntry { student_id: "1001".into(), first_name: "Ada".into(), last_name: "Lovelace".into(), class: "7B".into(), consent: None });
+        assert_eq!(
+            plan.entries[0],
+            RosterEntry { student_id: "1001".into(), first_name: "Ada".into(), last_name: "Lovelace".into(), class: "7B".into(), consent: None }
+        );
     }
 
     #[test]
@@ -227,7 +255,9 @@ mod tests {
 
     #[test]
     fn consent_columns_are_optional_and_checked() {
-        let plan = validate(&rows("student_id,first_name,last_name,class,consent,consent_by,consent_date\n1,A,B,7B,yes,Ana Silva,2026-09-01\n2,C,D,7B,,,\n3,E,F,7B,maybe,X,2026-09-01\n4,G,H,7B,granted,,2026-09-01\n5,I,J,7B,no,student,2999-01-01"));
+        let plan = validate(&rows(
+            "student_id,first_name,last_name,class,consent,consent_by,consent_date\n1,A,B,7B,yes,Ana Silva,2026-09-01\n2,C,D,7B,,,\n3,E,F,7B,maybe,X,2026-09-01\n4,G,H,7B,granted,,2026-09-01\n5,I,J,7B,no,student,2999-01-01",
+        ));
         assert_eq!(plan.entries[0].consent.as_ref().unwrap().kind, ConsentKind::Granted);
         assert_eq!(plan.entries[1].consent, None);
         let p: Vec<&str> = plan.problems.iter().map(|p| p.problem.as_str()).collect();

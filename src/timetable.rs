@@ -146,7 +146,8 @@ impl Validator {
 }
 
 fn lesson(class: String, weekday: &str, start: &str, end: &str, room: String, camera: String) -> Result<Lesson, String> {
-    let empty: Vec<&str> = [("class", class.as_str()), ("weekday", weekday), ("start", start), ("end", end)].iter().filter(|(_, v)| v.is_empty()).map(|(c, _)| *c).collect();
+    let empty: Vec<&str> =
+        [("class", class.as_str()), ("weekday", weekday), ("start", start), ("end", end)].iter().filter(|(_, v)| v.is_empty()).map(|(c, _)| *c).collect();
     if !empty.is_empty() {
         return Err(format!("empty {}", empty.join(", ")));
     }
@@ -158,7 +159,8 @@ fn lesson(class: String, weekday: &str, start: &str, end: &str, room: String, ca
             return Err(format!("{col} contains control characters (tabs, line breaks or terminal codes): retype it"));
         }
     }
-    let weekday = parse_weekday(weekday).ok_or_else(|| format!("weekday {:?} is not a day of the week (Monday … Sunday, Mon, or 1-7 from Monday)", sanitize(weekday)))?;
+    let weekday =
+        parse_weekday(weekday).ok_or_else(|| format!("weekday {:?} is not a day of the week (Monday … Sunday, Mon, or 1-7 from Monday)", sanitize(weekday)))?;
     let start = lesson_time(start).map_err(|e| format!("start: {e}"))?;
     let end = lesson_time(end).map_err(|e| format!("end: {e}"))?;
     if end <= start {
@@ -212,7 +214,10 @@ fn clashes(lessons: &[Lesson], rows: &[usize]) -> Vec<RowProblem> {
                 if a.class == b.class {
                     problems.push(RowProblem { row: rows[i], problem: format!("{} overlaps row {} ({})", describe(a), rows[j], describe(b)) });
                 } else if !a.room.is_empty() && a.room == b.room {
-                    problems.push(RowProblem { row: rows[i], problem: format!("room {:?} has two classes at once: {} and row {} ({})", a.room, describe(a), rows[j], describe(b)) });
+                    problems.push(RowProblem {
+                        row: rows[i],
+                        problem: format!("room {:?} has two classes at once: {} and row {} ({})", a.room, describe(a), rows[j], describe(b)),
+                    });
                 }
             }
         }
@@ -226,7 +231,12 @@ fn rooms_taken(lessons: &[Lesson], rows: &[usize], others: &[Lesson]) -> Vec<Row
     lessons
         .iter()
         .zip(rows)
-        .filter_map(|(a, &row)| taken(a).map(|b| RowProblem { row, problem: format!("room {:?} has two classes at once: {} and {} (already in the timetable)", a.room, describe(a), describe(b)) }))
+        .filter_map(|(a, &row)| {
+            taken(a).map(|b| RowProblem {
+                row,
+                problem: format!("room {:?} has two classes at once: {} and {} (already in the timetable)", a.room, describe(a), describe(b)),
+            })
+        })
         .collect()
 }
 
@@ -257,6 +267,36 @@ pub fn apply(store: &mut Store, plan: &mut TimetablePlan, dry_run: bool, actor: 
     Ok(changes)
 }
 
+/// A lesson as shown to people: a stream's password is never printed (`rtsp://user:***@host/…`).
+pub fn shown(mut l: Lesson) -> Lesson {
+    l.camera = crate::source::redact_password(&l.camera);
+    l
+}
+
+/// What an import of a file did (or, as a dry run, would do), as both front ends show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TimetableImport {
+    pub file: std::path::PathBuf,
+    pub dry_run: bool,
+    /// Lessons a week in the file.
+    pub lessons: usize,
+    pub encoding: Option<String>,
+    pub problems: Vec<RowProblem>,
+    pub changes: TimetableChanges,
+    pub applied: bool,
+}
+
+/// Read `path`, check it against the stored timetable and, unless `dry_run` or a problem was
+/// found, replace the week of the classes it names (all or nothing).
+pub fn import_file(store: &mut Store, path: &Path, dry_run: bool, actor: &str) -> anyhow::Result<TimetableImport> {
+    let mut plan = read_timetable(path)?;
+    let mut changes = apply(store, &mut plan, dry_run, actor)?;
+    changes.added = changes.added.into_iter().map(shown).collect();
+    changes.removed = changes.removed.into_iter().map(shown).collect();
+    let applied = plan.problems.is_empty() && !dry_run;
+    Ok(TimetableImport { file: path.to_path_buf(), dry_run, lessons: plan.lessons.len(), encoding: plan.encoding, problems: plan.problems, changes, applied })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,7 +312,9 @@ mod tests {
 
     #[test]
     fn weekdays_as_people_write_them() {
-        for (s, d) in [("Monday", Weekday::Mon), ("tue", Weekday::Tue), ("We", Weekday::Wed), ("4", Weekday::Thu), ("FRIDAY", Weekday::Fri), ("7", Weekday::Sun)] {
+        for (s, d) in
+            [("Monday", Weekday::Mon), ("tue", Weekday::Tue), ("We", Weekday::Wed), ("4", Weekday::Thu), ("FRIDAY", Weekday::Fri), ("7", Weekday::Sun)]
+        {
             assert_eq!(parse_weekday(s), Some(d), "{s}");
         }
         for s in ["0", "8", "Funday", "M", ""] {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 use calamine::{open_workbook_auto, Reader};
-use common::{datasets, enrolled_stage, serve_stream, status_of, with_consent, Env, ROSTER};
+use common::{datasets, enrolled_stage, serve_stream, status_of, students_of, with_consent, Env, ROSTER};
 use serde_json::Value;
 
 #[test]
@@ -27,19 +27,19 @@ fn the_clip_marks_both_people_present_once_and_nobody_else() {
     assert_eq!(status_of(&report, "LMM"), "present");
     assert_eq!(status_of(&report, "ALC"), "present");
     assert_eq!(status_of(&report, "ABS"), "absent", "nobody else is marked");
-    for s in report["students"].as_array().unwrap() {
+    for s in students_of(&report) {
         for key in ["student_id", "name", "status", "first_seen", "late_minutes", "mood"] {
             assert!(s.get(key).is_some(), "report row lacks {key}: {s}");
         }
     }
-    let lmm = report["students"].as_array().unwrap().iter().find(|s| s["student_id"] == "LMM").unwrap().clone();
+    let lmm = students_of(&report).iter().find(|s| s["student_id"] == "LMM").unwrap().clone();
     assert!(lmm["first_seen"].is_string() && lmm["mood"].is_string(), "{lmm}");
 
     // The same clip again in the same session: no new marks, first sighting unchanged.
     let again = env.json(&["run", "--class", "Stage", "--source", clip.to_str().unwrap()]);
     assert_eq!(again["new_marks"].as_array().unwrap().len(), 0, "{again}");
     let report2 = env.json(&["report", "--class", "Stage", "--date", "today"]);
-    let lmm2 = report2["students"].as_array().unwrap().iter().find(|s| s["student_id"] == "LMM").unwrap().clone();
+    let lmm2 = students_of(&report2).iter().find(|s| s["student_id"] == "LMM").unwrap().clone();
     assert_eq!(lmm["first_seen"], lmm2["first_seen"]);
 }
 
@@ -76,8 +76,9 @@ fn a_student_enrolled_while_the_roll_runs_is_recognised_without_a_restart() {
     let mut analyzer = FaceAnalyzer::load(&AnalyzerOptions { expressions: false, ..AnalyzerOptions::default() }).unwrap();
     let class = store.class("Stage").unwrap();
     let now = chrono::Local::now().naive_local();
-    let options = RollOptions { mood: false, gallery_check_every: Duration::ZERO, detect: rollcall::vision::DetectOptions::min_face(40.0), ..RollOptions::default() };
-    let mut roll = Roll::start(&mut store, &class, now, "clip", options).unwrap();
+    let options =
+        RollOptions { mood: false, gallery_check_every: Duration::ZERO, detect: rollcall::vision::DetectOptions::min_face(40.0), ..RollOptions::default() };
+    let mut roll = Roll::start(&mut store, &class, rollcall::storage::LessonSlot::at(now.time()), now, "clip", options).unwrap();
     assert!(roll.recognizer().is_empty());
     let mut source = FrameSource::open(SourceSpec::parse(d.join("video_hamilton/short_hamilton_clip.mp4").to_str().unwrap())).unwrap();
     let mut frame = opencv::core::Mat::default();
@@ -140,9 +141,7 @@ fn overrides_keep_the_camera_record_and_are_audited_and_exported() {
     // Mood is off (the default): the workbook holds nothing about it.
     assert_eq!(wb.sheet_names(), vec!["Summary", "Attendance grid", "Daily detail"]);
     let grid = wb.worksheet_range("Attendance grid").unwrap();
-    let code_of = |id: &str| -> String {
-        grid.rows().find(|r| r[0].to_string() == id).map(|r| r[2].to_string()).unwrap_or_default()
-    };
+    let code_of = |id: &str| -> String { grid.rows().find(|r| r[0].to_string() == id).map(|r| r[2].to_string()).unwrap_or_default() };
     assert_eq!(code_of("ABS"), "E");
     assert_eq!(code_of("LMM"), "P");
     let summary = wb.worksheet_range("Summary").unwrap();
@@ -310,11 +309,7 @@ fn a_full_disk_is_reported_and_committed_data_survives() {
     let env = Env::new();
     let mnt = env.dir.path().join("small");
     std::fs::create_dir_all(&mnt).unwrap();
-    let mounted = std::process::Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
-        .arg(&mnt)
-        .status()
-        .is_ok_and(|s| s.success());
+    let mounted = std::process::Command::new("mount").args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"]).arg(&mnt).status().is_ok_and(|s| s.success());
     if !mounted {
         eprintln!("NOTICE: cannot mount a small tmpfs here (not root?); skipping the full-disk test");
         return;
@@ -351,7 +346,7 @@ fn a_full_disk_is_reported_and_committed_data_survives() {
     let out = cmd().args(["--json", "report", "--class", "7B", "--date", "2026-11-02"]).assert().success().get_output().stdout.clone();
     let v: Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(status_of(&v, "S1"), "excused");
-    assert_eq!(v["students"].as_array().unwrap().len(), 2);
+    assert_eq!(students_of(&v).len(), 2);
 }
 
 #[test]

@@ -8,7 +8,7 @@ mod common;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::{contains, datasets, decrypted_database, enrolled_stage, fails, status_of, with_consent, Env, ROSTER};
+use common::{contains, datasets, decrypted_database, enrolled_stage, fails, status_of, students_of, with_consent, Env, ROSTER};
 use diesel::prelude::*;
 use serde_json::Value;
 
@@ -134,17 +134,17 @@ fn grant_enrol_withdraw_deletes_the_templates_for_good_and_the_camera_stops_mark
     let report = env.json(&["report", "--class", "Stage", "--date", "today"]);
     assert_eq!(status_of(&report, "ALC"), "present");
     assert_eq!(status_of(&report, "LMM"), "absent");
-    let row = |id: &str| report["students"].as_array().unwrap().iter().find(|s| s["student_id"] == id).unwrap().clone();
+    let row = |id: &str| students_of(&report).iter().find(|s| s["student_id"] == id).unwrap().clone();
     assert_eq!(row("LMM")["by_hand"], true);
     assert_eq!(row("ALC")["how"], "camera");
-    assert_eq!(report["to_mark_by_hand"], 2, "LMM and ABS: {report}");
+    assert_eq!(report["lessons"][0]["to_mark_by_hand"], 2, "LMM and ABS: {report}");
     // A person marks them: the register says how.
     env.add_teacher("Ms Smith", &["Stage"]);
     env.cmd_as("Ms Smith", common::TEACHER_PASSWORD).args(["mark", "--class", "Stage", "--student", "LMM", "--status", "present"]).assert().success();
     let report = env.json(&["report", "--class", "Stage", "--date", "today"]);
-    let lmm = report["students"].as_array().unwrap().iter().find(|s| s["student_id"] == "LMM").unwrap();
+    let lmm = students_of(&report).iter().find(|s| s["student_id"] == "LMM").unwrap();
     assert_eq!((lmm["status"].as_str(), lmm["how"].as_str()), (Some("present"), Some("by hand")));
-    assert_eq!(report["to_mark_by_hand"], 1);
+    assert_eq!(report["lessons"][0]["to_mark_by_hand"], 1);
     let audit = env.json(&["audit"]);
     assert!(audit["audit"].as_array().unwrap().iter().any(|e| e["action"] == "mark_by_hand" && e["actor"] == "Ms Smith"));
     // The Excel export says how each mark was made.
@@ -155,7 +155,7 @@ fn grant_enrol_withdraw_deletes_the_templates_for_good_and_the_camera_stops_mark
     let detail = calamine::Reader::worksheet_range(&mut wb, "Daily detail").unwrap();
     let header = detail.rows().position(|r| r.iter().any(|c| c.to_string() == "How")).unwrap();
     let how_col = detail.rows().nth(header).unwrap().iter().position(|c| c.to_string() == "How").unwrap();
-    let how_of = |id: &str| detail.rows().find(|r| r[1].to_string() == id).map(|r| r[how_col].to_string()).unwrap();
+    let how_of = |id: &str| detail.rows().find(|r| r[2].to_string() == id).map(|r| r[how_col].to_string()).unwrap();
     assert_eq!((how_of("LMM").as_str(), how_of("ALC").as_str(), how_of("ABS").as_str()), ("by hand", "camera", ""));
 }
 
@@ -175,13 +175,21 @@ fn a_withdrawal_while_the_roll_runs_stops_the_camera_marking_them() {
     rollcall::enrolment::enrol_photos(&mut store, &mut analyzer, &work, Default::default(), |_| {}).unwrap();
     let class = store.class("Stage").unwrap();
     let now = chrono::Local::now().naive_local();
-    let options = RollOptions { mood: false, gallery_check_every: Duration::ZERO, detect: rollcall::vision::DetectOptions::min_face(40.0), ..RollOptions::default() };
-    let mut roll = Roll::start(&mut store, &class, now, "clip", options).unwrap();
+    let options =
+        RollOptions { mood: false, gallery_check_every: Duration::ZERO, detect: rollcall::vision::DetectOptions::min_face(40.0), ..RollOptions::default() };
+    let mut roll = Roll::start(&mut store, &class, rollcall::storage::LessonSlot::at(now.time()), now, "clip", options).unwrap();
     assert_eq!(roll.recognizer().len(), 2);
     // The withdrawal arrives from another program (the office's app) before the two walk in.
     let mut office = env.store();
     let today = now.date();
-    let request = rollcall::consent::ConsentRequest { kind: rollcall::consent::ConsentKind::Withdrawn, by: "Luz Miranda".into(), relation: Some("mother".into()), date: today, how: None, note: None };
+    let request = rollcall::consent::ConsentRequest {
+        kind: rollcall::consent::ConsentKind::Withdrawn,
+        by: "Luz Miranda".into(),
+        relation: Some("mother".into()),
+        date: today,
+        how: None,
+        note: None,
+    };
     rollcall::privacy::record_consent(&mut office, "LMM", request, "office").unwrap();
     let mut source = FrameSource::open(SourceSpec::parse(d.join(CLIP).to_str().unwrap())).unwrap();
     let mut frame = opencv::core::Mat::default();
@@ -205,7 +213,9 @@ fn a_withdrawal_while_the_roll_runs_stops_the_camera_marking_them() {
 fn age_templates(env: &Env, student_id: &str, days: i64) {
     let mut conn = env.sql();
     let at = (chrono::Local::now().naive_local() - chrono::Duration::days(days)).format("%Y-%m-%d %H:%M:%S").to_string();
-    diesel::sql_query(format!("UPDATE enrolments SET created_at = '{at}' WHERE student_id = (SELECT id FROM students WHERE student_id = '{student_id}')")).execute(&mut conn).unwrap();
+    diesel::sql_query(format!("UPDATE enrolments SET created_at = '{at}' WHERE student_id = (SELECT id FROM students WHERE student_id = '{student_id}')"))
+        .execute(&mut conn)
+        .unwrap();
     diesel::sql_query(format!("UPDATE students SET last_recognised_at = NULL WHERE student_id = '{student_id}'")).execute(&mut conn).unwrap();
 }
 
@@ -235,12 +245,17 @@ fn purge_deletes_exactly_what_the_retention_settings_say_and_reports_counts() {
         let old = chrono::Local::now().date_naive() - chrono::Duration::days(40);
         let today = chrono::Local::now().date_naive();
         for day in [old, today] {
-            let s = store.manual_session(&class, day, day.and_hms_opt(8, 30, 0).unwrap()).unwrap();
+            let s = store.manual_session(&class, day, rollcall::storage::LessonSlot::at(chrono::NaiveTime::from_hms_opt(8, 30, 0).unwrap())).unwrap();
             store.save_mood(s.id, k1.id, 12, "happy", r#"{"happy":1.0}"#).unwrap();
         }
     }
     let counts = |v: &Value| {
-        (v["templates_of_students_who_left"].as_u64().unwrap(), v["templates_unrecognised"].as_u64().unwrap(), v["mood_summaries"].as_u64().unwrap(), v["sessions"].as_u64().unwrap())
+        (
+            v["templates_of_students_who_left"].as_u64().unwrap(),
+            v["templates_unrecognised"].as_u64().unwrap(),
+            v["mood_summaries"].as_u64().unwrap(),
+            v["sessions"].as_u64().unwrap(),
+        )
     };
     let dry = env.json(&["purge", "--dry-run"]);
     assert_eq!(counts(&dry), (1, 2, 1, 0), "{dry}");
@@ -285,7 +300,11 @@ fn a_purge_killed_midway_leaves_a_consistent_database_and_the_next_one_finishes(
     {
         let mut conn = env.sql();
         for _ in 0..4 {
-            diesel::sql_query("INSERT INTO enrolments (student_id, model_id, embedding, source, face_size, created_at) SELECT s.id, e.model_id, e.embedding, e.source, e.face_size, e.created_at FROM students s, (SELECT * FROM enrolments LIMIT 1) e").execute(&mut conn).unwrap();
+            diesel::sql_query(
+                "INSERT INTO enrolments (student_id, model_id, embedding, source, face_size, created_at) SELECT s.id, e.model_id, e.embedding, e.source, e.face_size, e.created_at FROM students s, (SELECT * FROM enrolments LIMIT 1) e",
+            )
+            .execute(&mut conn)
+            .unwrap();
         }
         diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut conn).unwrap();
     }
@@ -348,7 +367,8 @@ fn a_students_data_export_holds_everything_and_matches_the_published_schema() {
     let err = fails(&env, &["export-student", "ALC", "--out", out.to_str().unwrap()], 1);
     assert!(err.contains("already exists"), "{err}");
     let v: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
-    let schema: Value = serde_json::from_str(&std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/schemas/student-export.schema.json")).unwrap()).unwrap();
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/schemas/student-export.schema.json")).unwrap()).unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
     let errors: Vec<String> = validator.iter_errors(&v).map(|e| format!("{} at {}", e, e.instance_path)).collect();
     assert!(errors.is_empty(), "{errors:?}");
@@ -417,7 +437,12 @@ fn consent_forms_received_for_a_class_are_recorded_together_or_not_at_all() {
     let err = rollcall::privacy::record_consent_bulk(&mut store, &["S1".into(), "ZZ9".into()], request.clone(), "office").unwrap_err();
     assert!(err.to_string().contains("unknown student \"ZZ9\""), "{err}");
     let states = |env: &Env| -> Vec<String> {
-        let mut v: Vec<String> = env.json(&["consent", "--class", "7B"])["students"].as_array().unwrap().iter().map(|s| format!("{}={}", s["student_id"].as_str().unwrap(), s["state"].as_str().unwrap())).collect();
+        let mut v: Vec<String> = env.json(&["consent", "--class", "7B"])["students"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| format!("{}={}", s["student_id"].as_str().unwrap(), s["state"].as_str().unwrap()))
+            .collect();
         v.sort();
         v
     };

@@ -10,7 +10,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use calamine::{open_workbook_auto, Reader};
-use common::{contains, datasets, decrypted_database, enrolled_stage, fails, fixture, serve_stream, status_of, stderr_of, with_consent, Env};
+use common::{contains, datasets, decrypted_database, enrolled_stage, fails, fixture, serve_stream, status_of, stderr_of, students_of, with_consent, Env};
 use diesel::prelude::*;
 use serde_json::Value;
 
@@ -206,22 +206,42 @@ fn a_stream_that_answers_but_sends_no_picture_records_no_absence() {
 // ---- 3. Lateness silently dropped -------------------------------------------------------------
 
 #[test]
-fn a_second_run_with_another_lesson_start_is_refused_not_ignored() {
+fn another_start_is_another_lesson_and_a_watched_lesson_keeps_its_start() {
     let Some(d) = datasets() else { return };
     let env = enrolled_stage(&d);
     let clip = d.join(CLIP);
     let out = env.cmd().args(["--json", "run", "--class", "Stage", "--start", "00:00", "--max-frames", "120", "--source"]).arg(&clip).output().unwrap();
     assert!(out.status.success(), "{}", stderr_of(&out));
-    assert!(stderr_of(&out).contains("(starts 00:00"), "{}", stderr_of(&out));
-    let err = fails(&env, &["run", "--class", "Stage", "--start", "09:15", "--source", clip.to_str().unwrap()], 1);
-    assert!(err.contains("started at 00:00") && err.contains("a different start (09:15) is refused"), "{err}");
-    // Without --start, the banner prints the start the marks are judged against: the session's.
+    assert!(stderr_of(&out).contains("lesson 00:00") && stderr_of(&out).contains("(starts 00:00"), "{}", stderr_of(&out));
+    // A second lesson of the class the same day is a register of its own: never merged.
+    let out = env.cmd().args(["run", "--class", "Stage", "--start", "00:05", "--max-frames", "120", "--source"]).arg(&clip).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let report = env.json(&["report", "--class", "Stage", "--date", "today"]);
+    let lessons = report["lessons"].as_array().unwrap();
+    assert_eq!(lessons.iter().map(|l| l["lesson"].as_str().unwrap()).collect::<Vec<_>>(), ["00:00", "00:05"], "{report}");
+    for l in lessons {
+        let lmm = l["students"].as_array().unwrap().iter().find(|s| s["student_id"] == "LMM").unwrap();
+        assert_eq!(lmm["status"], "late", "each lesson judged against its own start: {l}");
+        assert_eq!(l["counts"]["absent"], lessons[0]["counts"]["absent"], "{l}");
+    }
+    let absent = lessons[0]["counts"]["absent"].as_u64().unwrap();
+    assert!(absent >= 1, "ABS is never in the clip: {report}");
+    assert_eq!(report["counts"]["absent"].as_u64(), Some(2 * absent), "the day counts every lesson: {report}");
+    // Without --start and with no timetable, a run continues the day's register (the latest
+    // lesson), and the banner prints the start its marks were judged against.
     env.cmd().args(["class", "Stage", "--start", "07:45"]).assert().success();
     let out = env.cmd().args(["run", "--class", "Stage", "--max-frames", "30", "--source"]).arg(&clip).output().unwrap();
     assert!(out.status.success(), "{}", stderr_of(&out));
-    assert!(stderr_of(&out).contains("(starts 00:00"), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("(starts 00:05"), "{}", stderr_of(&out));
+    // A timetabled lesson that a camera has watched keeps its start: another start inside it
+    // is refused, not silently merged or ignored.
+    let weekday = chrono::Local::now().format("%A").to_string();
+    let tt = env.write("timetable.csv", &format!("class,weekday,start,end,room,camera\nStage,{weekday},00:00,23:59,Hall,\n"));
+    env.cmd().args(["timetable", "import"]).arg(&tt).assert().success();
+    let err = fails(&env, &["run", "--class", "Stage", "--start", "00:30", "--source", clip.to_str().unwrap()], 1);
+    assert!(err.contains("started at 00:00") && err.contains("a different start (00:30) is refused"), "{err}");
     let report = env.json(&["report", "--class", "Stage", "--date", "today"]);
-    assert!(report["session_starts_at"].as_str().unwrap().ends_with("T00:00:00"), "{report}");
+    assert_eq!(report["lessons"][0]["starts_at"].as_str().unwrap().get(11..16), Some("00:00"), "{report}");
 }
 
 #[test]
@@ -244,7 +264,10 @@ fn a_register_kept_by_hand_takes_its_start_from_the_first_camera_run() {
 fn a_deleted_student_leaves_no_biometric_bytes_and_no_reusable_id() {
     let Some(d) = datasets() else { return };
     let env = Env::new();
-    let roster = env.write("roster.csv", "student_id,first_name,last_name,class,consent,consent_by,consent_date\n2000,Keep,Me,7B,,,\n2001,Zebedee,Quintavalle,7B,granted,Mary Quintavalle,2026-09-01\n");
+    let roster = env.write(
+        "roster.csv",
+        "student_id,first_name,last_name,class,consent,consent_by,consent_date\n2000,Keep,Me,7B,,,\n2001,Zebedee,Quintavalle,7B,granted,Mary Quintavalle,2026-09-01\n",
+    );
     env.cmd().args(["roster", "import"]).arg(&roster).assert().success();
     let lfw = d.join("lfw_dev/images/deepfunneled/Abel_Pacheco");
     let photos: Vec<PathBuf> = [1, 2, 4].iter().map(|i| lfw.join(format!("Abel_Pacheco_000{i}.jpg"))).collect();
@@ -404,8 +427,14 @@ fn a_roster_import_lists_and_audits_every_change_and_keeps_past_marks_with_their
     let env = Env::new();
     let first = env.write("first.csv", "student_id,first_name,last_name,class\n1001,Ada,Lovelace,7B\n1002,Alexander,Hamilton,7B\n");
     env.cmd().args(["roster", "import"]).arg(&first).assert().success();
-    env.cmd().args(["override", "--class", "7B", "--date", "2026-11-02", "--student", "1002", "--status", "present", "--reason", "register on paper"]).assert().success();
-    env.cmd().args(["override", "--class", "7B", "--date", "2026-11-03", "--student", "1001", "--status", "present", "--reason", "register on paper"]).assert().success();
+    env.cmd()
+        .args(["override", "--class", "7B", "--date", "2026-11-02", "--student", "1002", "--status", "present", "--reason", "register on paper"])
+        .assert()
+        .success();
+    env.cmd()
+        .args(["override", "--class", "7B", "--date", "2026-11-03", "--student", "1001", "--status", "present", "--reason", "register on paper"])
+        .assert()
+        .success();
 
     let second = env.write("second.csv", "student_id,first_name,last_name,class\n1002,Alexander,Renamed,9C\n1003,New,Pupil,9C\n");
     let dry = env.json(&["roster", "import", "--dry-run", second.to_str().unwrap()]);
@@ -440,9 +469,9 @@ fn a_roster_import_lists_and_audits_every_change_and_keeps_past_marks_with_their
     assert!(grid.rows().any(|r| r[0].to_string() == "1002" && r[2].to_string() == "P"), "the export keeps 1002's mark in 7B");
     // Today 1002 is on 9C's register, not 7B's.
     let today9c = env.json(&["report", "--class", "9C", "--date", "today"]);
-    assert!(today9c["students"].as_array().unwrap().iter().any(|s| s["student_id"] == "1002"));
+    assert!(students_of(&today9c).iter().any(|s| s["student_id"] == "1002"));
     let today7b = env.json(&["report", "--class", "7B", "--date", "today"]);
-    assert!(today7b["students"].as_array().unwrap().iter().all(|s| s["student_id"] != "1002"));
+    assert!(students_of(&today7b).iter().all(|s| s["student_id"] != "1002"));
 
     // --remove-missing: a 7B roster without 1001 takes them off 7B from today.
     let third = env.write("third.csv", "student_id,first_name,last_name,class\n1004,Other,Pupil,7B\n");
@@ -513,7 +542,7 @@ fn switching_mood_off_keeps_it_out_of_exports_and_purge_deletes_it() {
     env.cmd().args(["settings", "set", "mood", "on"]).assert().success();
     env.cmd().args(["run", "--class", "Stage", "--source"]).arg(&clip).assert().success();
     let report = env.json(&["report", "--class", "Stage", "--date", "today"]);
-    assert!(report["students"].as_array().unwrap().iter().any(|s| s["mood"].is_string()), "{report}");
+    assert!(students_of(&report).iter().any(|s| s["mood"].is_string()), "{report}");
     let export = |name: &str| {
         let out = env.dir.path().join(name);
         env.cmd().args(["export", "--class", "Stage", "--from", &today(), "--to", &today(), "--out"]).arg(&out).assert().success();
@@ -529,13 +558,13 @@ fn switching_mood_off_keeps_it_out_of_exports_and_purge_deletes_it() {
     let detail = wb.worksheet_range("Daily detail").unwrap();
     assert!(!detail.rows().next().unwrap().iter().any(|c| c.to_string() == "Mood"), "no mood column");
     let report = env.json(&["report", "--class", "Stage", "--date", "today"]);
-    assert!(report["students"].as_array().unwrap().iter().all(|s| s["mood"].is_null()), "{report}");
+    assert!(students_of(&report).iter().all(|s| s["mood"].is_null()), "{report}");
 
     let purged = env.json(&["settings", "set", "mood", "off", "--purge"]);
     assert!(purged["moods_purged"].as_u64().unwrap() >= 2, "{purged}");
     env.cmd().args(["settings", "set", "mood", "on"]).assert().success();
     let report = env.json(&["report", "--class", "Stage", "--date", "today"]);
-    assert!(report["students"].as_array().unwrap().iter().all(|s| s["mood"].is_null()), "deleted for good: {report}");
+    assert!(students_of(&report).iter().all(|s| s["mood"].is_null()), "deleted for good: {report}");
     assert!(env.json(&["audit"])["audit"].as_array().unwrap().iter().any(|e| e["action"] == "purge_moods"));
 }
 
@@ -547,7 +576,7 @@ fn the_cli_runs_without_mood_unless_the_school_switched_it_on() {
     assert_eq!(run["mood"], false, "{run}");
     let report = env.json(&["report", "--class", "Stage", "--date", "today"]);
     assert_eq!(report["mood"], false);
-    assert!(report["students"].as_array().unwrap().iter().all(|s| s["mood"].is_null()), "{report}");
+    assert!(students_of(&report).iter().all(|s| s["mood"].is_null()), "{report}");
 }
 
 // ---- 8. Smaller things --------------------------------------------------------------------------
@@ -568,7 +597,12 @@ fn a_windows_excel_csv_imports_with_its_names_intact() {
     std::fs::write(&utf16, bytes).unwrap();
     env.cmd().args(["roster", "import"]).arg(&utf16).assert().success();
     let students = env.json(&["students"]);
-    let names: Vec<String> = students["students"].as_array().unwrap().iter().map(|s| format!("{} {}", s["first_name"].as_str().unwrap(), s["last_name"].as_str().unwrap())).collect();
+    let names: Vec<String> = students["students"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| format!("{} {}", s["first_name"].as_str().unwrap(), s["last_name"].as_str().unwrap()))
+        .collect();
     assert!(names.contains(&"José Ngø".to_string()) && names.contains(&"Zoë Łódź".to_string()), "{names:?}");
 }
 
@@ -710,7 +744,7 @@ fn a_killed_run_is_closed_on_the_next_start_and_keeps_its_moods() {
     let started = Instant::now();
     let mood_written = loop {
         let r = env.json(&["report", "--class", "Stage", "--date", "today"]);
-        if r["session_open"] == true && r["students"].as_array().unwrap().iter().any(|s| s["mood"].is_string()) {
+        if r["session_open"] == true && students_of(&r).iter().any(|s| s["mood"].is_string()) {
             break true;
         }
         if started.elapsed() > Duration::from_secs(60) {
@@ -727,7 +761,7 @@ fn a_killed_run_is_closed_on_the_next_start_and_keeps_its_moods() {
     let report = env.json(&["report", "--class", "Stage", "--date", "today"]);
     assert_eq!(report["session_open"], false, "{report}");
     assert_eq!(status_of(&report, "LMM"), "present");
-    let lmm = report["students"].as_array().unwrap().iter().find(|s| s["student_id"] == "LMM").unwrap();
+    let lmm = students_of(&report).iter().find(|s| s["student_id"] == "LMM").unwrap();
     assert!(lmm["mood"].is_string(), "{lmm}");
 }
 
@@ -755,7 +789,8 @@ fn exit_codes_follow_the_readme_table() {
 #[test]
 fn a_closed_pipe_ends_quietly() {
     let bin = assert_cmd::cargo::cargo_bin("rollcall");
-    let mut child = std::process::Command::new(bin).args(["embed", "--json"]).arg(fixture("astronaut.png")).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child =
+        std::process::Command::new(bin).args(["embed", "--json"]).arg(fixture("astronaut.png")).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     // `| head -c 0`: the reader goes away before anything is printed.
     drop(child.stdout.take());
     let mut err = String::new();

@@ -15,10 +15,11 @@ use chrono::{Local, NaiveDate, NaiveDateTime, NaiveTime};
 use opencv::core::Mat;
 use serde::Serialize;
 
+use super::lessons;
 use super::roll::{FrameOutcome, Roll, RollEvent, RollOptions, RunVerdict};
 use crate::source::{FrameSource, Next, SourceSpec};
 use crate::storage::{Class, Store};
-use crate::vision::{DetectOptions, EmbedderModel, FaceAnalyzer};
+use crate::vision::{DetectOptions, EmbedderModel, FaceAnalyzer, SharedAnalyzer};
 
 #[derive(Debug, Clone)]
 pub struct SessionPlan {
@@ -47,15 +48,33 @@ pub struct SessionPlan {
 
 impl SessionPlan {
     pub fn new(class: &str, source: SourceSpec) -> Self {
-        SessionPlan { class: class.to_string(), source, start: None, until: None, mood: false, max_frames: None, max_seconds: None, realtime: false, min_similarity: None, strictness: Default::default(), min_face: None }
+        SessionPlan {
+            class: class.to_string(),
+            source,
+            start: None,
+            until: None,
+            mood: false,
+            max_frames: None,
+            max_seconds: None,
+            realtime: false,
+            min_similarity: None,
+            strictness: Default::default(),
+            min_face: None,
+        }
     }
 }
 
 /// What a session is, once it has started.
 #[derive(Debug, Clone, Serialize)]
 pub struct SessionInfo {
+    /// The session's id in the register (live messages of several rooms say whose they are).
+    pub session_id: i32,
     pub class: String,
     pub date: NaiveDate,
+    /// The lesson's scheduled start ("HH:MM"): which of the class's lessons that day this is.
+    pub lesson: String,
+    /// When the run stops by itself: the `until` asked for, else the lesson's end.
+    pub until: Option<NaiveTime>,
     pub starts_at: NaiveDateTime,
     pub late_after_minutes: i32,
     pub source: String,
@@ -75,6 +94,9 @@ pub struct LiveStats {
     pub marked: usize,
     pub source_outages: u32,
     pub seconds: f64,
+    /// A file played as a camera: frames passed over because the engine was busy (a live camera
+    /// drops them itself).
+    pub frames_skipped: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -89,6 +111,8 @@ pub struct SessionSummary {
     pub strangers: usize,
     pub marked_total: usize,
     pub source_outages: u32,
+    /// Frames of a file played as a camera that were passed over (the engine was busy).
+    pub frames_skipped: u64,
 }
 
 /// Why a session was not run, or recorded no register. Each is a sentence for the person who
@@ -103,8 +127,6 @@ pub enum SessionError {
     NoConsent { class: String, waiting: usize },
     #[error("class {class} has no faces enrolled with the {model} FaceNet ({others}): take the roll with the model they were enrolled with (--embedder), or enrol them again with this one")]
     OtherModel { class: String, model: String, others: String },
-    #[error("class {class}'s session on {date} started at {existing} and its marks were judged against that time; a different start ({requested}) is refused. Correct single marks with `rollcall override` (or Reports in the app)")]
-    StartConflict { class: String, date: NaiveDate, existing: String, requested: String },
     #[error("no register was taken for class {class}, and no absence was recorded: {reason}")]
     NotWatched { class: String, reason: String },
 }
@@ -116,7 +138,6 @@ impl SessionError {
             SessionError::NobodyEnrolled { .. } => "nobody_enrolled",
             SessionError::NoConsent { .. } => "no_consent",
             SessionError::OtherModel { .. } => "other_model",
-            SessionError::StartConflict { .. } => "start_conflict",
             SessionError::NotWatched { .. } => "not_watched",
         }
     }
@@ -152,19 +173,9 @@ pub fn check_plan(store: &mut Store, plan: &SessionPlan, model_id: &str) -> anyh
         let others = by_model.iter().map(|(m, n)| format!("{n} student(s) enrolled with {}", name(m))).collect::<Vec<_>>().join(", ");
         return Err(SessionError::OtherModel { class: class.name, model: name(model_id), others }.into());
     }
-    // A register kept by hand so far (no camera has judged a mark against its start) takes the
-    // camera run's start; one a camera has already watched keeps its own.
-    if let (Some(requested), Some(existing)) = (plan.start, store.session(&class, now.date())?.filter(|s| s.frames > 0)) {
-        if existing.starts_at.time() != requested {
-            return Err(SessionError::StartConflict {
-                class: class.name,
-                date: existing.date,
-                existing: existing.starts_at.format("%H:%M").to_string(),
-                requested: requested.format("%H:%M").to_string(),
-            }
-            .into());
-        }
-    }
+    // Which lesson this is (refused between lessons, or with a start that contradicts what a
+    // camera already judged the lesson's marks against).
+    lessons::for_run(store, &class, now, plan.start)?;
     Ok(class)
 }
 
@@ -181,49 +192,107 @@ pub trait SessionObserver {
     }
 }
 
+/// How a session reaches the face engine: one of its own, or the one several rooms share (each
+/// frame takes its turn, see `vision::shared`).
+pub enum Engine<'a> {
+    Own(&'a mut FaceAnalyzer),
+    Shared(&'a SharedAnalyzer),
+}
+
+impl Engine<'_> {
+    pub fn with<R>(&mut self, f: impl FnOnce(&mut FaceAnalyzer) -> R) -> R {
+        match self {
+            Engine::Own(a) => f(a),
+            Engine::Shared(s) => s.with(f),
+        }
+    }
+}
+
+impl<'a> From<&'a mut FaceAnalyzer> for Engine<'a> {
+    fn from(a: &'a mut FaceAnalyzer) -> Self {
+        Engine::Own(a)
+    }
+}
+
+impl<'a> From<&'a SharedAnalyzer> for Engine<'a> {
+    fn from(s: &'a SharedAnalyzer) -> Self {
+        Engine::Shared(s)
+    }
+}
+
+/// A file played as a camera that is this far behind its own timeline passes frames over
+/// instead of queueing: a busy engine examines fewer of its frames, as with a live camera.
+const LATE_FRAME: Duration = Duration::from_millis(100);
+
 /// Open the source, run the class's session until the source ends, a limit is reached or the
 /// observer asks to stop, then close it. Marks are written as they happen, so an error half-way
 /// loses nothing already marked.
-pub fn run_session(store: &mut Store, analyzer: &mut FaceAnalyzer, plan: &SessionPlan, observer: &mut dyn SessionObserver) -> anyhow::Result<SessionSummary> {
-    check_plan(store, plan, analyzer.embedder.model_id())?;
+pub fn run_session<'a>(
+    store: &mut Store,
+    engine: impl Into<Engine<'a>>,
+    plan: &SessionPlan,
+    observer: &mut dyn SessionObserver,
+) -> anyhow::Result<SessionSummary> {
+    let mut engine = engine.into();
+    check_plan(store, plan, engine.with(|a| a.embedder.model_id()))?;
     let source = FrameSource::open(plan.source.clone())?;
-    run_session_from(store, analyzer, plan, source, observer)
+    run_session_from(store, engine, plan, source, observer)
 }
 
 /// As `run_session`, with the source already open (a caller that must report a missing camera
 /// at once, before handing the loop to another thread).
-pub fn run_session_from(store: &mut Store, analyzer: &mut FaceAnalyzer, plan: &SessionPlan, source: FrameSource, observer: &mut dyn SessionObserver) -> anyhow::Result<SessionSummary> {
-    let class = check_plan(store, plan, analyzer.embedder.model_id())?;
-    let result = watch(store, analyzer, plan, &class, source, observer);
+pub fn run_session_from<'a>(
+    store: &mut Store,
+    engine: impl Into<Engine<'a>>,
+    plan: &SessionPlan,
+    source: FrameSource,
+    observer: &mut dyn SessionObserver,
+) -> anyhow::Result<SessionSummary> {
+    let mut engine = engine.into();
+    let class = check_plan(store, plan, engine.with(|a| a.embedder.model_id()))?;
+    let result = watch(store, &mut engine, plan, &class, source, observer);
     store.set_busy_timeout(crate::storage::DEFAULT_BUSY_TIMEOUT_MS)?;
     result
 }
 
-fn watch(store: &mut Store, analyzer: &mut FaceAnalyzer, plan: &SessionPlan, class: &Class, mut source: FrameSource, observer: &mut dyn SessionObserver) -> anyhow::Result<SessionSummary> {
+fn watch(
+    store: &mut Store,
+    engine: &mut Engine,
+    plan: &SessionPlan,
+    class: &Class,
+    mut source: FrameSource,
+    observer: &mut dyn SessionObserver,
+) -> anyhow::Result<SessionSummary> {
     let run_started = Local::now().naive_local();
-    let starts_at = plan.start.or_else(|| class.lesson_start()).map(|t| run_started.date().and_time(t)).unwrap_or(run_started);
-    // A day's register kept by hand until now (a correction made before the lesson opened it,
-    // at the class's start or midnight) gets its real start from the first camera run, audited.
-    if let Some(existing) = store.session(class, run_started.date())?.filter(|s| s.frames == 0 && s.starts_at != starts_at) {
-        store.set_session_start(existing.id, starts_at, "camera run")?;
+    let run = lessons::for_run(store, class, run_started, plan.start)?;
+    // A day's register kept by hand until now (a correction made before the lesson opened it)
+    // gets its real lesson and start from the first camera run, audited.
+    if let Some(id) = run.adopts {
+        store.set_session_start(id, run.lesson, run.starts_at, "camera run")?;
     }
-    let mood = plan.mood && analyzer.expression.is_some();
+    let (has_expression, model_id) = engine.with(|a| (a.expression.is_some(), a.embedder.model_id()));
+    let mood = plan.mood && has_expression;
     let options = RollOptions {
         mood,
         min_similarity: plan.min_similarity,
         strictness: plan.strictness,
-        embedding_model: analyzer.embedder.model_id(),
+        embedding_model: model_id,
         detect: DetectOptions { min_face: plan.min_face },
         ..RollOptions::default()
     };
     // Opening the session waits out a busy database (an import, a backup) like any mark does.
-    let mut roll = patiently(|| Roll::start(store, class, starts_at, &plan.source.describe(), options.clone()))?;
+    let mut roll = patiently(|| Roll::start(store, class, run.lesson, run.starts_at, &plan.source.describe(), options.clone()))?;
     // From now on a write that finds the database busy is queued, not waited for.
     store.set_busy_timeout(LIVE_BUSY_TIMEOUT_MS)?;
     let cal = roll.recognizer().calibration();
+    // A timetabled lesson's run ends with the lesson unless told otherwise.
+    let until = plan.until.or(run.lesson.end.filter(|e| *e > run_started.time()));
     let info = SessionInfo {
+        session_id: roll.session().id,
         class: class.name.clone(),
         date: roll.session().date,
+        lesson: roll.session().lesson_start.clone(),
+        until: until.filter(|_| plan.source.is_live()),
         // The session's own start: the one its marks are judged against (printed as used).
         starts_at: roll.session().starts_at,
         late_after_minutes: roll.session().late_after_minutes,
@@ -245,7 +314,7 @@ fn watch(store: &mut Store, analyzer: &mut FaceAnalyzer, plan: &SessionPlan, cla
     let mut was_lost = false;
     loop {
         if observer.stop_requested()
-            || plan.until.is_some_and(|u| live && Local::now().naive_local().time() >= u)
+            || until.is_some_and(|u| live && Local::now().naive_local().time() >= u)
             || plan.max_frames.is_some_and(|m| stats.frames >= m)
             || plan.max_seconds.is_some_and(|m| started.elapsed().as_secs_f64() >= m)
         {
@@ -265,6 +334,10 @@ fn watch(store: &mut Store, analyzer: &mut FaceAnalyzer, plan: &SessionPlan, cla
             Next::Frame { position: Some(p) } => {
                 if plan.realtime {
                     pace(started, p, observer);
+                    if started.elapsed() > p + LATE_FRAME {
+                        stats.frames_skipped += 1;
+                        continue;
+                    }
                 }
                 // A file's frames are stamped on the video's own timeline from the run's start.
                 run_started + chrono::Duration::from_std(p).unwrap_or_default()
@@ -275,7 +348,7 @@ fn watch(store: &mut Store, analyzer: &mut FaceAnalyzer, plan: &SessionPlan, cla
             was_lost = false;
             observer.source_back();
         }
-        let outcome = roll.process(store, analyzer, &frame, at)?;
+        let outcome = engine.with(|a| roll.process(store, a, &frame, at))?;
         stats.frames += 1;
         stats.faces_seen += outcome.faces.len();
         stats.marked = roll.marked();
@@ -311,6 +384,7 @@ fn watch(store: &mut Store, analyzer: &mut FaceAnalyzer, plan: &SessionPlan, cla
         strangers,
         marked_total: roll.marked(),
         source_outages: stats.source_outages,
+        frames_skipped: stats.frames_skipped,
     })
 }
 

@@ -19,8 +19,8 @@ use serde::Serialize;
 
 use super::mood::MoodAccumulator;
 use super::rules::{AttendanceRules, Status};
-use crate::recognition::{Decision, Recognizer, Strictness};
-use crate::storage::{Class, MarkOutcome, Session, SessionOpening, Store, StoreError, Student};
+use crate::recognition::{Decision, Enrolled, Recognizer, Strictness};
+use crate::storage::{Class, LessonSlot, MarkOutcome, Session, SessionOpening, Store, StoreError, Student};
 use crate::tracking::Tracker;
 use crate::vision::embedder::EMBEDDING_MODEL_ID;
 use crate::vision::{DetectOptions, Expression, Face, FaceAnalyzer};
@@ -169,13 +169,20 @@ pub struct Roll {
     class_id: i32,
     gallery_version: (i64, Option<i32>, Option<i32>),
     gallery_checked: Instant,
+    /// A retraining under way on its own thread (see `follow_enrolment`).
+    retraining: Option<Retraining>,
+}
+
+struct Retraining {
+    result: std::sync::mpsc::Receiver<anyhow::Result<Recognizer>>,
+    version: (i64, Option<i32>, Option<i32>),
 }
 
 impl Roll {
-    /// Open (or continue) the class's session on `starts_at`'s date and train the recognizer on
-    /// the class's enrolled students.
-    pub fn start(store: &mut Store, class: &Class, starts_at: NaiveDateTime, source: &str, options: RollOptions) -> anyhow::Result<Roll> {
-        let (session, opening) = store.open_session(class, starts_at.date(), starts_at, source)?;
+    /// Open (or continue) the class's session for `lesson` on `starts_at`'s date and train the
+    /// recognizer on the class's enrolled students.
+    pub fn start(store: &mut Store, class: &Class, lesson: LessonSlot, starts_at: NaiveDateTime, source: &str, options: RollOptions) -> anyhow::Result<Roll> {
+        let (session, opening) = store.open_session(class, starts_at.date(), lesson, starts_at, source)?;
         let gallery_version = store.gallery_version(class.id, options.embedding_model)?;
         let (recognizer, students) = Self::train(store, class.id, &options)?;
         let rules = AttendanceRules { starts_at: session.starts_at, late_after_minutes: session.late_after_minutes as i64 };
@@ -202,22 +209,52 @@ impl Roll {
             class_id: class.id,
             gallery_version,
             gallery_checked: Instant::now(),
+            retraining: None,
         })
     }
 
     fn train(store: &mut Store, class_id: i32, options: &RollOptions) -> anyhow::Result<(Recognizer, HashMap<i32, Student>)> {
+        let (gallery, students) = Self::load(store, class_id, options)?;
+        Ok((Self::fit(&gallery, options)?, students))
+    }
+
+    fn load(store: &mut Store, class_id: i32, options: &RollOptions) -> anyhow::Result<(Vec<Enrolled>, HashMap<i32, Student>)> {
         let gallery = store.gallery(class_id, options.embedding_model)?;
-        let mut recognizer = Recognizer::train_with(&gallery, options.track_len, options.strictness.config())?;
+        let students = store.class_students(class_id)?.into_iter().map(|s| (s.id, s)).collect();
+        Ok((gallery, students))
+    }
+
+    fn fit(gallery: &[Enrolled], options: &RollOptions) -> anyhow::Result<Recognizer> {
+        let mut recognizer = Recognizer::train_with(gallery, options.track_len, options.strictness.config())?;
         if let Some(floor) = options.min_similarity {
             recognizer = recognizer.with_floor(floor);
         }
-        let students = store.class_students(class_id)?.into_iter().map(|s| (s.id, s)).collect();
-        Ok((recognizer, students))
+        Ok(recognizer)
     }
 
     /// Enrolment changed while the roll runs (a student enrolled at the door, another deleted):
-    /// retrain, and give the faces already written off as strangers another look.
+    /// retrain, and give the faces already written off as strangers another look. Training runs
+    /// on a thread of its own (a school-size gallery takes seconds): the loop goes on with the
+    /// recognizer it has, and the students it may mark are the new ones at once (a deleted
+    /// student is never marked while the new recognizer is being made).
     fn follow_enrolment(&mut self, store: &mut Store) -> anyhow::Result<()> {
+        if let Some(pending) = &self.retraining {
+            let recognizer = match pending.result.try_recv() {
+                Ok(trained) => trained?,
+                Err(std::sync::mpsc::TryRecvError::Empty) => return Ok(()),
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                    self.retraining = None;
+                    anyhow::bail!("retraining the recognizer failed (its thread ended)");
+                }
+            };
+            let version = pending.version;
+            self.retraining = None;
+            self.gallery_version = version;
+            tracing::info!(students = recognizer.len(), threshold = recognizer.threshold(), "enrolment changed: recognizer retrained");
+            self.recognizer = recognizer;
+            self.reconsider_tracks();
+            return Ok(());
+        }
         if self.gallery_checked.elapsed() < self.options.gallery_check_every {
             return Ok(());
         }
@@ -226,11 +263,20 @@ impl Roll {
         if version == self.gallery_version {
             return Ok(());
         }
-        let (recognizer, students) = Self::train(store, self.class_id, &self.options)?;
-        tracing::info!(students = recognizer.len(), threshold = recognizer.threshold(), "enrolment changed: recognizer retrained");
-        self.recognizer = recognizer;
+        let (gallery, students) = Self::load(store, self.class_id, &self.options)?;
         self.students = students;
-        self.gallery_version = version;
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let options = self.options.clone();
+        std::thread::Builder::new().name("retrain".into()).spawn(move || {
+            let _ = tx.send(Self::fit(&gallery, &options));
+        })?;
+        self.retraining = Some(Retraining { result: rx, version });
+        Ok(())
+    }
+
+    /// After a retraining: strangers and undecided faces are judged again, a deleted student's
+    /// track is nobody's.
+    fn reconsider_tracks(&mut self) {
         for track in self.tracker.tracks_mut() {
             let st = &mut track.state;
             match st.identity {
@@ -249,7 +295,6 @@ impl Roll {
                 Identity::Student(_) => {}
             }
         }
-        Ok(())
     }
 
     pub fn session(&self) -> &Session {
@@ -258,6 +303,11 @@ impl Roll {
 
     pub fn recognizer(&self) -> &Recognizer {
         &self.recognizer
+    }
+
+    /// A retraining after an enrolment change is under way (the loop goes on meanwhile).
+    pub fn retraining(&self) -> bool {
+        self.retraining.is_some()
     }
 
     /// Students marked in this session so far (including earlier runs of the same session).
@@ -286,8 +336,7 @@ impl Roll {
         self.write_pending(store)?;
 
         // Embed, in one batch, only the faces whose track is still undecided.
-        let pending: Vec<usize> =
-            (0..faces.len()).filter(|&i| self.tracker.tracks()[track_of[i]].state.identity == Identity::Pending).collect();
+        let pending: Vec<usize> = (0..faces.len()).filter(|&i| self.tracker.tracks()[track_of[i]].state.identity == Identity::Pending).collect();
         if !pending.is_empty() {
             let batch: Vec<Face> = pending.iter().map(|&i| faces[i]).collect();
             let embeddings = analyzer.embedder.embed(frame, &batch)?;
@@ -314,7 +363,9 @@ impl Roll {
                         // The vote: most single frames must agree with the track's decision.
                         let agree = st.votes.iter().filter(|v| v.as_deref() == Some(key.as_str())).count();
                         if agree * 2 > st.votes.len() {
-                            if let Ok(row) = key.parse::<i32>() {
+                            // Only a student still in the class: one deleted a moment ago may
+                            // still be known to the recognizer until its retraining is done.
+                            if let Some(row) = key.parse::<i32>().ok().filter(|r| self.students.contains_key(r)) {
                                 st.identity = Identity::Student(row);
                                 let first_seen = st.first_seen.unwrap_or(at);
                                 let (status, late) = self.rules.judge(first_seen);
@@ -355,7 +406,11 @@ impl Roll {
                 let mood_due = self.options.mood && (frame_no - track.first_frame) % self.options.mood_every.max(1) == 0;
                 let due = self.last_written.get(&row).is_none_or(|t| (at - *t).to_std().unwrap_or_default() >= self.options.seen_every);
                 if due {
-                    self.write_sighting(store, row, PendingSighting { first_seen: at, last_seen: at, status: Status::Present, late_minutes: 0, confidence: 0.0 })?;
+                    self.write_sighting(
+                        store,
+                        row,
+                        PendingSighting { first_seen: at, last_seen: at, status: Status::Present, late_minutes: 0, confidence: 0.0 },
+                    )?;
                     self.last_written.insert(row, at);
                 }
                 if mood_due {
@@ -489,7 +544,10 @@ impl Roll {
             return Err("nobody in the class could be recognised (no enrolled faces for this recognition model)".into());
         }
         if self.faces == 0 {
-            return Err(format!("no face was detected in {} picture(s): is the camera pointed at the students, and is the smallest face size right for it?", self.frames));
+            return Err(format!(
+                "no face was detected in {} picture(s): is the camera pointed at the students, and is the smallest face size right for it?",
+                self.frames
+            ));
         }
         Ok(())
     }

@@ -15,7 +15,7 @@ use super::engine::analyzer;
 use super::session::{Caller, Need};
 use super::{EngineArgs, Outcome, Printer, RunArgs};
 use rollcall::attendance::live::{run_session, LiveStats, SessionInfo, SessionObserver, SessionPlan};
-use rollcall::attendance::{FrameOutcome, RollEvent, Status};
+use rollcall::attendance::{FrameOutcome, RegisterRef, RollEvent, Status};
 use rollcall::enrolment::{enrol_photos, EnrolOptions};
 use rollcall::report;
 use rollcall::roster::read_roster;
@@ -40,7 +40,11 @@ pub fn roster_import(out: &Printer, at: &Caller, file: &Path, dry_run: bool, rem
     let plan = read_roster(file)?;
     let ok = plan.problems.is_empty();
     // A dry run works out the changes even with problems in the file, for the rows that are fine.
-    let changes = if ok || dry_run { Some(rollcall::roster::apply(&mut store, &plan.entries, RosterOptions { dry_run: dry_run || !ok, remove_missing }, "roster import")?) } else { None };
+    let changes = if ok || dry_run {
+        Some(rollcall::roster::apply(&mut store, &plan.entries, RosterOptions { dry_run: dry_run || !ok, remove_missing }, "roster import")?)
+    } else {
+        None
+    };
     #[derive(serde::Serialize)]
     struct Report<'a> {
         file: &'a Path,
@@ -51,10 +55,19 @@ pub fn roster_import(out: &Printer, at: &Caller, file: &Path, dry_run: bool, rem
         changes: &'a Option<rollcall::storage::RosterChanges>,
         applied: bool,
     }
-    let report = Report { file, dry_run, students: plan.entries.len(), encoding: &plan.encoding, problems: &plan.problems, changes: &changes, applied: ok && !dry_run };
+    // A student in several classes has a row per class.
+    let students = plan.entries.iter().map(|e| e.student_id.as_str()).collect::<std::collections::BTreeSet<_>>().len();
+    let report = Report { file, dry_run, students, encoding: &plan.encoding, problems: &plan.problems, changes: &changes, applied: ok && !dry_run };
     out.print(&report, |s| {
         let classes: std::collections::BTreeSet<&str> = plan.entries.iter().map(|e| e.class.as_str()).collect();
-        writeln!(s, "{}: {} student(s) in {} class(es){}", file.display(), plan.entries.len(), classes.len(), plan.encoding.as_deref().map(|e| format!(" (read as {e})")).unwrap_or_default())?;
+        writeln!(
+            s,
+            "{}: {} student(s) in {} class(es){}",
+            file.display(),
+            students,
+            classes.len(),
+            plan.encoding.as_deref().map(|e| format!(" (read as {e})")).unwrap_or_default()
+        )?;
         if plan.encoding.as_deref() == Some("windows-1252") {
             writeln!(s, "  the file is not UTF-8: read as Windows-1252 (Western European). If names look wrong, save it as \"CSV UTF-8\" and import again")?;
         }
@@ -73,7 +86,12 @@ pub fn roster_import(out: &Printer, at: &Caller, file: &Path, dry_run: bool, rem
                     writeln!(s, "  rename {}: {old} -> {new}", ch.student_id)?;
                 }
                 if let Some((old, new)) = &ch.class {
-                    writeln!(s, "  move {}: {} -> {new} (from today; earlier registers keep them in {0})", ch.student_id, old.as_deref().unwrap_or("no class"))?;
+                    writeln!(
+                        s,
+                        "  move {}: {} -> {new} (from today; earlier registers keep them in {0})",
+                        ch.student_id,
+                        old.as_deref().unwrap_or("no class")
+                    )?;
                 }
             }
             for (id, consent) in &c.consent {
@@ -171,7 +189,15 @@ pub fn class_rules(out: &Printer, at: &Caller, name: &str, start: Option<&str>, 
     Ok(Outcome::Done)
 }
 
-pub fn enroll(out: &Printer, at: &Caller, engine: &EngineArgs, student: Option<&str>, photos: &[PathBuf], dir: Option<&Path>, allow_lookalike: bool) -> anyhow::Result<Outcome> {
+pub fn enroll(
+    out: &Printer,
+    at: &Caller,
+    engine: &EngineArgs,
+    student: Option<&str>,
+    photos: &[PathBuf],
+    dir: Option<&Path>,
+    allow_lookalike: bool,
+) -> anyhow::Result<Outcome> {
     // (student id, photo) pairs: explicit, or one folder per student id.
     let mut work: Vec<(String, PathBuf)> = Vec::new();
     if let Some(dir) = dir {
@@ -226,10 +252,10 @@ pub fn enroll(out: &Printer, at: &Caller, engine: &EngineArgs, student: Option<&
 
 pub fn students(out: &Printer, at: &Caller, class: Option<&str>) -> anyhow::Result<Outcome> {
     let (mut store, me) = at.signed(class.map_or(Need::Anyone, Need::Class))?;
-    let rows: Vec<_> = store.students(class)?.into_iter().filter(|s| me.sees_student_in(s.class.as_deref())).collect();
+    let rows: Vec<_> = store.students(class)?.into_iter().filter(|s| me.sees_student_in(&s.classes)).collect();
     let list: Vec<_> = rows
         .iter()
-        .map(|r| json!({"student_id": r.student.student_id, "first_name": r.student.first_name, "last_name": r.student.last_name, "class": r.class, "enrolled_photos": r.enrolled_photos, "consent": r.consent}))
+        .map(|r| json!({"student_id": r.student.student_id, "first_name": r.student.first_name, "last_name": r.student.last_name, "class": r.class, "classes": r.classes, "enrolled_photos": r.enrolled_photos, "consent": r.consent}))
         .collect();
     out.print(&json!({"students": list}), |s| {
         if rows.is_empty() {
@@ -242,7 +268,15 @@ pub fn students(out: &Printer, at: &Caller, class: Option<&str>) -> anyhow::Resu
                 (true, 0) => "  (not enrolled)",
                 _ => "",
             };
-            writeln!(s, "{:<12} {:<28} {:<8} consent {:<9} {} photo(s){how}", r.student.student_id, r.student.name(), r.class.as_deref().unwrap_or("(left)"), r.consent.as_str(), n)?;
+            writeln!(
+                s,
+                "{:<12} {:<28} {:<8} consent {:<9} {} photo(s){how}",
+                r.student.student_id,
+                r.student.name(),
+                if r.classes.is_empty() { "(left)".to_string() } else { r.classes.join(", ") },
+                r.consent.as_str(),
+                n
+            )?;
         }
         Ok(())
     })?;
@@ -265,11 +299,13 @@ struct TerminalObserver {
 impl SessionObserver for TerminalObserver {
     fn started(&mut self, info: &SessionInfo) {
         eprintln!(
-            "session {} for class {} (starts {}, late after {} min); {} enrolled student(s), unknown threshold {:.3} ({}); mood {}",
+            "session {} lesson {} for class {} (starts {}, late after {} min{}); {} enrolled student(s), unknown threshold {:.3} ({}); mood {}",
             info.date,
+            info.lesson,
             info.class,
             info.starts_at.format("%H:%M"),
             info.late_after_minutes,
+            info.until.map(|u| format!(", until {}", u.format("%H:%M"))).unwrap_or_default(),
             info.enrolled,
             info.unknown_threshold,
             info.threshold_method,
@@ -347,25 +383,45 @@ pub fn run(out: &Printer, at: &Caller, engine: &EngineArgs, args: &RunArgs) -> a
 pub fn report_day(out: &Printer, at: &Caller, class: &str, date: NaiveDate) -> anyhow::Result<Outcome> {
     let r = report::daily(&mut at.store(Need::Class(class))?, class, date)?;
     out.print(&r, |w| {
-        let state = match (r.session_held, r.session_open) {
-            (false, _) => "  (no register taken)",
-            (true, true) => "  (session running)",
-            (true, false) => "",
-        };
-        writeln!(w, "Class {} — {}{state}", r.class, r.date)?;
-        for s in &r.students {
-            let seen = s.first_seen.map(|t| t.format("%H:%M:%S").to_string()).unwrap_or_else(|| "—".into());
-            let late = if s.status == Some(Status::Late) { format!("{} min late", s.late_minutes) } else { String::new() };
-            let by = if s.source.as_deref() == Some("manual") { " (set by teacher)" } else { "" };
-            let status = s.status.map_or("—", Status::as_str);
-            writeln!(w, "  {:<10} {:<26} {:<8} {:>8}  {:<12} {}{}", s.student_id, s.name, status, seen, late, s.mood.clone().unwrap_or_default(), by)?;
+        writeln!(w, "Class {} — {}", r.class, r.date)?;
+        for l in &r.lessons {
+            let state = match (l.held, l.open) {
+                (false, _) => "  (no register taken)",
+                (true, true) => "  (session running)",
+                (true, false) => "",
+            };
+            let ends = l.ends.as_deref().map(|e| format!("–{e}")).unwrap_or_default();
+            writeln!(w, " {}{ends}{state}", lesson_name(&l.lesson))?;
+            for s in &l.students {
+                let seen = s.first_seen.map(|t| t.format("%H:%M:%S").to_string()).unwrap_or_else(|| "—".into());
+                let late = if s.status == Some(Status::Late) { format!("{} min late", s.late_minutes) } else { String::new() };
+                let by = if s.source.as_deref() == Some("manual") { " (set by teacher)" } else { "" };
+                let status = s.status.map_or("—", Status::as_str);
+                writeln!(w, "  {:<10} {:<26} {:<8} {:>8}  {:<12} {}{}", s.student_id, s.name, status, seen, late, s.mood.clone().unwrap_or_default(), by)?;
+            }
+            if l.held {
+                writeln!(w, "  {}", counts_line(&l.counts))?;
+            }
         }
-        if r.session_held {
-            writeln!(w, "  {}", r.counts.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(" · "))?;
+        if r.lessons.iter().filter(|l| l.held).count() > 1 {
+            writeln!(w, " the day: {}", counts_line(&r.counts))?;
         }
         Ok(())
     })?;
     Ok(Outcome::Done)
+}
+
+fn counts_line(counts: &std::collections::BTreeMap<String, usize>) -> String {
+    counts.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(" · ")
+}
+
+/// "lesson 09:00", or "the day's register" for a class with no lesson times.
+pub fn lesson_name(lesson: &str) -> String {
+    if lesson.is_empty() {
+        "the day's register".to_string()
+    } else {
+        format!("lesson {lesson}")
+    }
 }
 
 pub fn history(out: &Printer, at: &Caller, student: &str, (from, to): (NaiveDate, NaiveDate)) -> anyhow::Result<Outcome> {
@@ -375,7 +431,15 @@ pub fn history(out: &Printer, at: &Caller, student: &str, (from, to): (NaiveDate
     out.print(&h, |w| {
         writeln!(w, "{} ({}), class {}: {} to {}", h.name, h.student_id, if h.class.is_empty() { "(left)" } else { &h.class }, h.from, h.to)?;
         for d in &h.days {
-            writeln!(w, "  {}  {:<8} {:<8} {}", d.date, d.class, d.day.status.map_or("—", Status::as_str), d.day.mood.clone().unwrap_or_default())?;
+            writeln!(
+                w,
+                "  {} {}  {:<8} {:<8} {}",
+                d.date,
+                d.lesson,
+                d.class,
+                d.day.status.map_or("—", Status::as_str),
+                d.day.mood.clone().unwrap_or_default()
+            )?;
         }
         if let Some(r) = h.attendance_rate {
             writeln!(w, "  attendance {:.1} %", r * 100.0)?;
@@ -388,10 +452,17 @@ pub fn history(out: &Printer, at: &Caller, student: &str, (from, to): (NaiveDate
 pub fn summary(out: &Printer, at: &Caller, class: &str, (from, to): (NaiveDate, NaiveDate)) -> anyhow::Result<Outcome> {
     let s = report::summary(&mut at.store(Need::Class(class))?, class, from, to)?;
     out.print(&s, |w| {
-        writeln!(w, "Class {}: {} session(s) from {} to {}", s.class, s.dates.len(), s.from, s.to)?;
+        writeln!(w, "Class {}: {} lesson(s) from {} to {}", s.class, s.lessons.len(), s.from, s.to)?;
         for st in &s.students {
             let rate = st.attendance_rate.map(|r| format!("{:.0} %", r * 100.0)).unwrap_or_else(|| "—".into());
-            writeln!(w, "  {:<10} {:<26} {:>6}  {}", st.student_id, st.name, rate, st.counts.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(" · "))?;
+            writeln!(
+                w,
+                "  {:<10} {:<26} {:>6}  {}",
+                st.student_id,
+                st.name,
+                rate,
+                st.counts.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(" · ")
+            )?;
         }
         Ok(())
     })?;
@@ -402,17 +473,16 @@ pub fn export(out: &Printer, at: &Caller, class: &str, (from, to): (NaiveDate, N
     let (mut store, me) = at.signed(Need::Class(class))?;
     let path = file.map(Path::to_path_buf).unwrap_or_else(|| report::xlsx::default_file_name(class, from, to));
     let s = report::xlsx::export(&mut store, class, from, to, &path, force, &me.name)?;
-    out.print(&json!({"file": path, "class": s.class, "sessions": s.dates.len(), "students": s.students.len(), "mood": s.mood}), |w| {
-        writeln!(w, "wrote {} ({} session(s), {} student(s))", path.display(), s.dates.len(), s.students.len())
+    out.print(&json!({"file": path, "class": s.class, "sessions": s.lessons.len(), "students": s.students.len(), "mood": s.mood}), |w| {
+        writeln!(w, "wrote {} ({} lesson(s), {} student(s))", path.display(), s.lessons.len(), s.students.len())
     })?;
     Ok(Outcome::Done)
 }
 
-#[allow(clippy::too_many_arguments)]
-pub fn override_mark(out: &Printer, at: &Caller, class: &str, date: NaiveDate, student: &str, status: Status, reason: &str) -> anyhow::Result<Outcome> {
-    let (mut store, me) = at.signed(Need::Class(class))?;
-    let o = rollcall::attendance::override_mark(&mut store, class, date, student, status, reason, &me.name)?;
-    out.print(&o, |w| writeln!(w, "{} on {}: {} -> {} ({}; by {})", o.name, o.date, o.old, o.new, o.reason, o.by))?;
+pub fn override_mark(out: &Printer, at: &Caller, register: &RegisterRef, student: &str, status: Status, reason: &str) -> anyhow::Result<Outcome> {
+    let (mut store, me) = at.signed(Need::Class(register.class))?;
+    let o = rollcall::attendance::override_mark(&mut store, register, student, status, reason, &me.name)?;
+    out.print(&o, |w| writeln!(w, "{} on {} ({}): {} -> {} ({}; by {})", o.name, o.date, lesson_name(&o.lesson), o.old, o.new, o.reason, o.by))?;
     Ok(Outcome::Done)
 }
 

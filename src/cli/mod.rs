@@ -5,14 +5,15 @@
 //! (nothing, or not everything, was done); 2 the command line was wrong (clap's usage errors);
 //! 3 done in part: some inputs could not be used (they are listed).
 
+mod accounts;
 mod attendance;
 mod backup;
-mod accounts;
 mod engine;
 mod keys;
 mod output;
 mod privacy;
 mod self_test;
+mod serve;
 mod session;
 mod timetable;
 
@@ -22,6 +23,7 @@ use std::process::ExitCode;
 use chrono::{NaiveDate, NaiveTime};
 use clap::{Args, Parser, Subcommand};
 
+use rollcall::attendance::RegisterRef;
 use rollcall::calendar::{parse_date, parse_time};
 use rollcall::settings::MIN_FACE_RANGE;
 use rollcall::status::Status;
@@ -199,12 +201,13 @@ enum Command {
         class: Option<String>,
     },
     /// Delete a student and all their data (templates, marks, moods); the audit log keeps that it happened.
-    DeleteStudent {
-        student_id: String,
-    },
+    DeleteStudent { student_id: String },
     /// Take the roll: a camera index, a video file or an RTSP/HTTP URL.
     Run(RunArgs),
-    /// The day's roll of a class.
+    /// Take every lesson's roll from the timetable by itself, several rooms at once, until
+    /// stopped (SIGTERM or Ctrl-C): for a computer no one sits at. Office accounts only.
+    Serve(ServeArgs),
+    /// The day's roll of a class, lesson by lesson.
     Report {
         #[arg(long)]
         class: String,
@@ -238,12 +241,15 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
-    /// Change a student's status for a day, with a reason (logged; the camera's record is kept).
+    /// Change a student's status in a lesson, with a reason (logged; the camera's record is kept).
     Override {
         #[arg(long)]
         class: String,
         #[arg(long, value_parser = parse_date)]
         date: NaiveDate,
+        /// The lesson's start (HH:MM), when the class had several lessons that day.
+        #[arg(long, value_parser = parse_time)]
+        lesson: Option<NaiveTime>,
         #[arg(long)]
         student: String,
         /// present, late, absent or excused
@@ -269,12 +275,14 @@ enum Command {
         /// YYYY-MM-DD or `today`.
         #[arg(long, value_parser = parse_date, default_value = "today")]
         date: NaiveDate,
+        /// The lesson's start (HH:MM), when the class has several lessons that day (default: the
+        /// one on now).
+        #[arg(long, value_parser = parse_time)]
+        lesson: Option<NaiveTime>,
     },
     /// A student leaves the school: their classes end today, their register is kept (archived),
     /// and their face data is deleted as `retention_left_days` says (default: at once).
-    Leave {
-        student_id: String,
-    },
+    Leave { student_id: String },
     /// An encrypted backup of the whole register (a consistent copy, even while a session runs).
     /// The passphrase: ROLLCALL_BACKUP_PASSPHRASE, else asked for on the terminal. `--auto` runs
     /// the daily automatic backup (into the `backup_folder` setting, keeping the last
@@ -371,8 +379,10 @@ pub struct RunArgs {
     /// Stop a live session at this time (HH:MM); a file ends at its end.
     #[arg(long, value_parser = parse_time)]
     pub until: Option<NaiveTime>,
-    /// Lesson start for lateness (HH:MM); default: the class's, else now. A session that already
-    /// exists today keeps its start (a different one is refused).
+    /// Lesson start (HH:MM): the roll of the timetabled lesson on at that time, late judged from
+    /// it, or a lesson of its own starting then. Default: the timetabled lesson on now; a class
+    /// with no timetable that day continues the day's register, else starts at the class's start.
+    /// A lesson a camera has already watched keeps its start (a different one is refused).
     #[arg(long, value_parser = parse_time)]
     pub start: Option<NaiveTime>,
     /// Do not run or store mood recognition (it is off anyway unless the `mood` setting is on).
@@ -392,6 +402,22 @@ pub struct RunArgs {
     /// Stop after this many seconds.
     #[arg(long)]
     pub max_seconds: Option<f64>,
+}
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Write the log here (appended) instead of to the terminal.
+    #[arg(long)]
+    pub log: Option<PathBuf>,
+    /// Rehearse today's timetable from this time (HH:MM) instead of following the clock.
+    #[arg(long, value_parser = parse_time)]
+    pub rehearse_from: Option<NaiveTime>,
+    /// With --rehearse-from: how many times faster than real time the rehearsal runs.
+    #[arg(long, default_value_t = 1.0, requires = "rehearse_from")]
+    pub rate: f64,
+    /// Stop (cleanly, as on SIGTERM) when the clock reaches this time (HH:MM).
+    #[arg(long, value_parser = parse_time)]
+    pub stop_at: Option<NaiveTime>,
 }
 
 /// `--from D --to D`, both inclusive (YYYY-MM-DD or `today`).
@@ -512,12 +538,12 @@ pub enum Outcome {
 
 /// The process: logging, a private umask, the arguments, one command, the exit status.
 pub fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| "warn".into()))
-        .with_writer(std::io::stderr)
-        .init();
     rollcall::files::private_umask();
     let cli = Cli::parse();
+    if let Err(e) = logging(&cli) {
+        eprintln!("error: {e:#}");
+        return ExitCode::FAILURE;
+    }
     match try_main(cli) {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
         Ok(Outcome::Partial) => ExitCode::from(3),
@@ -530,6 +556,27 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Warnings to the terminal; `serve` tells what it does (info) and, with `--log`, into a file.
+fn logging(cli: &Cli) -> anyhow::Result<()> {
+    let (default, file) = match &cli.command {
+        Command::Serve(a) => ("info", a.log.as_deref()),
+        _ => ("warn", None),
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| default.into());
+    match file {
+        Some(path) => {
+            let f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| anyhow::anyhow!("cannot write the log file {}: {e}", path.display()))?;
+            tracing_subscriber::fmt().with_env_filter(filter).with_ansi(false).with_writer(std::sync::Mutex::new(f)).init();
+        }
+        None => tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init(),
+    }
+    Ok(())
+}
+
 fn try_main(cli: Cli) -> anyhow::Result<Outcome> {
     let out = Printer::new(cli.json);
     let db = cli.db.as_deref();
@@ -540,7 +587,9 @@ fn try_main(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Embed { image } => engine::embed(&out, engine, &image),
         Command::Compare { a, b } => engine::compare(&out, engine, &a, &b),
         Command::Expression { images } => engine::expression(&out, engine, &images),
-        Command::Eval(EvalCommand::Verify { pairs, seed, no_subtract_mean, cache }) => engine::eval_verify(&out, engine, &pairs, seed, !no_subtract_mean, cache.as_deref()),
+        Command::Eval(EvalCommand::Verify { pairs, seed, no_subtract_mean, cache }) => {
+            engine::eval_verify(&out, engine, &pairs, seed, !no_subtract_mean, cache.as_deref())
+        }
         Command::Eval(EvalCommand::Identify { labels, enroll, unknown_ids, track, seed, min_images, distractors, cache, decision }) => {
             let options = rollcall::eval::identify::IdentifyOptions { enroll, unknown_ids, track, seed, min_images, distractors, config: decision.config()? };
             engine::eval_identify(&out, engine, &labels, options, cache.as_deref())
@@ -554,25 +603,37 @@ fn try_main(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Timetable { action: None, class } => timetable::show(&out, at, class.as_deref()),
         Command::Timetable { action: Some(TimetableCommand::Import { file, dry_run }), .. } => timetable::import(&out, at, &file, dry_run),
         Command::Class { name, start, late_after } => attendance::class_rules(&out, at, &name, start.as_deref(), late_after),
-        Command::Enroll { student_id, photos, dir, allow_lookalike } => attendance::enroll(&out, at, engine, student_id.as_deref(), &photos, dir.as_deref(), allow_lookalike),
+        Command::Enroll { student_id, photos, dir, allow_lookalike } => {
+            attendance::enroll(&out, at, engine, student_id.as_deref(), &photos, dir.as_deref(), allow_lookalike)
+        }
         Command::Students { class } => attendance::students(&out, at, class.as_deref()),
         Command::DeleteStudent { student_id } => attendance::delete_student(&out, at, &student_id),
         Command::Run(args) => attendance::run(&out, at, engine, &args),
+        Command::Serve(args) => serve::serve(&out, at, engine, &args),
         Command::Report { class, date } => attendance::report_day(&out, at, &class, date),
         Command::History { student, range } => attendance::history(&out, at, &student, range.checked()?),
         Command::Summary { class, range } => attendance::summary(&out, at, &class, range.checked()?),
         Command::Export { class, range, out: file, force } => attendance::export(&out, at, &class, range.checked()?, file.as_deref(), force),
-        Command::Override { class, date, student, status, reason } => attendance::override_mark(&out, at, &class, date, &student, status, &reason),
+        Command::Override { class, date, lesson, student, status, reason } => {
+            attendance::override_mark(&out, at, &RegisterRef { class: &class, date, lesson }, &student, status, &reason)
+        }
         Command::Audit => attendance::audit(&out, at),
         Command::Consent(c) => match (c.student_id, c.action) {
             (Some(id), Some(kind)) => {
-                let request = rollcall::consent::ConsentRequest { kind, by: c.by.unwrap_or_default(), relation: c.relation, date: c.date.unwrap_or_default(), how: c.how, note: c.note };
+                let request = rollcall::consent::ConsentRequest {
+                    kind,
+                    by: c.by.unwrap_or_default(),
+                    relation: c.relation,
+                    date: c.date.unwrap_or_default(),
+                    how: c.how,
+                    note: c.note,
+                };
                 privacy::consent_record(&out, at, &id, request)
             }
             (Some(id), None) => privacy::consent_history(&out, at, &id),
             (None, _) => privacy::consent_list(&out, at, c.class.as_deref()),
         },
-        Command::Mark { class, student, status, date } => privacy::mark(&out, at, &class, date, &student, status),
+        Command::Mark { class, student, status, date, lesson } => privacy::mark(&out, at, &RegisterRef { class: &class, date, lesson }, &student, status),
         Command::Backup { out: file, auto, force, .. } => match file {
             Some(file) => backup::backup(&out, at, &file, force),
             None if auto => backup::auto(&out, at, force),

@@ -5,11 +5,11 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use chrono::NaiveDate;
 use serde_json::json;
 
 use super::session::{Caller, Need};
 use super::{Outcome, Printer};
+use rollcall::attendance::RegisterRef;
 use rollcall::consent::ConsentRequest;
 use rollcall::privacy;
 use rollcall::status::Status;
@@ -19,7 +19,16 @@ pub fn consent_record(out: &Printer, at: &Caller, student_id: &str, request: Con
     let r = privacy::record_consent(&mut store, student_id, request, &me.name)?;
     out.print(&r, |w| {
         let relation = r.event.relation.as_deref().map(|x| format!(" ({x})")).unwrap_or_default();
-        writeln!(w, "{} {}: consent {} by {}{relation} on {}; now {}", r.student_id, r.name, r.event.kind.as_str(), r.event.by, r.event.date, r.change.after.as_str())?;
+        writeln!(
+            w,
+            "{} {}: consent {} by {}{relation} on {}; now {}",
+            r.student_id,
+            r.name,
+            r.event.kind.as_str(),
+            r.event.by,
+            r.event.date,
+            r.change.after.as_str()
+        )?;
         if r.change.templates_deleted > 0 {
             writeln!(w, "{} face template(s) deleted; {} is registered by hand from now on", r.change.templates_deleted, r.name)?;
         } else if !r.change.after.usable() {
@@ -41,7 +50,15 @@ pub fn consent_history(out: &Printer, at: &Caller, student_id: &str) -> anyhow::
             let relation = e.relation.as_deref().map(|x| format!(" ({x})")).unwrap_or_default();
             let how = e.how.as_deref().map(|x| format!(", {x}")).unwrap_or_default();
             let note = e.note.as_deref().map(|x| format!(" — {x}")).unwrap_or_default();
-            writeln!(w, "  {}  {:<9} by {}{relation}{how}{note}  (recorded {} by {})", e.date, e.kind.as_str(), e.by, e.recorded_at.format("%Y-%m-%d %H:%M"), e.recorded_by)?;
+            writeln!(
+                w,
+                "  {}  {:<9} by {}{relation}{how}{note}  (recorded {} by {})",
+                e.date,
+                e.kind.as_str(),
+                e.by,
+                e.recorded_at.format("%Y-%m-%d %H:%M"),
+                e.recorded_by
+            )?;
         }
         Ok(())
     })?;
@@ -56,7 +73,12 @@ pub fn consent_list(out: &Printer, at: &Caller, class: Option<&str>) -> anyhow::
     let list = privacy::consent_list(&mut store, class)?;
     out.print(&json!({"class": class, "students": list}), |w| {
         for s in &list {
-            let last = s.history.iter().max_by_key(|e| (e.date, e.recorded_at)).map(|e| format!("  ({} by {} on {})", e.kind.as_str(), e.by, e.date)).unwrap_or_default();
+            let last = s
+                .history
+                .iter()
+                .max_by_key(|e| (e.date, e.recorded_at))
+                .map(|e| format!("  ({} by {} on {})", e.kind.as_str(), e.by, e.date))
+                .unwrap_or_default();
             writeln!(w, "{:<12} {:<28} {:<8} {:<10}{last}", s.student_id, s.name, s.class.as_deref().unwrap_or("(left)"), s.state.as_str())?;
         }
         let usable = list.iter().filter(|s| s.state.usable()).count();
@@ -65,10 +87,10 @@ pub fn consent_list(out: &Printer, at: &Caller, class: Option<&str>) -> anyhow::
     Ok(Outcome::Done)
 }
 
-pub fn mark(out: &Printer, at: &Caller, class: &str, date: NaiveDate, student: &str, status: Status) -> anyhow::Result<Outcome> {
-    let (mut store, me) = at.signed(Need::Class(class))?;
-    let o = rollcall::attendance::mark_by_hand(&mut store, class, date, student, status, &me.name)?;
-    out.print(&o, |w| writeln!(w, "{} on {}: {} (by hand, by {})", o.name, o.date, o.new, o.by))?;
+pub fn mark(out: &Printer, at: &Caller, register: &RegisterRef, student: &str, status: Status) -> anyhow::Result<Outcome> {
+    let (mut store, me) = at.signed(Need::Class(register.class))?;
+    let o = rollcall::attendance::mark_by_hand(&mut store, register, student, status, &me.name)?;
+    out.print(&o, |w| writeln!(w, "{} on {} ({}): {} (by hand, by {})", o.name, o.date, super::attendance::lesson_name(&o.lesson), o.new, o.by))?;
     Ok(Outcome::Done)
 }
 
@@ -94,7 +116,11 @@ pub fn purge(out: &Printer, at: &Caller, dry_run: bool) -> anyhow::Result<Outcom
         }
         let verb = if dry_run { "would delete" } else { "deleted" };
         let c = &r.counts;
-        writeln!(w, "{verb}: {} face template(s) of students who left, {} face template(s) not recognised for {} days, {} mood summaries, {} register(s) with {} mark(s)", c.templates_of_students_who_left, c.templates_unrecognised, r.policy.template_days_unrecognised, c.mood_summaries, c.sessions, c.marks)?;
+        writeln!(
+            w,
+            "{verb}: {} face template(s) of students who left, {} face template(s) not recognised for {} days, {} mood summaries, {} register(s) with {} mark(s)",
+            c.templates_of_students_who_left, c.templates_unrecognised, r.policy.template_days_unrecognised, c.mood_summaries, c.sessions, c.marks
+        )?;
         if dry_run {
             writeln!(w, "dry run: nothing was deleted; run `rollcall purge` to apply")?;
         }
@@ -107,7 +133,14 @@ pub fn export_student(out: &Printer, at: &Caller, student_id: &str, file: &Path,
     let (mut store, me) = at.signed(Need::Office("export a student's data"))?;
     let e = privacy::write_student_export(&mut store, student_id, file, force, &me.name)?;
     out.print(&json!({"file": file, "student_id": e.student.student_id, "marks": e.marks.len(), "consent_events": e.consent.len(), "templates": e.face_templates.count}), |w| {
-        writeln!(w, "wrote {} ({} mark(s), {} consent event(s), {} face template(s) described, not included)", file.display(), e.marks.len(), e.consent.len(), e.face_templates.count)
+        writeln!(
+            w,
+            "wrote {} ({} mark(s), {} consent event(s), {} face template(s) described, not included)",
+            file.display(),
+            e.marks.len(),
+            e.consent.len(),
+            e.face_templates.count
+        )
     })?;
     Ok(Outcome::Done)
 }

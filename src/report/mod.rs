@@ -10,11 +10,11 @@ pub mod xlsx;
 
 use std::collections::BTreeMap;
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use serde::Serialize;
 
-use crate::attendance::Status;
-use crate::storage::{Class, Mark, Membership, MoodRow, Session, Store, Student};
+use crate::attendance::{lessons, Status};
+use crate::storage::{Class, LessonSlot, Mark, Membership, MoodRow, Session, Store, Student};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct StudentDay {
@@ -42,20 +42,40 @@ pub struct StudentDay {
     pub confidence: Option<f32>,
 }
 
+/// One lesson's register on a day.
+#[derive(Debug, Clone, Serialize)]
+pub struct LessonRoll {
+    /// The lesson's scheduled start ("HH:MM"), its name within the day; "" for the day's register
+    /// of a class with no lesson times that was not taken.
+    pub lesson: String,
+    /// The lesson's scheduled end ("HH:MM"), when a timetable gives one.
+    pub ends: Option<String>,
+    /// A session exists for the lesson (running or closed); without one nobody is counted absent.
+    pub held: bool,
+    /// The session is still running (its unseen students are absent so far).
+    pub open: bool,
+    /// What lateness was judged against.
+    pub starts_at: Option<NaiveDateTime>,
+    /// Students only a person can register (see `StudentDay::by_hand`) with no mark yet.
+    pub to_mark_by_hand: usize,
+    pub students: Vec<StudentDay>,
+    pub counts: BTreeMap<String, usize>,
+}
+
+/// A class's day: each of its lessons (held, running, or timetabled and not taken), in the order
+/// of the day. A class with one lesson a day has one.
 #[derive(Debug, Clone, Serialize)]
 pub struct DailyReport {
     pub class: String,
     pub date: NaiveDate,
-    /// A session exists for the day (running or closed); without one nobody is counted absent.
-    pub session_held: bool,
-    /// The session is still running (its unseen students are absent so far).
-    pub session_open: bool,
-    pub session_starts_at: Option<NaiveDateTime>,
     /// Whether mood is shown (mood recognition on).
     pub mood: bool,
-    /// Students only a person can register (see `StudentDay::by_hand`) with no mark yet.
-    pub to_mark_by_hand: usize,
-    pub students: Vec<StudentDay>,
+    pub lessons: Vec<LessonRoll>,
+    /// Some lesson was held that day.
+    pub session_held: bool,
+    /// Some lesson is still running.
+    pub session_open: bool,
+    /// The day: every held lesson's marks, each student counted once per lesson.
     pub counts: BTreeMap<String, usize>,
 }
 
@@ -84,10 +104,7 @@ fn session_days(store: &mut Store, students: &[Student], session: Option<&Sessio
         Some(s) => (store.marks(s.id)?, if mood { store.moods(s.id)? } else { Vec::new() }),
         None => (Vec::new(), Vec::new()),
     };
-    Ok(students
-        .iter()
-        .map(|s| student_day(s, session, marks.iter().find(|m| m.student_id == s.id), moods.iter().find(|m| m.student_id == s.id)))
-        .collect())
+    Ok(students.iter().map(|s| student_day(s, session, marks.iter().find(|m| m.student_id == s.id), moods.iter().find(|m| m.student_id == s.id))).collect())
 }
 
 fn count(days: &[StudentDay]) -> BTreeMap<String, usize> {
@@ -119,30 +136,55 @@ pub fn how_marked(mark: &crate::storage::Mark) -> &'static str {
 pub fn daily(store: &mut Store, class: &str, date: NaiveDate) -> anyhow::Result<DailyReport> {
     let c = store.class(class)?;
     let mood = crate::settings::mood_enabled(store)?;
-    let session = store.session(&c, date)?;
+    let (held, mut slots) = lessons::of_day(store, &c, date)?;
+    if slots.is_empty() {
+        // No lesson held or timetabled: the day's register as it would be taken.
+        slots.push(LessonSlot::at(c.lesson_start().unwrap_or(NaiveTime::MIN)));
+    }
     let register = store.class_register(c.id, date, date)?;
-    let students = on_register(store, &register, date, session.as_ref())?;
-    let mut days = session_days(store, &students, session.as_ref(), mood)?;
-    let recognisable = store.recognisable(&students.iter().map(|s| s.id).collect::<Vec<_>>())?;
-    for (d, s) in days.iter_mut().zip(&students) {
-        d.by_hand = !recognisable.contains(&s.id);
+    let mut rolls = Vec::new();
+    for slot in slots {
+        let session = held.iter().find(|s| s.lesson().start == slot.start);
+        let students = on_register(store, &register, date, session)?;
+        let mut days = session_days(store, &students, session, mood)?;
+        let recognisable = store.recognisable(&students.iter().map(|s| s.id).collect::<Vec<_>>())?;
+        for (d, s) in days.iter_mut().zip(&students) {
+            d.by_hand = !recognisable.contains(&s.id);
+        }
+        let untimed = session.is_none() && held.is_empty() && c.lesson_start().is_none() && slot.end.is_none();
+        rolls.push(LessonRoll {
+            lesson: if untimed { String::new() } else { slot.key() },
+            ends: session.and_then(|s| s.ends_at).map(|e| e.time()).or(slot.end).map(|e| e.format("%H:%M").to_string()),
+            held: session.is_some(),
+            open: session.is_some_and(|s| s.closed_at.is_none()),
+            starts_at: session.map(|s| s.starts_at),
+            to_mark_by_hand: days.iter().filter(|d| d.by_hand && d.how.is_none()).count(),
+            counts: count(&days),
+            students: days,
+        });
+    }
+    let mut day = count(&[]);
+    for r in rolls.iter().filter(|r| r.held) {
+        for (k, v) in &r.counts {
+            *day.entry(k.clone()).or_default() += v;
+        }
     }
     Ok(DailyReport {
-        to_mark_by_hand: days.iter().filter(|d| d.by_hand && d.how.is_none()).count(),
         class: c.name,
         date,
-        session_held: session.is_some(),
-        session_open: session.as_ref().is_some_and(|s| s.closed_at.is_none()),
-        session_starts_at: session.map(|s| s.starts_at),
         mood,
-        counts: count(&days),
-        students: days,
+        session_held: rolls.iter().any(|r| r.held),
+        session_open: rolls.iter().any(|r| r.open),
+        counts: day,
+        lessons: rolls,
     })
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct HistoryDay {
     pub date: NaiveDate,
+    /// The lesson ("HH:MM").
+    pub lesson: String,
     /// The class whose register this is.
     pub class: String,
     #[serde(flatten)]
@@ -187,11 +229,11 @@ pub fn history(store: &mut Store, student_id: &str, from: NaiveDate, to: NaiveDa
             sessions.push((session, name));
         }
     }
-    sessions.sort_by_key(|(x, _)| (x.date, x.starts_at));
+    sessions.sort_by(|(x, _), (y, _)| (x.date, &x.lesson_start, x.class_id).cmp(&(y.date, &y.lesson_start, y.class_id)));
     let mut days = Vec::new();
     for (session, class) in &sessions {
         let d = session_days(store, std::slice::from_ref(&s), Some(session), mood)?.remove(0);
-        days.push(HistoryDay { date: session.date, class: class.clone(), day: d });
+        days.push(HistoryDay { date: session.date, lesson: session.lesson_start.clone(), class: class.clone(), day: d });
     }
     let plain: Vec<StudentDay> = days.iter().map(|d| d.day.clone()).collect();
     let current = memberships.iter().rev().find(|(_, m)| m.left_on.is_none()).map(|(c, _)| c.name.clone());
@@ -221,11 +263,20 @@ pub struct StudentSummary {
     pub counts: BTreeMap<String, usize>,
     pub attendance_rate: Option<f64>,
     pub late_minutes_total: i64,
-    /// Dominant mood over the range (most frequent daily dominant mood).
+    /// Dominant mood over the range (the most frequent of the lessons' dominant moods).
     pub mood: Option<String>,
-    /// Status per session date, for the grid.
-    pub by_date: BTreeMap<NaiveDate, Status>,
-    pub mood_by_date: BTreeMap<NaiveDate, String>,
+    /// Status in each of the summary's `lessons` (same order; `None`: not on that register).
+    pub statuses: Vec<Option<Status>>,
+    /// Dominant mood in each of the summary's `lessons`.
+    pub moods: Vec<Option<String>>,
+}
+
+/// One lesson held in a summary's range: a column of the grid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LessonHeld {
+    pub date: NaiveDate,
+    /// "HH:MM"
+    pub lesson: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -235,7 +286,8 @@ pub struct ClassSummary {
     pub to: NaiveDate,
     /// Whether mood is included (mood recognition on).
     pub mood: bool,
-    pub dates: Vec<NaiveDate>,
+    /// Every lesson held in the range, in order (a day with two lessons has two).
+    pub lessons: Vec<LessonHeld>,
     pub students: Vec<StudentSummary>,
     pub counts: BTreeMap<String, usize>,
     pub attendance_rate: Option<f64>,
@@ -248,8 +300,8 @@ pub fn summary(store: &mut Store, class: &str, from: NaiveDate, to: NaiveDate) -
     let sessions = store.sessions_between(&c, from, to)?;
     // Students in the order of the register, then anybody marked who was not a member.
     let mut students: Vec<Student> = register.iter().map(|(s, _)| s.clone()).collect();
-    let mut per_student: BTreeMap<i32, Vec<(NaiveDate, StudentDay)>> = BTreeMap::new();
-    for session in &sessions {
+    let mut per_student: BTreeMap<i32, Vec<(usize, StudentDay)>> = BTreeMap::new();
+    for (k, session) in sessions.iter().enumerate() {
         let on = on_register(store, &register, session.date, Some(session))?;
         for s in &on {
             if !students.iter().any(|x| x.id == s.id) {
@@ -257,7 +309,7 @@ pub fn summary(store: &mut Store, class: &str, from: NaiveDate, to: NaiveDate) -
             }
         }
         for (s, d) in on.iter().zip(session_days(store, &on, Some(session), mood)?) {
-            per_student.entry(s.id).or_default().push((session.date, d));
+            per_student.entry(s.id).or_default().push((k, d));
         }
     }
     let mut all = Vec::new();
@@ -280,8 +332,8 @@ pub fn summary(store: &mut Store, class: &str, from: NaiveDate, to: NaiveDate) -
                 attendance_rate: rate(&plain),
                 late_minutes_total: plain.iter().map(|d| d.late_minutes).sum(),
                 mood: mood_counts.into_iter().max_by_key(|(_, n)| *n).map(|(m, _)| m),
-                by_date: days.iter().filter_map(|(date, d)| d.status.map(|st| (*date, st))).collect(),
-                mood_by_date: days.iter().filter_map(|(date, d)| d.mood.clone().map(|m| (*date, m))).collect(),
+                statuses: (0..sessions.len()).map(|k| days.iter().find(|(i, _)| *i == k).and_then(|(_, d)| d.status)).collect(),
+                moods: (0..sessions.len()).map(|k| days.iter().find(|(i, _)| *i == k).and_then(|(_, d)| d.mood.clone())).collect(),
             }
         })
         .collect();
@@ -290,7 +342,7 @@ pub fn summary(store: &mut Store, class: &str, from: NaiveDate, to: NaiveDate) -
         from,
         to,
         mood,
-        dates: sessions.iter().map(|s| s.date).collect(),
+        lessons: sessions.iter().map(|s| LessonHeld { date: s.date, lesson: s.lesson_start.clone() }).collect(),
         counts: count(&all),
         attendance_rate: rate(&all),
         students: rows,
@@ -314,7 +366,7 @@ pub fn class_overview(store: &mut Store) -> anyhow::Result<Vec<ClassOverview>> {
     Ok(classes
         .into_iter()
         .map(|c| {
-            let members: Vec<_> = students.iter().filter(|s| s.class.as_deref() == Some(c.name.as_str())).collect();
+            let members: Vec<_> = students.iter().filter(|s| s.classes.contains(&c.name)).collect();
             ClassOverview {
                 students: members.len(),
                 enrolled: members.iter().filter(|s| s.enrolled_photos > 0).count(),

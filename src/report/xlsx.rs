@@ -1,6 +1,6 @@
 //! The Excel workbook a school office opens: a summary sheet (rates and counts per student), a
-//! students x dates grid of status codes, the daily detail (times, late minutes), and a mood
-//! sheet with a chart. Header rows are frozen, columns sized, dates formatted as dates.
+//! students x lessons grid (a column per lesson held) of status codes, the daily detail (lesson,
+//! times, late minutes), and a mood sheet with a chart. Header rows are frozen, columns sized, dates formatted as dates.
 //! While mood recognition is off the workbook holds nothing about mood (no sheet, no column).
 //! The file is written through `files::write_file`: never over the database, never over an
 //! existing file unless asked, complete or not at all. Text cells are always text: a name
@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveTime};
 use rust_xlsxwriter::{Chart, ChartType, Color, Format, FormatAlign, FormatBorder, Workbook, Worksheet, XlsxError};
 
 use super::ClassSummary;
@@ -37,8 +37,10 @@ pub fn export(store: &mut Store, class: &str, from: NaiveDate, to: NaiveDate, ou
     let summary = super::summary(store, class, from, to)?;
     let c = store.class(class)?;
     let mut daily = Vec::new();
-    for date in &summary.dates {
-        daily.push(super::daily(store, &c.name, *date)?);
+    let mut dates: Vec<NaiveDate> = summary.lessons.iter().map(|l| l.date).collect();
+    dates.dedup();
+    for date in dates {
+        daily.push(super::daily(store, &c.name, date)?);
     }
     let protected = Protected { database: store.files().to_vec(), inputs: Vec::new() };
     files::write_file(out, overwrite, &protected, |tmp| Ok(write(&summary, &daily, tmp)?))?;
@@ -52,7 +54,8 @@ fn write(summary: &ClassSummary, daily: &[super::DailyReport], out: &Path) -> Re
     let header = Format::new().set_bold().set_background_color(Color::RGB(0x1F4E78)).set_font_color(Color::White).set_border(FormatBorder::Thin);
     let title = Format::new().set_bold().set_font_size(14);
     let date_fmt = Format::new().set_num_format("yyyy-mm-dd").set_align(FormatAlign::Center);
-    let date_header = header.clone().set_num_format("ddd dd mmm").set_align(FormatAlign::Center);
+    // A grid column is a lesson: its day and start.
+    let lesson_header = header.clone().set_num_format("ddd dd mmm hh:mm").set_align(FormatAlign::Center).set_text_wrap();
     let time_fmt = Format::new().set_num_format("hh:mm:ss");
     let pct = Format::new().set_num_format("0.0%");
 
@@ -60,7 +63,7 @@ fn write(summary: &ClassSummary, daily: &[super::DailyReport], out: &Path) -> Re
     let ws = wb.add_worksheet();
     ws.set_name("Summary")?;
     ws.write_with_format(0, 0, format!("Attendance — class {}", summary.class), &title)?;
-    ws.write(1, 0, format!("{} to {}  ·  {} session(s)", summary.from, summary.to, summary.dates.len()))?;
+    ws.write(1, 0, format!("{} to {}  ·  {} session(s)", summary.from, summary.to, summary.lessons.len()))?;
     let cols = ["Student ID", "Name", "Present", "Late", "Absent", "Excused", "Attendance rate", "Late minutes", "Usual mood"];
     let cols = if mood { &cols[..] } else { &cols[..8] };
     for (k, h) in cols.iter().enumerate() {
@@ -93,21 +96,23 @@ fn write(summary: &ClassSummary, daily: &[super::DailyReport], out: &Path) -> Re
     ws.set_freeze_panes(4, 2)?;
     widths(ws, &[12.0, 26.0, 9.0, 9.0, 9.0, 9.0, 16.0, 13.0, 13.0])?;
 
-    // Students x dates grid
+    // Students x lessons grid
     let ws = wb.add_worksheet();
     ws.set_name("Attendance grid")?;
     ws.write_with_format(0, 0, "Student ID", &header)?;
     ws.write_with_format(0, 1, "Name", &header)?;
-    for (k, d) in summary.dates.iter().enumerate() {
-        ws.write_date_with_format(0, 2 + k as u16, d, &date_header)?;
+    for (k, l) in summary.lessons.iter().enumerate() {
+        let at = NaiveTime::parse_from_str(&l.lesson, "%H:%M").map_or(l.date.and_time(NaiveTime::MIN), |t| l.date.and_time(t));
+        ws.write_datetime_with_format(0, 2 + k as u16, &at, &lesson_header)?;
         ws.set_column_width(2 + k as u16, 11.0)?;
     }
+    ws.set_row_height(0, 30.0)?;
     for (r, s) in summary.students.iter().enumerate() {
         let row = 1 + r as u32;
         ws.write(row, 0, &s.student_id)?;
         ws.write(row, 1, &s.name)?;
-        for (k, d) in summary.dates.iter().enumerate() {
-            if let Some(st) = s.by_date.get(d) {
+        for (k, st) in s.statuses.iter().enumerate() {
+            if let Some(st) = st {
                 let f = Format::new().set_align(FormatAlign::Center).set_background_color(status_fill(*st));
                 ws.write_with_format(row, 2 + k as u16, st.code(), &f)?;
             }
@@ -122,7 +127,7 @@ fn write(summary: &ClassSummary, daily: &[super::DailyReport], out: &Path) -> Re
     // Daily detail
     let ws = wb.add_worksheet();
     ws.set_name("Daily detail")?;
-    let cols: Vec<&str> = ["Date", "Student ID", "Name", "Status", "First seen", "Last seen", "Late minutes", "Mood", "How"]
+    let cols: Vec<&str> = ["Date", "Lesson", "Student ID", "Name", "Status", "First seen", "Last seen", "Late minutes", "Mood", "How"]
         .into_iter()
         .filter(|c| mood || *c != "Mood")
         .collect();
@@ -132,30 +137,33 @@ fn write(summary: &ClassSummary, daily: &[super::DailyReport], out: &Path) -> Re
     }
     let mut row = 1u32;
     for day in daily {
-        for s in &day.students {
-            ws.write_date_with_format(row, 0, &day.date, &date_fmt)?;
-            ws.write(row, 1, &s.student_id)?;
-            ws.write(row, 2, &s.name)?;
-            if let Some(status) = s.status {
-                ws.write_with_format(row, 3, status.as_str(), &Format::new().set_background_color(status_fill(status)))?;
+        for lesson in day.lessons.iter().filter(|l| l.held) {
+            for s in &lesson.students {
+                ws.write_date_with_format(row, 0, &day.date, &date_fmt)?;
+                ws.write(row, 1, &lesson.lesson)?;
+                ws.write(row, 2, &s.student_id)?;
+                ws.write(row, 3, &s.name)?;
+                if let Some(status) = s.status {
+                    ws.write_with_format(row, 4, status.as_str(), &Format::new().set_background_color(status_fill(status)))?;
+                }
+                if let Some(t) = s.first_seen {
+                    ws.write_datetime_with_format(row, 5, &t, &time_fmt)?;
+                }
+                if let Some(t) = s.last_seen {
+                    ws.write_datetime_with_format(row, 6, &t, &time_fmt)?;
+                }
+                ws.write(row, 7, s.late_minutes as f64)?;
+                if mood {
+                    ws.write(row, 8, s.mood.clone().unwrap_or_default())?;
+                }
+                ws.write(row, set_by, s.how.unwrap_or(""))?;
+                row += 1;
             }
-            if let Some(t) = s.first_seen {
-                ws.write_datetime_with_format(row, 4, &t, &time_fmt)?;
-            }
-            if let Some(t) = s.last_seen {
-                ws.write_datetime_with_format(row, 5, &t, &time_fmt)?;
-            }
-            ws.write(row, 6, s.late_minutes as f64)?;
-            if mood {
-                ws.write(row, 7, s.mood.clone().unwrap_or_default())?;
-            }
-            ws.write(row, set_by, s.how.unwrap_or(""))?;
-            row += 1;
         }
     }
     ws.set_freeze_panes(1, 0)?;
     ws.autofilter(0, 0, row.saturating_sub(1).max(1), set_by)?;
-    widths(ws, &[12.0, 12.0, 26.0, 10.0, 11.0, 11.0, 13.0, 11.0, 10.0][..cols.len()])?;
+    widths(ws, &[12.0, 8.0, 12.0, 26.0, 10.0, 11.0, 11.0, 13.0, 11.0, 10.0][..cols.len()])?;
 
     if mood {
         mood_sheet(&mut wb, summary, &header)?;
@@ -169,16 +177,16 @@ fn mood_sheet(wb: &mut Workbook, summary: &ClassSummary, header: &Format) -> Res
     let ws = wb.add_worksheet();
     ws.set_name("Mood")?;
     ws.write_with_format(0, 0, "Mood", header)?;
-    ws.write_with_format(0, 1, "Student-days", header)?;
+    ws.write_with_format(0, 1, "Student-lessons", header)?;
     for (k, e) in Expression::ALL.iter().enumerate() {
-        let n = summary.students.iter().flat_map(|s| s.mood_by_date.values()).filter(|m| m.as_str() == e.as_str()).count();
+        let n = summary.students.iter().flat_map(|s| s.moods.iter().flatten()).filter(|m| m.as_str() == e.as_str()).count();
         ws.write(1 + k as u32, 0, e.as_str())?;
         ws.write(1 + k as u32, 1, n as f64)?;
     }
     ws.write(9, 0, "Mood is the dominant facial expression over each session; it is only recorded when mood recognition is on.")?;
     let mut chart = Chart::new(ChartType::Column);
-    chart.title().set_name("Dominant mood per student-day");
-    chart.add_series().set_categories(("Mood", 1, 0, 7, 0)).set_values(("Mood", 1, 1, 7, 1)).set_name("Student-days");
+    chart.title().set_name("Dominant mood per student-lesson");
+    chart.add_series().set_categories(("Mood", 1, 0, 7, 0)).set_values(("Mood", 1, 1, 7, 1)).set_name("Student-lessons");
     chart.legend().set_hidden();
     ws.insert_chart(0, 3, &chart)?;
     ws.set_freeze_panes(1, 0)?;

@@ -15,10 +15,10 @@
 mod backup;
 pub mod cipher;
 mod consent;
-mod staff;
 mod people;
 mod register;
 mod schema;
+mod staff;
 mod timetable;
 
 use std::path::{Path, PathBuf};
@@ -37,10 +37,10 @@ use crate::keys::{DatabaseKey, KeyStore};
 
 pub use backup::Contents;
 pub use consent::ConsentChange;
-pub use staff::{AccountInfo, AccountRow, FailedSignIn};
 pub use people::{Membership, RosterChange, RosterChanges, RosterConsent, RosterEntry, RosterOptions, StudentEntry, Template, TemplateInfo};
+pub use register::{LessonSlot, MarkOutcome, PurgeCounts, PurgeCutoffs, SessionOpening, StaleSessions};
+pub use staff::{AccountInfo, AccountRow, FailedSignIn};
 pub use timetable::Lesson;
-pub use register::{MarkOutcome, PurgeCounts, PurgeCutoffs, SessionOpening, StaleSessions};
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 /// How long a write waits for another writer before it reports `Locked`.
@@ -166,6 +166,11 @@ pub struct Session {
     pub id: i32,
     pub class_id: i32,
     pub date: NaiveDate,
+    /// The lesson's scheduled start ("HH:MM"): which of the class's lessons that day this is.
+    pub lesson_start: String,
+    /// The lesson's scheduled end, when a timetable gave one.
+    pub ends_at: Option<NaiveDateTime>,
+    /// What lateness is judged against (the lesson's start, or the first camera run's).
     pub starts_at: NaiveDateTime,
     pub late_after_minutes: i32,
     pub source: String,
@@ -439,9 +444,7 @@ impl Store {
         let _ = conn.batch_execute("PRAGMA journal_mode = WAL");
         conn.batch_execute("PRAGMA synchronous = NORMAL")?;
         Self::check_schema_version(&mut conn, path)?;
-        conn.run_pending_migrations(MIGRATIONS).map_err(|e| {
-            classify(&e.to_string()).unwrap_or_else(|| open_err(format!("schema migration failed: {e}")))
-        })?;
+        conn.run_pending_migrations(MIGRATIONS).map_err(|e| classify(&e.to_string()).unwrap_or_else(|| open_err(format!("schema migration failed: {e}"))))?;
         #[derive(QueryableByName)]
         struct Violation {
             #[diesel(sql_type = diesel::sql_types::Text)]
@@ -454,7 +457,9 @@ impl Store {
         conn.batch_execute("PRAGMA foreign_keys = ON")?;
         let mut store = Store { conn, path: path.to_path_buf(), created, seal: cipher::TemplateSeal::for_key(key) };
         match store.close_stale_sessions() {
-            Ok(s) if s.closed + s.removed > 0 => tracing::info!(closed = s.closed, removed = s.removed, "sessions of killed runs closed"),
+            Ok(s) if s.closed + s.removed > 0 => {
+                tracing::info!(closed = s.closed, removed = s.removed, "sessions of killed runs closed")
+            }
             Ok(_) => {}
             // A read-only or busy database is still readable: the next writer closes them.
             Err(e) => tracing::warn!(error = %e, "could not close the sessions of killed runs now"),
@@ -605,10 +610,11 @@ mod tests {
         assert_eq!(students.iter().find(|s| s.student.student_id == "S1").unwrap().enrolled_photos, 1);
         let register = store.class_register(class.id, NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(), NaiveDate::from_ymd_opt(2026, 11, 30).unwrap()).unwrap();
         assert_eq!(register.len(), 2, "both students were in 7B all along");
-        let nov2 = store.session(&class, NaiveDate::from_ymd_opt(2026, 11, 2).unwrap()).unwrap().unwrap();
+        let nov2 = store.sessions_on(&class, NaiveDate::from_ymd_opt(2026, 11, 2).unwrap()).unwrap().remove(0);
+        assert_eq!(nov2.lesson_start, "08:30", "a day's session of an earlier version is the lesson starting at its start");
         assert_eq!(store.marks(nov2.id).unwrap().len(), 1);
         // The session an old process left open is closed on the first start, at its last mark.
-        let nov3 = store.session(&class, NaiveDate::from_ymd_opt(2026, 11, 3).unwrap()).unwrap().unwrap();
+        let nov3 = store.sessions_on(&class, NaiveDate::from_ymd_opt(2026, 11, 3).unwrap()).unwrap().remove(0);
         assert_eq!(nov3.closed_at.map(|t| t.to_string()), Some("2026-11-03 08:50:00".into()));
         let audit = store.audit_log().unwrap();
         assert_eq!(audit[0].student_ref.as_deref(), Some("S2"));
@@ -616,7 +622,16 @@ mod tests {
         assert!(store.gallery(class.id, "m").unwrap().is_empty());
         let s1 = store.student("S1").unwrap();
         let date = NaiveDate::from_ymd_opt(2026, 9, 1).unwrap();
-        let grant = crate::consent::ConsentEvent { kind: crate::consent::ConsentKind::Granted, by: "A Parent".into(), relation: None, date, how: None, note: None, recorded_at: date.and_hms_opt(9, 0, 0).unwrap(), recorded_by: "office".into() };
+        let grant = crate::consent::ConsentEvent {
+            kind: crate::consent::ConsentKind::Granted,
+            by: "A Parent".into(),
+            relation: None,
+            date,
+            how: None,
+            note: None,
+            recorded_at: date.and_hms_opt(9, 0, 0).unwrap(),
+            recorded_by: "office".into(),
+        };
         store.record_consent(&s1, &grant).unwrap();
         assert_eq!(store.gallery(class.id, "m").unwrap()[0].embeddings, vec![vec![1.0f32]]);
         // Opened again: nothing more to migrate, nothing changes.

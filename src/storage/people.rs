@@ -53,7 +53,8 @@ pub struct RosterChange {
     /// "old name -> new name", when the name changes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<(String, String)>,
-    /// (old class, new class), when the student moves. `None` as old: in no class until now.
+    /// (old classes, new classes) as "7B, Maths 3", when the student's classes change. `None` as
+    /// old: in no class until now.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub class: Option<(Option<String>, String)>,
 }
@@ -109,8 +110,11 @@ impl Membership {
 pub struct StudentEntry {
     #[serde(flatten)]
     pub student: Student,
-    /// The class they are in now (`None`: left, or never in one).
+    /// The class they are in now (`None`: left, or never in one); when a class was asked for,
+    /// that class.
     pub class: Option<String>,
+    /// Every class they are in now (sections, sets: a secondary student has several).
+    pub classes: Vec<String>,
     pub enrolled_photos: i64,
     pub consent: crate::consent::ConsentState,
 }
@@ -175,10 +179,7 @@ impl Store {
     pub fn set_class_rules(&mut self, name: &str, start: Option<NaiveTime>, late_after_minutes: i32) -> Result<Class> {
         let class = self.class(name)?;
         diesel::update(classes::table.find(class.id))
-            .set((
-                classes::session_start.eq(start.map(|t| t.format("%H:%M").to_string())),
-                classes::late_after_minutes.eq(late_after_minutes),
-            ))
+            .set((classes::session_start.eq(start.map(|t| t.format("%H:%M").to_string())), classes::late_after_minutes.eq(late_after_minutes)))
             .execute(&mut self.conn)?;
         self.class(name)
     }
@@ -193,9 +194,9 @@ impl Store {
             .filter(memberships::left_on.is_null())
             .select((memberships::student_id, classes::id, classes::name))
             .load(&mut self.conn)?;
-        let mut class_of: HashMap<i32, (i32, String)> = HashMap::new();
+        let mut class_of: HashMap<i32, Vec<(i32, String)>> = HashMap::new();
         for (s, c, name) in current {
-            class_of.entry(s).or_insert((c, name));
+            class_of.entry(s).or_default().push((c, name));
         }
         let counts: HashMap<i32, i64> = enrolments::table
             .group_by(enrolments::student_id)
@@ -207,20 +208,29 @@ impl Store {
             .select(Student::as_select())
             .load::<Student>(&mut self.conn)?
             .into_iter()
-            .filter(|s| class_id.is_none_or(|c| class_of.get(&s.id).is_some_and(|(id, _)| *id == c)))
+            .filter(|s| class_id.is_none_or(|c| class_of.get(&s.id).is_some_and(|cs| cs.iter().any(|(id, _)| *id == c))))
             .collect();
         let consent = super::consent::events_of(&mut self.conn, &all.iter().map(|s| s.id).collect::<Vec<_>>())?;
         let mut rows: Vec<StudentEntry> = all
             .into_iter()
             .map(|s| StudentEntry {
-                class: class_of.get(&s.id).map(|(_, n)| n.clone()),
+                class: match (class, class_of.get(&s.id)) {
+                    (Some(c), Some(_)) => Some(c.to_string()),
+                    (_, cs) => cs.and_then(|cs| cs.first()).map(|(_, n)| n.clone()),
+                },
+                classes: class_of.get(&s.id).map(|cs| cs.iter().map(|(_, n)| n.clone()).collect::<BTreeSet<_>>().into_iter().collect()).unwrap_or_default(),
                 enrolled_photos: counts.get(&s.id).copied().unwrap_or(0),
                 consent: consent.get(&s.id).map(|e| crate::consent::state(e)).unwrap_or_default(),
                 student: s,
             })
             .collect();
         rows.sort_by(|a, b| {
-            (a.class.is_none(), &a.class, &a.student.last_name, &a.student.first_name).cmp(&(b.class.is_none(), &b.class, &b.student.last_name, &b.student.first_name))
+            (a.class.is_none(), &a.class, &a.student.last_name, &a.student.first_name).cmp(&(
+                b.class.is_none(),
+                &b.class,
+                &b.student.last_name,
+                &b.student.first_name,
+            ))
         });
         Ok(rows)
     }
@@ -289,38 +299,45 @@ impl Store {
             let existing: HashMap<String, Student> =
                 students::table.select(Student::as_select()).load::<Student>(conn)?.into_iter().map(|s| (s.student_id.clone(), s)).collect();
             let current: Vec<Membership> = memberships::table.filter(memberships::left_on.is_null()).select(Membership::as_select()).load(conn)?;
-            let mut current_of: HashMap<i32, Membership> = HashMap::new();
+            let mut current_of: HashMap<i32, Vec<Membership>> = HashMap::new();
             for m in current {
-                current_of.entry(m.student_id).or_insert(m);
+                current_of.entry(m.student_id).or_default().push(m);
             }
+            let class_list = |ms: &[Membership]| -> BTreeSet<String> { ms.iter().filter_map(|m| class_names.get(&m.class_id).cloned()).collect() };
 
             let mut changes = RosterChanges { dry_run: options.dry_run, missing_leave: options.remove_missing, ..RosterChanges::default() };
             // Consent the file states that is not on record yet (a re-import records nothing twice).
             let existing_rows: Vec<i32> = existing.values().map(|s| s.id).collect();
             let on_record = super::consent::events_of(conn, &existing_rows)?;
-            for e in entries {
+            for e in first_rows(entries) {
                 let Some(c) = &e.consent else { continue };
-                let known = existing.get(&e.student_id).and_then(|s| on_record.get(&s.id)).is_some_and(|events| {
-                    events.iter().any(|x| x.kind == c.kind && x.date == c.date && x.by.trim().eq_ignore_ascii_case(c.by.trim()))
-                });
+                let known = existing
+                    .get(&e.student_id)
+                    .and_then(|s| on_record.get(&s.id))
+                    .is_some_and(|events| events.iter().any(|x| x.kind == c.kind && x.date == c.date && x.by.trim().eq_ignore_ascii_case(c.by.trim())));
                 if !known {
                     changes.consent.push((e.student_id.clone(), c.clone()));
                 }
             }
             let in_file: BTreeSet<&str> = entries.iter().map(|e| e.class.as_str()).collect();
             changes.classes_created = in_file.iter().filter(|c| !classes.contains_key(**c)).map(|c| c.to_string()).collect();
-            let listed: BTreeSet<&str> = entries.iter().map(|e| e.student_id.as_str()).collect();
-            let mut moves: Vec<(&Student, Option<Membership>, String)> = Vec::new();
-            let mut renames: Vec<(i32, &RosterEntry)> = Vec::new();
+            // Each listed student's classes: their rows.
+            let mut classes_of: HashMap<&str, BTreeSet<String>> = HashMap::new();
             for e in entries {
+                classes_of.entry(e.student_id.as_str()).or_default().insert(e.class.clone());
+            }
+            let mut moves: Vec<(&Student, Vec<Membership>, Vec<String>)> = Vec::new();
+            let mut renames: Vec<(i32, &RosterEntry)> = Vec::new();
+            for e in first_rows(entries) {
                 let Some(s) = existing.get(&e.student_id) else {
                     changes.added.push(e.clone());
                     continue;
                 };
-                let membership = current_of.get(&s.id).copied();
-                let old_class = membership.and_then(|m| class_names.get(&m.class_id).cloned());
+                let now_in = current_of.get(&s.id).map(Vec::as_slice).unwrap_or_default();
+                let old_classes = class_list(now_in);
+                let new_classes = &classes_of[e.student_id.as_str()];
                 let name = (s.first_name != e.first_name || s.last_name != e.last_name).then(|| (s.name(), format!("{} {}", e.first_name, e.last_name)));
-                let class = (old_class.as_deref() != Some(e.class.as_str())).then(|| (old_class.clone(), e.class.clone()));
+                let class = (&old_classes != new_classes).then(|| ((!old_classes.is_empty()).then(|| join(&old_classes)), join(new_classes)));
                 if name.is_none() && class.is_none() {
                     changes.unchanged += 1;
                     continue;
@@ -329,15 +346,23 @@ impl Store {
                     renames.push((s.id, e));
                 }
                 if class.is_some() {
-                    moves.push((s, membership, e.class.clone()));
+                    let leaving = now_in.iter().filter(|m| class_names.get(&m.class_id).is_none_or(|c| !new_classes.contains(c))).copied().collect();
+                    let joining = new_classes.iter().filter(|c| !old_classes.contains(*c)).cloned().collect();
+                    moves.push((s, leaving, joining));
                 }
                 changes.changed.push(RosterChange { student_id: e.student_id.clone(), name, class });
             }
             for s in existing.values() {
-                let Some(m) = current_of.get(&s.id) else { continue };
-                let Some(class) = class_names.get(&m.class_id) else { continue };
-                if in_file.contains(class.as_str()) && !listed.contains(s.student_id.as_str()) {
-                    changes.missing.push((s.student_id.clone(), s.name(), class.clone()));
+                if classes_of.contains_key(s.student_id.as_str()) {
+                    continue;
+                }
+                for m in current_of.get(&s.id).map(Vec::as_slice).unwrap_or_default() {
+                    let Some(class) = class_names.get(&m.class_id) else {
+                        continue;
+                    };
+                    if in_file.contains(class.as_str()) {
+                        changes.missing.push((s.student_id.clone(), s.name(), class.clone()));
+                    }
                 }
             }
             changes.missing.sort();
@@ -353,28 +378,36 @@ impl Store {
             }
             // A class that has kept a register before today takes new students from today; one
             // with no register yet has them from the start (a school setting up).
-            let with_register: BTreeSet<i32> = sessions::table.filter(sessions::date.lt(day)).select(sessions::class_id).distinct().load::<i32>(conn)?.into_iter().collect();
+            let with_register: BTreeSet<i32> =
+                sessions::table.filter(sessions::date.lt(day)).select(sessions::class_id).distinct().load::<i32>(conn)?.into_iter().collect();
             let joined = |class_id: i32| with_register.contains(&class_id).then_some(day);
             let created = now();
             for chunk in changes.added.chunks(INSERT_CHUNK) {
                 let rows: Vec<_> = chunk
                     .iter()
-                    .map(|e| (students::student_id.eq(&e.student_id), students::first_name.eq(&e.first_name), students::last_name.eq(&e.last_name), students::created_at.eq(created)))
+                    .map(|e| {
+                        (
+                            students::student_id.eq(&e.student_id),
+                            students::first_name.eq(&e.first_name),
+                            students::last_name.eq(&e.last_name),
+                            students::created_at.eq(created),
+                        )
+                    })
                     .collect();
                 diesel::insert_into(students::table).values(&rows).execute(conn)?;
             }
             if !changes.added.is_empty() {
-                let ids: HashMap<String, i32> = students::table
-                    .select((students::student_id, students::id))
-                    .load::<(String, i32)>(conn)?
-                    .into_iter()
+                let ids: HashMap<String, i32> = students::table.select((students::student_id, students::id)).load::<(String, i32)>(conn)?.into_iter().collect();
+                let new_rows: Vec<(i32, i32)> = changes
+                    .added
+                    .iter()
+                    .flat_map(|e| classes_of[e.student_id.as_str()].iter().filter_map(|c| Some((*ids.get(&e.student_id)?, class_ids[c]))))
                     .collect();
-                for chunk in changes.added.chunks(INSERT_CHUNK) {
+                for chunk in new_rows.chunks(INSERT_CHUNK) {
                     let rows: Vec<_> = chunk
                         .iter()
-                        .filter_map(|e| {
-                            let class_id = class_ids[&e.class];
-                            ids.get(&e.student_id).map(|&sid| (memberships::student_id.eq(sid), memberships::class_id.eq(class_id), memberships::joined_on.eq(joined(class_id))))
+                        .map(|&(sid, class_id)| {
+                            (memberships::student_id.eq(sid), memberships::class_id.eq(class_id), memberships::joined_on.eq(joined(class_id)))
                         })
                         .collect();
                     diesel::insert_into(memberships::table).values(&rows).execute(conn)?;
@@ -394,27 +427,30 @@ impl Store {
                 }
                 .write(conn)?;
             }
-            for (student, membership, class) in moves {
-                let old_class = membership.and_then(|m| class_names.get(&m.class_id).cloned());
-                if let Some(m) = membership {
+            for (student, leaving, joining) in moves {
+                let old_classes = class_list(current_of.get(&student.id).map(Vec::as_slice).unwrap_or_default());
+                for m in leaving {
                     leave(conn, m, day)?;
                 }
-                diesel::insert_into(memberships::table)
-                    .values((memberships::student_id.eq(student.id), memberships::class_id.eq(class_ids[&class]), memberships::joined_on.eq(Some(day))))
-                    .execute(conn)?;
+                for class in &joining {
+                    diesel::insert_into(memberships::table)
+                        .values((memberships::student_id.eq(student.id), memberships::class_id.eq(class_ids[class]), memberships::joined_on.eq(Some(day))))
+                        .execute(conn)?;
+                }
                 Audit {
                     actor,
                     action: "roster_move",
                     session_id: None,
                     student: Some((student.id, &student.student_id)),
-                    old_value: old_class,
-                    new_value: Some(class),
+                    old_value: (!old_classes.is_empty()).then(|| join(&old_classes)),
+                    new_value: Some(join(&classes_of[student.student_id.as_str()])),
                     reason: "roster import".into(),
                 }
                 .write(conn)?;
             }
             if !changes.consent.is_empty() {
-                let rows: HashMap<String, Student> = students::table.select(Student::as_select()).load::<Student>(conn)?.into_iter().map(|s| (s.student_id.clone(), s)).collect();
+                let rows: HashMap<String, Student> =
+                    students::table.select(Student::as_select()).load::<Student>(conn)?.into_iter().map(|s| (s.student_id.clone(), s)).collect();
                 for (sid, c) in &changes.consent {
                     let event = crate::consent::ConsentEvent {
                         kind: c.kind,
@@ -432,11 +468,21 @@ impl Store {
             if options.remove_missing {
                 for (sid, _, class) in &changes.missing {
                     let s = &existing[sid];
-                    if let Some(m) = current_of.get(&s.id) {
-                        leave(conn, *m, day)?;
+                    for m in current_of.get(&s.id).map(Vec::as_slice).unwrap_or_default() {
+                        if class_names.get(&m.class_id) == Some(class) {
+                            leave(conn, *m, day)?;
+                        }
                     }
-                    Audit { actor, action: "roster_leave", session_id: None, student: Some((s.id, sid)), old_value: Some(class.clone()), new_value: None, reason: "not in the imported roster".into() }
-                        .write(conn)?;
+                    Audit {
+                        actor,
+                        action: "roster_leave",
+                        session_id: None,
+                        student: Some((s.id, sid)),
+                        old_value: Some(class.clone()),
+                        new_value: None,
+                        reason: "not in the imported roster".into(),
+                    }
+                    .write(conn)?;
                 }
             }
             Ok(changes)
@@ -484,14 +530,25 @@ impl Store {
     /// archived, not deleted). Audited. The classes they left.
     pub fn leave_school(&mut self, student: &Student, actor: &str) -> Result<Vec<String>> {
         Ok(self.conn.immediate_transaction(|conn| -> std::result::Result<Vec<String>, DieselError> {
-            let current: Vec<Membership> =
-                memberships::table.filter(memberships::student_id.eq(student.id)).filter(memberships::left_on.is_null()).select(Membership::as_select()).load(conn)?;
+            let current: Vec<Membership> = memberships::table
+                .filter(memberships::student_id.eq(student.id))
+                .filter(memberships::left_on.is_null())
+                .select(Membership::as_select())
+                .load(conn)?;
             let mut left = Vec::new();
             for m in current {
                 let name: String = classes::table.find(m.class_id).select(classes::name).first(conn)?;
                 leave(conn, m, today())?;
-                Audit { actor, action: "left_school", session_id: None, student: Some((student.id, &student.student_id)), old_value: Some(name.clone()), new_value: None, reason: "left the school".into() }
-                    .write(conn)?;
+                Audit {
+                    actor,
+                    action: "left_school",
+                    session_id: None,
+                    student: Some((student.id, &student.student_id)),
+                    old_value: Some(name.clone()),
+                    new_value: None,
+                    reason: "left the school".into(),
+                }
+                .write(conn)?;
                 left.push(name);
             }
             Ok(left)
@@ -505,22 +562,23 @@ impl Store {
             return Err(StoreError::NoConsent(why));
         }
         let seal = &self.seal;
-        self.conn.immediate_transaction(|conn| {
-            for (e, source, size) in items {
-                diesel::insert_into(enrolments::table)
-                    .values((
-                        enrolments::student_id.eq(student.id),
-                        enrolments::model_id.eq(model_id),
-                        enrolments::embedding.eq(seal.seal(student.id, &embedding_to_bytes(e))),
-                        enrolments::source.eq(source),
-                        enrolments::face_size.eq(size),
-                        enrolments::created_at.eq(now()),
-                    ))
-                    .execute(conn)?;
-            }
-            Ok::<_, DieselError>(items.len())
-        })
-        .map_err(Into::into)
+        self.conn
+            .immediate_transaction(|conn| {
+                for (e, source, size) in items {
+                    diesel::insert_into(enrolments::table)
+                        .values((
+                            enrolments::student_id.eq(student.id),
+                            enrolments::model_id.eq(model_id),
+                            enrolments::embedding.eq(seal.seal(student.id, &embedding_to_bytes(e))),
+                            enrolments::source.eq(source),
+                            enrolments::face_size.eq(size),
+                            enrolments::created_at.eq(now()),
+                        ))
+                        .execute(conn)?;
+                }
+                Ok::<_, DieselError>(items.len())
+            })
+            .map_err(Into::into)
     }
 
     /// Rows of the class's current members (the ones a camera session recognises).
@@ -540,7 +598,8 @@ impl Store {
     /// The others are registered by hand.
     pub fn recognisable(&mut self, rows: &[i32]) -> Result<std::collections::HashSet<i32>> {
         let consented = super::consent::with_consent(&mut self.conn, rows)?;
-        let enrolled: Vec<i32> = enrolments::table.filter(enrolments::student_id.eq_any(&consented)).select(enrolments::student_id).distinct().load(&mut self.conn)?;
+        let enrolled: Vec<i32> =
+            enrolments::table.filter(enrolments::student_id.eq_any(&consented)).select(enrolments::student_id).distinct().load(&mut self.conn)?;
         Ok(enrolled.into_iter().collect())
     }
 
@@ -555,7 +614,8 @@ impl Store {
     /// have, the newest one's id, and the newest consent event's id.
     pub fn gallery_version(&mut self, class_id: i32, model_id: &str) -> Result<(i64, Option<i32>, Option<i32>)> {
         let members = self.current_member_rows(class_id)?;
-        let consent: Option<i32> = consent_events::table.filter(consent_events::student_id.eq_any(&members)).select(diesel::dsl::max(consent_events::id)).first(&mut self.conn)?;
+        let consent: Option<i32> =
+            consent_events::table.filter(consent_events::student_id.eq_any(&members)).select(diesel::dsl::max(consent_events::id)).first(&mut self.conn)?;
         let rows = super::consent::with_consent(&mut self.conn, &members)?;
         let (n, newest): (i64, Option<i32>) = enrolments::table
             .filter(enrolments::student_id.eq_any(&rows))
@@ -626,6 +686,17 @@ impl Store {
 }
 
 /// Close a membership today (kept for the register it already has).
+/// Each student's first row (a student in several classes has a row per class).
+fn first_rows(entries: &[RosterEntry]) -> impl Iterator<Item = &RosterEntry> {
+    let mut seen = std::collections::HashSet::new();
+    entries.iter().filter(move |e| seen.insert(e.student_id.as_str()))
+}
+
+/// "7B, Maths 3", as a person reads a student's classes.
+fn join(classes: &BTreeSet<String>) -> String {
+    classes.iter().cloned().collect::<Vec<_>>().join(", ")
+}
+
 fn leave(conn: &mut SqliteConnection, m: Membership, day: NaiveDate) -> std::result::Result<(), DieselError> {
     let left = m.joined_on.map_or(day, |j| j.max(day));
     diesel::update(memberships::table.find(m.id)).set(memberships::left_on.eq(Some(left))).execute(conn)?;

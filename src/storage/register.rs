@@ -5,7 +5,7 @@
 //! open by a killed process is closed (or, if it watched nothing, removed) the next time the
 //! database is opened.
 
-use chrono::{Duration, NaiveDate, NaiveDateTime};
+use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 use diesel::sqlite::SqliteConnection;
@@ -39,22 +39,59 @@ pub struct StaleSessions {
     pub removed: usize,
 }
 
+/// Which of a class's lessons on a day a session registers: the lesson's scheduled start (its
+/// name within the day) and, when a timetable gave one, its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct LessonSlot {
+    pub start: NaiveTime,
+    pub end: Option<NaiveTime>,
+}
+
+impl LessonSlot {
+    pub fn at(start: NaiveTime) -> LessonSlot {
+        LessonSlot { start: start.with_second(0).and_then(|t| t.with_nanosecond(0)).unwrap_or(start), end: None }
+    }
+
+    /// How the lesson is stored and shown: "HH:MM".
+    pub fn key(&self) -> String {
+        self.start.format("%H:%M").to_string()
+    }
+}
+
+impl Session {
+    /// The lesson this session registers.
+    pub fn lesson(&self) -> LessonSlot {
+        let start = NaiveTime::parse_from_str(&self.lesson_start, "%H:%M").unwrap_or_else(|_| self.starts_at.time());
+        LessonSlot { start, end: self.ends_at.map(|e| e.time()) }
+    }
+}
+
 /// An open session whose process cannot be checked (another computer) is taken for dead once
 /// its heartbeat is this old. The live loop beats every few seconds, also while its camera is
 /// away; a stalled network read blocks for at most its timeout (10 s).
 const STALE_AFTER: Duration = Duration::seconds(120);
 
 impl Store {
-    /// The class's session on `date`, created if it does not exist yet (running again the same
-    /// day continues the same session). The session is marked as run by this process.
-    pub fn open_session(&mut self, class: &Class, date: NaiveDate, starts_at: NaiveDateTime, source: &str) -> Result<(Session, SessionOpening)> {
+    /// The class's session for `lesson` on `date`, created if it does not exist yet (running
+    /// again in the same lesson continues the same session; another lesson that day is another
+    /// session). The session is marked as run by this process.
+    pub fn open_session(
+        &mut self,
+        class: &Class,
+        date: NaiveDate,
+        lesson: LessonSlot,
+        starts_at: NaiveDateTime,
+        source: &str,
+    ) -> Result<(Session, SessionOpening)> {
         let owner = process_owner();
+        let key = lesson.key();
         self.conn
             .immediate_transaction(|conn| -> std::result::Result<(Session, SessionOpening), DieselError> {
                 let t = now();
                 if let Some(s) = sessions::table
                     .filter(sessions::class_id.eq(class.id))
                     .filter(sessions::date.eq(date))
+                    .filter(sessions::lesson_start.eq(&key))
                     .select(Session::as_select())
                     .first(conn)
                     .optional()?
@@ -69,6 +106,8 @@ impl Store {
                     .values((
                         sessions::class_id.eq(class.id),
                         sessions::date.eq(date),
+                        sessions::lesson_start.eq(&key),
+                        sessions::ends_at.eq(lesson.end.map(|e| date.and_time(e))),
                         sessions::starts_at.eq(starts_at),
                         sessions::late_after_minutes.eq(class.late_after_minutes),
                         sessions::source.eq(source),
@@ -83,20 +122,28 @@ impl Store {
             .map_err(Into::into)
     }
 
-    /// A person keeps a register by hand for a day with no camera session: a closed session.
-    pub fn manual_session(&mut self, class: &Class, date: NaiveDate, starts_at: NaiveDateTime) -> Result<Session> {
-        let (session, _) = self.open_session(class, date, starts_at, "manual")?;
+    /// A person keeps a lesson's register by hand (no camera session yet): a closed session.
+    pub fn manual_session(&mut self, class: &Class, date: NaiveDate, lesson: LessonSlot) -> Result<Session> {
+        let starts_at = date.and_time(lesson.start);
+        let (session, _) = self.open_session(class, date, lesson, starts_at, "manual")?;
         self.close_session(session.id, starts_at, 0, 0)?;
         Ok(session)
     }
 
-    /// Change when a session started (its lateness rule), audited. Only for a register no camera
-    /// has judged a mark against yet (the caller checks).
-    pub fn set_session_start(&mut self, session_id: i32, starts_at: NaiveDateTime, actor: &str) -> Result<()> {
+    /// A register kept by hand until now becomes the camera run's lesson: its lesson and the
+    /// start its lateness is judged against change, audited. Only for a register no camera has
+    /// judged a mark against yet (the caller checks).
+    pub fn set_session_start(&mut self, session_id: i32, lesson: LessonSlot, starts_at: NaiveDateTime, actor: &str) -> Result<()> {
         self.conn
             .immediate_transaction(|conn| {
-                let old: NaiveDateTime = sessions::table.find(session_id).select(sessions::starts_at).first(conn)?;
-                diesel::update(sessions::table.find(session_id)).set(sessions::starts_at.eq(starts_at)).execute(conn)?;
+                let (old, date): (NaiveDateTime, NaiveDate) = sessions::table.find(session_id).select((sessions::starts_at, sessions::date)).first(conn)?;
+                diesel::update(sessions::table.find(session_id))
+                    .set((
+                        sessions::starts_at.eq(starts_at),
+                        sessions::lesson_start.eq(lesson.key()),
+                        sessions::ends_at.eq(lesson.end.map(|e| date.and_time(e))),
+                    ))
+                    .execute(conn)?;
                 Audit {
                     actor,
                     action: "session_start",
@@ -176,7 +223,8 @@ impl Store {
                     diesel::delete(sessions::table.find(s.id)).execute(conn)?;
                     return Ok::<_, DieselError>(true);
                 }
-                let last_mark: Option<NaiveDateTime> = marks::table.filter(marks::session_id.eq(s.id)).select(diesel::dsl::max(marks::last_seen)).first(conn)?;
+                let last_mark: Option<NaiveDateTime> =
+                    marks::table.filter(marks::session_id.eq(s.id)).select(diesel::dsl::max(marks::last_seen)).first(conn)?;
                 let closed = last_mark.map_or(last_sign, |m| m.max(last_sign));
                 diesel::update(sessions::table.find(s.id)).set((sessions::closed_at.eq(Some(closed)), sessions::owner.eq(None::<String>))).execute(conn)?;
                 Ok(false)
@@ -190,10 +238,22 @@ impl Store {
         Ok(out)
     }
 
-    pub fn session(&mut self, class: &Class, date: NaiveDate) -> Result<Option<Session>> {
+    /// The class's sessions on `date`, one per lesson, in the order of the day.
+    pub fn sessions_on(&mut self, class: &Class, date: NaiveDate) -> Result<Vec<Session>> {
         Ok(sessions::table
             .filter(sessions::class_id.eq(class.id))
             .filter(sessions::date.eq(date))
+            .order(sessions::lesson_start)
+            .select(Session::as_select())
+            .load(&mut self.conn)?)
+    }
+
+    /// The class's session for the lesson starting at `lesson_start` on `date`, if it was held.
+    pub fn session_at(&mut self, class: &Class, date: NaiveDate, lesson_start: NaiveTime) -> Result<Option<Session>> {
+        Ok(sessions::table
+            .filter(sessions::class_id.eq(class.id))
+            .filter(sessions::date.eq(date))
+            .filter(sessions::lesson_start.eq(LessonSlot::at(lesson_start).key()))
             .select(Session::as_select())
             .first(&mut self.conn)
             .optional()?)
@@ -207,7 +267,7 @@ impl Store {
         Ok(sessions::table
             .filter(sessions::class_id.eq(class.id))
             .filter(sessions::date.between(from, to))
-            .order(sessions::date)
+            .order((sessions::date, sessions::lesson_start))
             .select(Session::as_select())
             .load(&mut self.conn)?)
     }
@@ -237,9 +297,7 @@ impl Store {
                     Some(m) => {
                         let first = m.first_seen.map_or(first_seen, |f| f.min(first_seen));
                         let last = m.last_seen.map_or(last_seen, |l| l.max(last_seen));
-                        diesel::update(marks::table.find(m.id))
-                            .set((marks::first_seen.eq(Some(first)), marks::last_seen.eq(Some(last))))
-                            .execute(conn)?;
+                        diesel::update(marks::table.find(m.id)).set((marks::first_seen.eq(Some(first)), marks::last_seen.eq(Some(last)))).execute(conn)?;
                         Ok(MarkOutcome::Seen)
                     }
                     None => {
@@ -282,7 +340,14 @@ impl Store {
     /// A person changes a student's status for a session, with a reason. The camera's record
     /// (auto_status, first_seen, confidence) stays; the change is written to the audit log in
     /// the same transaction.
-    pub fn override_status(&mut self, session_id: i32, student: &super::Student, status: Status, reason: &str, actor: &str) -> Result<(Option<Status>, Status)> {
+    pub fn override_status(
+        &mut self,
+        session_id: i32,
+        student: &super::Student,
+        status: Status,
+        reason: &str,
+        actor: &str,
+    ) -> Result<(Option<Status>, Status)> {
         self.set_status(session_id, student, status, reason, actor, "override_status")
     }
 
@@ -292,7 +357,15 @@ impl Store {
         self.set_status(session_id, student, status, "registered by hand", actor, "mark_by_hand")
     }
 
-    fn set_status(&mut self, session_id: i32, student: &super::Student, status: Status, reason: &str, actor: &str, action: &str) -> Result<(Option<Status>, Status)> {
+    fn set_status(
+        &mut self,
+        session_id: i32,
+        student: &super::Student,
+        status: Status,
+        reason: &str,
+        actor: &str,
+        action: &str,
+    ) -> Result<(Option<Status>, Status)> {
         self.conn
             .immediate_transaction(|conn| {
                 let existing: Option<Mark> = marks::table
@@ -349,11 +422,7 @@ impl Store {
             ))
             .on_conflict((mood_summaries::session_id, mood_summaries::student_id))
             .do_update()
-            .set((
-                mood_summaries::samples.eq(samples),
-                mood_summaries::dominant.eq(dominant),
-                mood_summaries::distribution.eq(distribution_json),
-            ))
+            .set((mood_summaries::samples.eq(samples), mood_summaries::dominant.eq(dominant), mood_summaries::distribution.eq(distribution_json)))
             .execute(&mut self.conn)?;
         Ok(())
     }
@@ -381,7 +450,8 @@ impl Store {
     pub fn register_totals(&mut self) -> Result<(i64, i64, Option<NaiveDate>, Option<NaiveDate>)> {
         let sessions: i64 = sessions::table.count().get_result(&mut self.conn)?;
         let marks: i64 = marks::table.count().get_result(&mut self.conn)?;
-        let (first, last): (Option<NaiveDate>, Option<NaiveDate>) = sessions::table.select((diesel::dsl::min(sessions::date), diesel::dsl::max(sessions::date))).first(&mut self.conn)?;
+        let (first, last): (Option<NaiveDate>, Option<NaiveDate>) =
+            sessions::table.select((diesel::dsl::min(sessions::date), diesel::dsl::max(sessions::date))).first(&mut self.conn)?;
         Ok((sessions, marks, first, last))
     }
 
@@ -395,8 +465,16 @@ impl Store {
     pub fn purge_moods(&mut self, actor: &str) -> Result<usize> {
         let n = self.conn.immediate_transaction(|conn| {
             let n = diesel::delete(mood_summaries::table).execute(conn)?;
-            Audit { actor, action: "purge_moods", session_id: None, student: None, old_value: Some(n.to_string()), new_value: Some("0".into()), reason: "mood recognition switched off".into() }
-                .write(conn)?;
+            Audit {
+                actor,
+                action: "purge_moods",
+                session_id: None,
+                student: None,
+                old_value: Some(n.to_string()),
+                new_value: Some("0".into()),
+                reason: "mood recognition switched off".into(),
+            }
+            .write(conn)?;
             Ok::<_, DieselError>(n)
         })?;
         self.truncate_wal();
@@ -501,6 +579,11 @@ impl Store {
 
     /// The latest purge run (when, and what it said).
     pub fn last_purge(&mut self) -> Result<Option<AuditEntry>> {
-        Ok(audit_log::table.filter(audit_log::action.eq("purge")).order(audit_log::id.desc()).select(AuditEntry::as_select()).first(&mut self.conn).optional()?)
+        Ok(audit_log::table
+            .filter(audit_log::action.eq("purge"))
+            .order(audit_log::id.desc())
+            .select(AuditEntry::as_select())
+            .first(&mut self.conn)
+            .optional()?)
     }
 }

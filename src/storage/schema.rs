@@ -63,6 +63,8 @@ diesel::table! {
         id -> Integer,
         class_id -> Integer,
         date -> Date,
+        lesson_start -> Text,
+        ends_at -> Nullable<Timestamp>,
         starts_at -> Timestamp,
         late_after_minutes -> Integer,
         source -> Text,
@@ -169,4 +171,18 @@ diesel::joinable!(marks -> students (student_id));
 diesel::joinable!(mood_summaries -> sessions (session_id));
 diesel::joinable!(mood_summaries -> students (student_id));
 
-diesel::allow_tables_to_appear_in_same_query!(classes, lessons, students, memberships, consent_events, enrolments, sessions, marks, mood_summaries, audit_log, settings, accounts, account_classes);
+diesel::allow_tables_to_appear_in_same_query!(
+    classes,
+    lessons,
+    students,
+    memberships,
+    consent_events,
+    enrolments,
+    sessions,
+    marks,
+    mood_summaries,
+    audit_log,
+    settings,
+    accounts,
+    account_classes
+);

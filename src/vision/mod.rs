@@ -11,6 +11,7 @@ pub mod expression;
 pub mod face;
 pub mod geometry;
 pub mod image;
+pub mod shared;
 
 pub use analyzer::{AnalyzedFace, AnalyzerOptions, FaceAnalyzer};
 pub use detector::{DetectorConfig, FaceDetector};
@@ -18,6 +19,7 @@ pub use face::{DetectOptions, Face};
 pub use embedder::{cosine, Embedder, EmbedderModel, Embedding, Margin};
 pub use expression::{Expression, ExpressionClassifier, ExpressionResult};
 pub use image::{load_image, ImageError};
+pub use shared::{SharedAnalyzer, TakeTurns};
 
 /// Anything that can go wrong while running a network on pixels.
 #[derive(Debug, thiserror::Error)]

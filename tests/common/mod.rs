@@ -11,9 +11,7 @@ use serde_json::Value;
 /// a test is skipped with a notice, except under `CI=true`, where absence is a failure: CI must
 /// never go green by testing nothing.
 pub fn datasets() -> Option<PathBuf> {
-    let dir = std::env::var_os("ROLLCALL_DATASETS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets"));
+    let dir = std::env::var_os("ROLLCALL_DATASETS").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets"));
     if dir.join("README.md").is_file() {
         return Some(dir);
     }
@@ -106,7 +104,8 @@ impl Env {
 }
 
 /// The clip's two people, with a parent's consent on record, and a student without consent (registered by hand).
-pub const ROSTER: &str = "student_id,first_name,last_name,class,consent,consent_by,consent_date\nLMM,Lin-Manuel,Miranda,Stage,granted,Luz Miranda,2026-09-01\nALC,Alex,Lacamoire,Stage,granted,A Lacamoire,2026-09-01\nABS,Absent,Student,Stage,,,\n";
+pub const ROSTER: &str =
+    "student_id,first_name,last_name,class,consent,consent_by,consent_date\nLMM,Lin-Manuel,Miranda,Stage,granted,Luz Miranda,2026-09-01\nALC,Alex,Lacamoire,Stage,granted,A Lacamoire,2026-09-01\nABS,Absent,Student,Stage,,,\n";
 
 /// A roster CSV with a parent's consent on record for every student (the consent columns added).
 pub fn with_consent(csv: &str) -> String {
@@ -129,8 +128,15 @@ pub fn enrolled_stage(d: &Path) -> Env {
     env
 }
 
+/// The students on a day report's register when the class had one lesson that day.
+pub fn students_of(report: &Value) -> &Vec<Value> {
+    let lessons = report["lessons"].as_array().unwrap();
+    assert_eq!(lessons.len(), 1, "one lesson that day: {report}");
+    lessons[0]["students"].as_array().unwrap()
+}
+
 pub fn status_of(report: &Value, id: &str) -> String {
-    report["students"].as_array().unwrap().iter().find(|s| s["student_id"] == id).unwrap()["status"].as_str().unwrap().to_string()
+    students_of(report).iter().find(|s| s["student_id"] == id).unwrap()["status"].as_str().unwrap().to_string()
 }
 
 /// Serve the clip as a live MJPEG stream over HTTP (one client), as an IP camera would.

@@ -1,0 +1,108 @@
+//! The timetable's clock: which lessons should be taking their roll at a given moment.
+//!
+//! A lesson's roll is due from `lessons::OPENS_BEFORE` its start (students come in before the
+//! bell) until its end, on its weekday, when it has a camera. The scheduler (`rollcall serve`,
+//! and the app when `timetable_sessions` is on) starts each due lesson's session and stops it
+//! when it is no longer due. The clock is the system's, or for a rehearsal of the day's timetable
+//! one that starts at a chosen time and runs faster.
+
+use std::time::Instant;
+
+use chrono::{Datelike, Local, NaiveDate, NaiveDateTime, NaiveTime};
+
+use crate::attendance::lessons::OPENS_BEFORE;
+use crate::storage::Lesson;
+
+pub trait Clock: Send + Sync {
+    fn now(&self) -> NaiveDateTime;
+}
+
+/// The computer's local time.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> NaiveDateTime {
+        Local::now().naive_local()
+    }
+}
+
+/// Today from `from`, running `rate` times faster than real time: a rehearsal of the day's
+/// timetable (and how the tests drive the scheduler).
+pub struct RehearsalClock {
+    from: NaiveDateTime,
+    started: Instant,
+    rate: f64,
+}
+
+impl RehearsalClock {
+    pub fn new(from: NaiveTime, rate: f64) -> RehearsalClock {
+        RehearsalClock { from: Local::now().date_naive().and_time(from), started: Instant::now(), rate: rate.max(0.0) }
+    }
+}
+
+impl Clock for RehearsalClock {
+    fn now(&self) -> NaiveDateTime {
+        let elapsed = self.started.elapsed().as_secs_f64() * self.rate;
+        self.from + chrono::Duration::milliseconds((elapsed * 1000.0) as i64)
+    }
+}
+
+/// One lesson on one day: the key of a scheduled run.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LessonOn {
+    pub date: NaiveDate,
+    pub class: String,
+    pub start: NaiveTime,
+}
+
+/// The lessons whose roll is due at `now`: on `now`'s weekday, with a camera, from
+/// `OPENS_BEFORE` their start until their end.
+pub fn due(week: &[Lesson], now: NaiveDateTime) -> Vec<&Lesson> {
+    let t = now.time();
+    week.iter().filter(|l| l.weekday == now.weekday() && !l.camera.trim().is_empty() && l.start - OPENS_BEFORE <= t && t < l.end).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Weekday;
+
+    fn lesson(class: &str, day: Weekday, start: (u32, u32), end: (u32, u32), camera: &str) -> Lesson {
+        Lesson {
+            class: class.into(),
+            weekday: day,
+            start: NaiveTime::from_hms_opt(start.0, start.1, 0).unwrap(),
+            end: NaiveTime::from_hms_opt(end.0, end.1, 0).unwrap(),
+            room: String::new(),
+            camera: camera.into(),
+        }
+    }
+
+    #[test]
+    fn a_lesson_is_due_from_a_quarter_before_its_start_until_its_end_on_its_day_with_a_camera() {
+        // 2026-12-07 is a Monday.
+        let at = |h, m| NaiveDate::from_ymd_opt(2026, 12, 7).unwrap().and_hms_opt(h, m, 0).unwrap();
+        let week = [
+            lesson("7B", Weekday::Mon, (9, 0), (9, 50), "0"),
+            lesson("7C", Weekday::Mon, (9, 0), (9, 50), ""),
+            lesson("7B", Weekday::Tue, (9, 0), (9, 50), "0"),
+            lesson("7B", Weekday::Mon, (14, 0), (14, 50), "rtsp://cam/1"),
+        ];
+        let classes = |t| due(&week, t).iter().map(|l| format!("{} {}", l.class, l.start.format("%H:%M"))).collect::<Vec<_>>();
+        assert!(classes(at(8, 44)).is_empty());
+        assert_eq!(classes(at(8, 45)), ["7B 09:00"], "7C has no camera; Tuesday is another day");
+        assert_eq!(classes(at(9, 49)), ["7B 09:00"]);
+        assert!(classes(at(9, 50)).is_empty());
+        assert_eq!(classes(at(13, 50)), ["7B 14:00"]);
+    }
+
+    #[test]
+    fn a_rehearsal_clock_runs_from_its_start_at_its_rate() {
+        let c = RehearsalClock::new(NaiveTime::from_hms_opt(8, 0, 0).unwrap(), 60.0);
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let now = c.now();
+        assert_eq!(now.date(), Local::now().date_naive());
+        let gone = (now.time() - NaiveTime::from_hms_opt(8, 0, 0).unwrap()).num_milliseconds();
+        assert!((12_000..30_000).contains(&gone), "{gone} ms of rehearsal time in 0.2 s at 60x");
+    }
+}
