@@ -134,7 +134,7 @@ pub fn start_session(engine: Engine, db: PathBuf, plan: SessionPlan, channel: Ch
         let mut analyzer = engine.lock().unwrap_or_else(|e| e.into_inner());
         tracing::info!(class = %plan.class, source = %plan.source.describe(), "session started");
         let mut observer = WindowObserver { stop: flag, channel: channel.clone(), mailbox, last_picture: None };
-        let result = run_session_from(&mut store, &mut analyzer, &plan, source, &mut observer);
+        let result = run_session_from(&mut store, &mut *analyzer, &plan, source, &mut observer);
         match &result {
             Ok(s) => tracing::info!(frames = s.frames, fps = s.fps, marked = s.marked_total, "session ended"),
             Err(e) => tracing::error!(error = %format!("{e:#}"), "session ended with an error"),

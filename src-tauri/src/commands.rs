@@ -11,7 +11,9 @@ use tauri::ipc::Channel;
 use tauri::State;
 
 use rollcall::accounts::{self, Account, IdleLocked, Presence, Refused, SignInError};
+use rollcall::attendance::lessons::LessonError;
 use rollcall::attendance::live::{check_plan, SessionError, SessionPlan};
+use rollcall::attendance::RegisterRef;
 use rollcall::attendance::Status;
 use rollcall::calendar::{parse_date, parse_time};
 use rollcall::consent::ConsentRequest;
@@ -42,6 +44,8 @@ fn say(e: impl Into<anyhow::Error>) -> Failure {
     let code = if let Some(w) = e.downcast_ref::<WriteError>() {
         w.code()
     } else if let Some(s) = e.downcast_ref::<SessionError>() {
+        s.code()
+    } else if let Some(s) = e.downcast_ref::<LessonError>() {
         s.code()
     } else if e.downcast_ref::<Refused>().is_some() {
         "refused"
@@ -126,7 +130,8 @@ pub fn sign_in(state: State<'_, AppState>, name: String, password: String) -> An
 pub fn sign_out(state: State<'_, AppState>, idle: Option<bool>) -> Answer<()> {
     let gone = state.presence.lock().unwrap_or_else(|e| e.into_inner()).take();
     if let Some(p) = gone {
-        let (action, why) = if idle.unwrap_or(false) { ("locked", IdleLocked(p.idle_minutes()).to_string()) } else { ("sign_out", "signed out of the app".to_string()) };
+        let (action, why) =
+            if idle.unwrap_or(false) { ("locked", IdleLocked(p.idle_minutes()).to_string()) } else { ("sign_out", "signed out of the app".to_string()) };
         state.store().audit_database_event(&p.account.name, action, why).map_err(say)?;
     }
     Ok(())
@@ -292,12 +297,12 @@ pub fn list_students(state: State<'_, AppState>, class: Option<String>) -> Answe
         None => me(&state)?,
     };
     let mut rows = state.store().students(class.as_deref()).map_err(say)?;
-    rows.retain(|r| me.sees_student_in(r.class.as_deref()));
+    rows.retain(|r| me.sees_student_in(&r.classes));
     Ok(Value::Array(
         rows.iter()
             .map(|r| {
                 let s = &r.student;
-                json!({"student_id": s.student_id, "first_name": s.first_name, "last_name": s.last_name, "name": s.name(), "class": r.class, "enrolled_photos": r.enrolled_photos, "consent": r.consent})
+                json!({"student_id": s.student_id, "first_name": s.first_name, "last_name": s.last_name, "name": s.name(), "class": r.class, "classes": r.classes, "enrolled_photos": r.enrolled_photos, "consent": r.consent})
             })
             .collect(),
     ))
@@ -336,8 +341,9 @@ pub struct Started {
 /// Start taking the roll. Frames and events arrive on `channel`; the session runs until
 /// `session_stop`, the end of a video file, or the window closing.
 #[tauri::command(async)]
-pub fn session_start(state: State<'_, AppState>, class: String, source: String, channel: Channel<LiveMessage>) -> Answer<Started> {
+pub fn session_start(state: State<'_, AppState>, class: String, source: String, start: Option<String>, channel: Channel<LiveMessage>) -> Answer<Started> {
     teacher_of(&state, &class)?;
+    let start = time(start.as_deref())?;
     if state.session_running() {
         return Err("a session is already running".into());
     }
@@ -354,6 +360,7 @@ pub fn session_start(state: State<'_, AppState>, class: String, source: String, 
             min_face: Some(defaults.min_face),
             // A video file stands in for a camera here: play it at its own speed.
             realtime: true,
+            start,
             ..SessionPlan::new(&class, spec.clone())
         };
         // A session that cannot watch is refused here, before the camera opens.
@@ -403,7 +410,9 @@ pub fn preview_capture(state: State<'_, AppState>, student_id: String, allow_loo
     tracing::info!(accepted = verdict.is_ok(), "capture judged");
     let advice = rollcall::enrolment::advice(&mut state.store(), &student_id, analyzer.embedder.model_id()).map_err(say)?;
     Ok(match verdict {
-        Ok(a) => json!({"accepted": true, "face_size": a.face_size, "sharpness": a.sharpness, "advice": advice}),
+        Ok(a) => {
+            json!({"accepted": true, "face_size": a.face_size, "sharpness": a.sharpness, "advice": advice})
+        }
         Err(reason) => json!({"accepted": false, "reason": reason, "advice": advice}),
     })
 }
@@ -435,11 +444,36 @@ pub fn report_summary(state: State<'_, AppState>, class: String, from: String, t
 }
 
 #[tauri::command(async)]
-pub fn override_mark(state: State<'_, AppState>, class: String, date: String, student_id: String, status: String, reason: String) -> Answer<Value> {
+pub fn override_mark(
+    state: State<'_, AppState>,
+    class: String,
+    date: String,
+    lesson: Option<String>,
+    student_id: String,
+    status: String,
+    reason: String,
+) -> Answer<Value> {
     let me = teacher_of(&state, &class)?;
     let status: Status = status.parse()?;
-    let o = rollcall::attendance::override_mark(&mut state.store(), &class, self::date(&date)?, &student_id, status, &reason, &me.name).map_err(say)?;
+    let register = RegisterRef { class: &class, date: self::date(&date)?, lesson: time(lesson.as_deref())? };
+    let o = rollcall::attendance::override_mark(&mut state.store(), &register, &student_id, status, &reason, &me.name).map_err(say)?;
     Ok(serde_json::to_value(o).map_err(say)?)
+}
+
+/// The week's lessons of the classes this account sees (a stream's password is never shown).
+#[tauri::command(async)]
+pub fn timetable(state: State<'_, AppState>) -> Answer<Vec<rollcall::storage::Lesson>> {
+    let me = me(&state)?;
+    let week = state.store().timetable(None).map_err(say)?;
+    Ok(week.into_iter().filter(|l| me.sees_class(&l.class)).map(rollcall::timetable::shown).collect())
+}
+
+/// Check a timetable file (`dry_run`) or import it: the week of the classes it names is
+/// replaced, all or nothing, as `rollcall timetable import` does.
+#[tauri::command(async)]
+pub fn timetable_import(state: State<'_, AppState>, path: PathBuf, dry_run: bool) -> Answer<rollcall::timetable::TimetableImport> {
+    let me = office(&state, "import the timetable")?;
+    rollcall::timetable::import_file(&mut state.store(), &path, dry_run, &me.name).map_err(say)
 }
 
 /// Export to `path`. An existing file is replaced only with `overwrite` (the UI asks first: the
@@ -448,7 +482,7 @@ pub fn override_mark(state: State<'_, AppState>, class: String, date: String, st
 pub fn export_xlsx(state: State<'_, AppState>, class: String, from: String, to: String, path: PathBuf, overwrite: Option<bool>) -> Answer<Value> {
     let me = teacher_of(&state, &class)?;
     let summary = report::xlsx::export(&mut state.store(), &class, date(&from)?, date(&to)?, &path, overwrite.unwrap_or(false), &me.name).map_err(say)?;
-    Ok(json!({"path": path, "students": summary.students.len(), "days": summary.dates.len()}))
+    Ok(json!({"path": path, "students": summary.students.len(), "lessons": summary.lessons.len()}))
 }
 
 /// Where an export goes unless the user picks another place: the Documents folder.
@@ -491,10 +525,11 @@ pub fn record_consent_bulk(state: State<'_, AppState>, student_ids: Vec<String>,
 
 /// Register a student by hand (the alternative to the camera).
 #[tauri::command(async)]
-pub fn mark_by_hand(state: State<'_, AppState>, class: String, date: String, student_id: String, status: String) -> Answer<Value> {
+pub fn mark_by_hand(state: State<'_, AppState>, class: String, date: String, lesson: Option<String>, student_id: String, status: String) -> Answer<Value> {
     let me = teacher_of(&state, &class)?;
     let status: Status = status.parse()?;
-    let o = rollcall::attendance::mark_by_hand(&mut state.store(), &class, self::date(&date)?, &student_id, status, &me.name).map_err(say)?;
+    let register = RegisterRef { class: &class, date: self::date(&date)?, lesson: time(lesson.as_deref())? };
+    let o = rollcall::attendance::mark_by_hand(&mut state.store(), &register, &student_id, status, &me.name).map_err(say)?;
     Ok(serde_json::to_value(o).map_err(say)?)
 }
 

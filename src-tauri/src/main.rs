@@ -161,6 +161,8 @@ fn main() {
             commands::preview_capture,
             commands::preview_stop,
             commands::report_daily,
+            commands::timetable,
+            commands::timetable_import,
             commands::report_history,
             commands::report_summary,
             commands::override_mark,

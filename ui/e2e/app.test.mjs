@@ -307,7 +307,7 @@ test("a teacher account: Live and Reports for the classes it teaches, and the ba
   await who.waitForExist({ timeout: 30_000 });
   assert.match(await who.getText(), /Ms Smith \(teacher: Stage\)/);
   const tabs = await browser.execute(() => [...document.querySelectorAll('[role="tab"]')].map((t) => t.textContent));
-  assert.deepEqual(tabs, ["Live", "Reports"], "a teacher has no Students, Privacy or Settings page");
+  assert.deepEqual(tabs, ["Live", "Reports", "Timetable"], "a teacher has no Students, Privacy or Settings page (and sees the timetable of their classes)");
   const classes = await browser.execute(() => [...document.querySelectorAll('select[name="class"] option')].map((o) => o.textContent));
   assert.deepEqual(classes, ["Stage"], "a teacher sees only the classes taught");
   await shot("12-teacher.png");
@@ -480,6 +480,45 @@ test("consent: the camera cannot enrol a student without it; the editor records 
   assert.ok(audit.some((e) => e.action === "purge" && e.actor === "Rollcall (retention schedule)"), JSON.stringify(audit));
 });
 
+test("the timetable: the office checks and imports the week; a day of two lessons is two registers", { timeout: 240_000 }, async () => {
+  const db = school({ setupDone: true });
+  // Two lessons of Stage today, each its own register (the CLI takes their roll on the clip).
+  for (const start of ["00:00", "00:05"]) cli(db, "run", "--class", "Stage", "--start", start, "--max-frames", "90", "--source", CLIP);
+  const day = new Date().toLocaleDateString("en-GB", { weekday: "long" });
+  const week = join(work, "week.csv");
+  writeFileSync(week, `class,weekday,start,end,room,camera\nStage,${day},00:00,00:04,Hall,${CLIP}\nStage,${day},00:05,00:09,Hall,${CLIP}\n`);
+  await launch(db);
+
+  await (await browser.$("#tab-timetable")).click();
+  await (await browser.$('input[name="timetable-path"]')).setValue(week);
+  await (await browser.$("#timetable-check")).click();
+  const check = await browser.$('[data-testid="timetable-check"]');
+  await check.waitForExist({ timeout: 30_000 });
+  assert.match(await check.getText(), /2 lesson\(s\) a week for Stage: 2 to add, 0 to remove/);
+  await (await browser.$("#timetable-import")).click();
+  const result = await browser.$('[data-testid="timetable-result"]');
+  await result.waitForExist({ timeout: 30_000 });
+  assert.match(await result.getText(), /Imported: 2 lesson\(s\) added/);
+  await browser.waitUntil(async () => (await browser.$$('table[data-day] tr[data-class="Stage"]')).length === 2, { timeout: 30_000, timeoutMsg: "the week did not show the lessons" });
+  assert.equal(JSON.parse(cli(db, "--json", "timetable")).lessons.length, 2);
+  await shot("13-timetable.png");
+
+  // Reports: each lesson's register; a correction in the second changes only the second.
+  await (await browser.$("#tab-reports")).click();
+  const second = await browser.$('#daily-table-0005 tr[data-student="ABS"] button.correct');
+  await second.waitForExist({ timeout: 30_000 });
+  assert.match(await (await browser.$('[data-testid="day-counts"]')).getText(), /The day: .* absent/);
+  await second.click();
+  await (await browser.$('input[name="override-reason"]')).setValue("dentist");
+  await (await browser.$("#save-override")).click();
+  const chip = (t) => browser.$(`#daily-table-${t} tr[data-student="ABS"] .chip`);
+  await browser.waitUntil(async () => (await (await chip("0005")).getAttribute("data-status")) === "excused", { timeout: 30_000, timeoutMsg: "the correction did not show" });
+  assert.equal(await (await chip("0000")).getAttribute("data-status"), "absent", "the first lesson keeps its own register");
+  await shot("14-reports-lessons.png");
+  const report = JSON.parse(cli(db, "--json", "report", "--class", "Stage", "--date", "today"));
+  assert.deepEqual(report.lessons.map((l) => [l.lesson, l.ends, l.students.find((s) => s.student_id === "ABS").status]), [["00:00", "00:04", "absent"], ["00:05", "00:09", "excused"]]);
+});
+
 test("closing the window mid-session ends the session cleanly with its marks saved", { timeout: 180_000 }, async () => {
   const db = school({ setupDone: true });
   cli(db, "override", "--class", "Stage", "--date", "today", "--student", "ABS", "--status", "excused", "--reason", "dentist");
@@ -510,7 +549,8 @@ test("closing the window mid-session ends the session cleanly with its marks sav
   assert.ok(sessionsEnded() > ended, `the app did not close its session:\n${driverLog.slice(-3000)}`);
   console.log(`closed mid-session: ${driverLog.match(/session ended.*/g).at(-1)}`);
   const report = JSON.parse(cli(db, "--json", "report", "--class", "Stage", "--date", "today"));
-  const status = (id) => report.students.find((s) => s.student_id === id).status;
+  assert.equal(report.lessons.length, 1, "one lesson that day");
+  const status = (id) => report.lessons[0].students.find((s) => s.student_id === id).status;
   assert.equal(status("LMM"), "present");
   assert.equal(status("ALC"), "present");
   assert.equal(status("ABS"), "excused");

@@ -57,7 +57,8 @@ function daily(state: MockState, klass: string, date: string): DailyReport {
   const counts = { present: 0, late: 0, absent: 0, excused: 0 } as Record<Status, number>;
   students.forEach((s) => counts[s.status]++);
   const to_mark_by_hand = students.filter((s) => s.by_hand && s.how === null).length;
-  return { class: klass, date, session_held: true, session_open: false, session_starts_at: `${date}T08:30:00`, mood: true, students, counts, to_mark_by_hand };
+  const lesson = { lesson: "08:30", ends: null, held: true, open: false, starts_at: `${date}T08:30:00`, to_mark_by_hand, students, counts };
+  return { class: klass, date, mood: true, lessons: [lesson], session_held: true, session_open: false, counts };
 }
 
 export function installMockBackend(state: MockState) {
@@ -109,7 +110,9 @@ export function installMockBackend(state: MockState) {
         case "report_daily":
           return daily(state, args.class, args.date);
         case "report_summary":
-          return { class: args.class, from: args.from, to: args.to, dates: [args.to], students: [], counts: { present: 1, late: 0, absent: 1, excused: 0 }, attendance_rate: 0.5 };
+          return { class: args.class, from: args.from, to: args.to, lessons: [{ date: args.to, lesson: "08:30" }], students: [], counts: { present: 1, late: 0, absent: 1, excused: 0 }, attendance_rate: 0.5 };
+        case "timetable":
+          return [{ class: "7B", weekday: "Mon", start: "08:30", end: "09:20", room: "12", camera: "0" }];
         case "default_export_path":
           return `/home/office/Documents/${args.class}.xlsx`;
         case "override_mark":
@@ -119,7 +122,7 @@ export function installMockBackend(state: MockState) {
           const channel = args.channel as Channel<LiveMessage>;
           const send = (m: LiveMessage) => channel.onmessage(m);
           setTimeout(() => {
-            send({ kind: "started", info: { class: args.class, date: "", starts_at: "", late_after_minutes: 10, source: args.source, enrolled: 1, mood: true } });
+            send({ kind: "started", info: { session_id: 1, class: args.class, date: "", lesson: "08:30", until: null, starts_at: "", late_after_minutes: 10, source: args.source, enrolled: 1, mood: true } });
             send({
               kind: "frame",
               picture: { jpeg: FRAME, width: 80, height: 60 },

@@ -142,21 +142,43 @@ export interface StudentDay {
   by_hand: boolean;
 }
 
+/** One lesson's register on a day. */
+export interface LessonRoll {
+  /** The lesson's scheduled start "HH:MM" (its name within the day); "" for a class with no lesson times. */
+  lesson: string;
+  /** Its scheduled end "HH:MM", when a timetable gives one. */
+  ends: string | null;
+  held: boolean;
+  open: boolean;
+  /** What lateness is judged against. */
+  starts_at: string | null;
+  /** Students only a person can register, with no mark yet. */
+  to_mark_by_hand: number;
+  students: StudentDay[];
+  counts: Record<Status, number>;
+}
+
+/** A class's day: each lesson (held, running, or timetabled and not taken) in the order of the day. */
 export interface DailyReport {
   class: string;
   date: string;
+  mood: boolean;
+  lessons: LessonRoll[];
   session_held: boolean;
   session_open: boolean;
-  session_starts_at: string | null;
-  mood: boolean;
-  students: StudentDay[];
+  /** Every held lesson's marks, each student counted once per lesson. */
   counts: Record<Status, number>;
-  /** Students only a person can register, with no mark yet. */
-  to_mark_by_hand: number;
+}
+
+/** The lesson a page shows: the running one, else the latest held, else the first. */
+export function lessonInFocus(report: DailyReport, lesson?: string | null): LessonRoll | undefined {
+  const ls = report.lessons;
+  return ls.find((l) => l.lesson === lesson) ?? ls.find((l) => l.open) ?? [...ls].reverse().find((l) => l.held) ?? ls[0];
 }
 
 export interface HistoryDay extends StudentDay {
   date: string;
+  lesson: string;
   class: string;
 }
 
@@ -178,18 +200,41 @@ export interface StudentSummary {
   attendance_rate: number | null;
   late_minutes_total: number;
   mood: string | null;
-  by_date: Record<string, Status>;
-  mood_by_date: Record<string, string>;
+  /** Status in each of the summary's lessons (same order). */
+  statuses: (Status | null)[];
+  moods: (string | null)[];
 }
 
 export interface ClassSummary {
   class: string;
   from: string;
   to: string;
-  dates: string[];
+  /** Every lesson held in the range (a day with two lessons has two). */
+  lessons: { date: string; lesson: string }[];
   students: StudentSummary[];
   counts: Record<Status, number>;
   attendance_rate: number | null;
+}
+
+/** One weekly lesson of a class (a stream's password is shown as ***). */
+export interface Lesson {
+  class: string;
+  weekday: "Mon" | "Tue" | "Wed" | "Thu" | "Fri" | "Sat" | "Sun";
+  start: string;
+  end: string;
+  room: string;
+  camera: string;
+}
+
+/** What a timetable import did, or as a dry run would do. */
+export interface TimetableImport {
+  file: string;
+  dry_run: boolean;
+  lessons: number;
+  encoding: string | null;
+  problems: { row: number; problem: string }[];
+  changes: { added: Lesson[]; removed: Lesson[]; unchanged: number; classes: string[] };
+  applied: boolean;
 }
 
 export interface RosterEntry {
@@ -273,8 +318,13 @@ export interface LiveStats {
 }
 
 export interface SessionInfo {
+  session_id: number;
   class: string;
   date: string;
+  /** The lesson's scheduled start "HH:MM". */
+  lesson: string;
+  /** When the run stops by itself ("HH:MM:SS"), if it does. */
+  until: string | null;
   starts_at: string;
   late_after_minutes: number;
   source: string;
@@ -346,8 +396,8 @@ export const api = {
   enrolPhotos: (studentId: string, photos: string[]) => call<{ verdicts: PhotoVerdict[]; advice: string | null }>("enrol_photos", { studentId, photos }),
 
   probeCameras: () => call<number[]>("probe_cameras"),
-  sessionStart: (klass: string, source: string, onMessage: (m: LiveMessage) => void) =>
-    call<{ class: string; source: string }>("session_start", { class: klass, source, channel: channel(onMessage) }),
+  sessionStart: (klass: string, source: string, start: string | null, onMessage: (m: LiveMessage) => void) =>
+    call<{ class: string; source: string }>("session_start", { class: klass, source, start, channel: channel(onMessage) }),
   sessionStop: () => call<void>("session_stop"),
   previewStart: (source: string, onMessage: (m: PreviewMessage) => void) =>
     call<void>("preview_start", { source, channel: channel(onMessage) }),
@@ -359,11 +409,11 @@ export const api = {
   reportHistory: (studentId: string, from: string, to: string) =>
     call<StudentHistory>("report_history", { studentId, from, to }),
   reportSummary: (klass: string, from: string, to: string) => call<ClassSummary>("report_summary", { class: klass, from, to }),
-  overrideMark: (klass: string, date: string, studentId: string, status: Status, reason: string) =>
-    call<{ old: Status; new: Status }>("override_mark", { class: klass, date, studentId, status, reason }),
+  overrideMark: (klass: string, date: string, lesson: string | null, studentId: string, status: Status, reason: string) =>
+    call<{ old: Status; new: Status }>("override_mark", { class: klass, date, lesson, studentId, status, reason }),
   /** Fails with code "exists" when the file is there and `overwrite` is false. */
   exportXlsx: (klass: string, from: string, to: string, path: string, overwrite = false) =>
-    call<{ path: string; students: number; days: number }>("export_xlsx", { class: klass, from, to, path, overwrite }),
+    call<{ path: string; students: number; lessons: number }>("export_xlsx", { class: klass, from, to, path, overwrite }),
   defaultExportPath: (klass: string, from: string, to: string) => call<string>("default_export_path", { class: klass, from, to }),
 
   consentHistory: (studentId: string) =>
@@ -371,9 +421,11 @@ export const api = {
   recordConsent: (studentId: string, request: ConsentRequest) =>
     call<{ before: ConsentState; after: ConsentState; templates_deleted: number }>("record_consent", { studentId, request }),
   recordConsentBulk: (studentIds: string[], request: ConsentRequest) => call<{ recorded: number }>("record_consent_bulk", { studentIds, request }),
-  markByHand: (klass: string, date: string, studentId: string, status: Status) =>
-    call<{ old: Status; new: Status }>("mark_by_hand", { class: klass, date, studentId, status }),
+  markByHand: (klass: string, date: string, lesson: string | null, studentId: string, status: Status) =>
+    call<{ old: Status; new: Status }>("mark_by_hand", { class: klass, date, lesson, studentId, status }),
   purge: (dryRun: boolean) => call<PurgeReport>("purge", { dryRun }),
+  timetable: () => call<Lesson[]>("timetable"),
+  timetableImport: (path: string, dryRun: boolean) => call<TimetableImport>("timetable_import", { path, dryRun }),
   privacyReport: () => call<string>("privacy_report"),
   /** Fails with code "exists" when the file is there and `overwrite` is false. */
   savePrivacyReport: (path: string, overwrite = false) => call<{ path: string }>("save_privacy_report", { path, overwrite }),

@@ -55,7 +55,7 @@ test("first run asks the mood question before anything else happens", async () =
   expect(screen.getByText(/Ms Head \(office\)/)).toBeTruthy();
 });
 
-test("a teacher signs in and sees Live and Reports for their own classes only", async () => {
+test("a teacher signs in and sees Live, Reports and Timetable for their own classes only", async () => {
   const state = freshState(true);
   state.classes.push({ name: "8C", session_start: null, late_after_minutes: 5 });
   state.accounts["Mr Chips"] = { name: "Mr Chips", role: "teacher", classes: ["8C"], password: "teacher password" };
@@ -71,7 +71,7 @@ test("a teacher signs in and sees Live and Reports for their own classes only", 
   fireEvent.click(screen.getByText("Sign in"));
   await screen.findByText(/Mr Chips \(teacher: 8C\)/);
   const tabs = [...container.querySelectorAll('[role="tab"]')].map((t) => t.textContent);
-  expect(tabs).toEqual(["Live", "Reports"]);
+  expect(tabs).toEqual(["Live", "Reports", "Timetable"]);
   const options = [...container.querySelectorAll('select[name="class"] option')].map((o) => o.textContent);
   expect(options.join(" ")).not.toContain("7B");
   fireEvent.click(screen.getByText("Sign out"));

@@ -1,5 +1,5 @@
 // The window: first-run setup (which creates the first office account), the sign-in screen, then
-// the pages the signed-in account may use behind a tab bar (Alt+1-5 switch pages). An office
+// the pages the signed-in account may use behind a tab bar (Alt+1-6 switch pages). An office
 // account sees every page; a teacher account sees Live and Reports for the classes it teaches
 // (the backend refuses the rest anyway: this only leaves out what would be refused).
 import { useEffect, useState } from "preact/hooks";
@@ -11,11 +11,13 @@ import { ReportsPage } from "./pages/reports";
 import { SettingsPage, SetupPage } from "./pages/settings";
 import { SignInPage } from "./pages/signin";
 import { StudentsPage } from "./pages/students";
+import { TimetablePage } from "./pages/timetable";
 
 const PAGES = [
   ["live", "Live", false],
   ["students", "Students", true],
   ["reports", "Reports", false],
+  ["timetable", "Timetable", false],
   ["privacy", "Privacy", true],
   ["settings", "Settings", true],
 ] as const;
@@ -142,6 +144,7 @@ export function App() {
             </div>
             {account && page === "students" ? <StudentsPage classes={classes} reload={reload} defaultSource={source} /> : null}
             {account && page === "reports" ? <ReportsPage classes={classes} mood={s.mood === "on"} /> : null}
+            {account && page === "timetable" ? <TimetablePage office={account.role === "office"} /> : null}
             {account && page === "privacy" ? <PrivacyPage /> : null}
             {account && page === "settings" ? <SettingsPage info={info} classes={classes} reload={reload} /> : null}
           </main>

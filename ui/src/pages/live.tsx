@@ -1,6 +1,6 @@
 // Live: the camera with names over faces, and today's roster filling in as students arrive.
 import { useEffect, useRef, useState } from "preact/hooks";
-import { api, clock, errorText, isoDate, type ClassInfo, type DailyReport, type FaceView, type LiveMessage, type LiveStats, type Picture, type RollEvent } from "../api";
+import { api, clock, errorText, isoDate, lessonInFocus, type ClassInfo, type DailyReport, type FaceView, type LiveMessage, type LiveStats, type Picture, type RollEvent } from "../api";
 import { ClassSelect, Empty, Notice, StatusChip } from "../components/common";
 import { SourcePicker } from "../components/source";
 import { VideoView } from "../components/video";
@@ -27,6 +27,9 @@ export function LivePage({
   const [faces, setFaces] = useState<FaceView[]>([]);
   const [stats, setStats] = useState<LiveStats | null>(null);
   const [report, setReport] = useState<DailyReport | null>(null);
+  // The lesson the running session registers (from its "started" message); empty: the timetable's.
+  const [lesson, setLesson] = useState<string | null>(null);
+  const [startAt, setStartAt] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [lost, setLost] = useState<string | null>(null);
   const [log, setLog] = useState<RollEvent[]>([]);
@@ -76,6 +79,7 @@ export function LivePage({
         setLost(null);
         break;
       case "started":
+        setLesson(m.info.lesson);
         refresh();
         break;
       case "ended":
@@ -95,7 +99,7 @@ export function LivePage({
     setError(null);
     setLog([]);
     try {
-      await api.sessionStart(klass, source, onMessage);
+      await api.sessionStart(klass, source, startAt || null, onMessage);
       setRunning(true);
     } catch (e) {
       setError(errorText(e));
@@ -104,7 +108,7 @@ export function LivePage({
   // The alternative way: a person registers a student the camera may not (or cannot) recognise.
   const markPresent = async (studentId: string) => {
     try {
-      await api.markByHand(klass, isoDate(new Date()), studentId, "present");
+      await api.markByHand(klass, isoDate(new Date()), roll?.lesson || null, studentId, "present");
       refresh();
     } catch (e) {
       setError(errorText(e));
@@ -131,6 +135,7 @@ export function LivePage({
   }
 
   const current = classes.find((c) => c.name === klass);
+  const roll = report ? lessonInFocus(report, running ? lesson : null) : undefined;
   return (
     <section class="live">
       <h1>Live</h1>
@@ -151,7 +156,16 @@ export function LivePage({
           </span>
         ) : null}
       </div>
-      {!running ? <SourcePicker id="live-source" value={source} onChange={setSource} /> : null}
+      {!running ? (
+        <>
+          <SourcePicker id="live-source" value={source} onChange={setSource} />
+          <label class="hint">
+            Lesson start{" "}
+            <input type="time" name="lesson-start" value={startAt} onInput={(e) => setStartAt((e.target as HTMLInputElement).value)} />{" "}
+            <small>empty: the timetable's lesson on now (or the class's usual start)</small>
+          </label>
+        </>
+      ) : null}
       {orphan && !running ? (
         <Notice kind="info" testid="orphan-session">
           A session started before the last sign-in is still taking the roll. <button id="stop-orphan" onClick={stop}>Stop it</button>
@@ -176,11 +190,11 @@ export function LivePage({
         <VideoView picture={picture} faces={faces} placeholder={running ? "Waiting for the first picture…" : "Press Start session to take the roll."} />
         <aside class="roster" aria-label="Today's roster">
           <h2>
-            Today {report?.session_starts_at ? <small>lesson {clock(report.session_starts_at)}</small> : null}
+            Today {roll?.lesson ? <small data-testid="lesson">lesson {roll.lesson}{roll.ends ? `–${roll.ends}` : ""}</small> : null}
           </h2>
-          {report && report.students.length ? (
+          {roll && roll.students.length ? (
             <ul>
-              {report.students.map((s) => (
+              {roll.students.map((s) => (
                 <li key={s.student_id} data-student={s.student_id} class={s.by_hand ? "by-hand" : undefined}>
                   <span class="name">
                     {s.name}
@@ -200,10 +214,10 @@ export function LivePage({
           ) : (
             <Empty title="No students in this class">Import a roster on the Students page.</Empty>
           )}
-          {report ? (
+          {roll ? (
             <p class="counts">
-              {report.counts.present} present · {report.counts.late} late · {report.counts.absent} not seen
-              {report.to_mark_by_hand ? <strong data-testid="to-mark-by-hand"> · {report.to_mark_by_hand} to mark by hand</strong> : null}
+              {roll.counts.present} present · {roll.counts.late} late · {roll.counts.absent} not seen
+              {roll.to_mark_by_hand ? <strong data-testid="to-mark-by-hand"> · {roll.to_mark_by_hand} to mark by hand</strong> : null}
             </p>
           ) : null}
         </aside>

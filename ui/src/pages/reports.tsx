@@ -2,7 +2,7 @@
 // and the Excel export. Every figure here is computed by the backend.
 import { save } from "@tauri-apps/plugin-dialog";
 import { useEffect, useState } from "preact/hooks";
-import { api, isFailure, clock, errorText, isoDate, STATUSES, type ClassInfo, type ClassSummary, type DailyReport, type Status, type StudentDay, type StudentHistory } from "../api";
+import { api, isFailure, clock, errorText, isoDate, STATUSES, type ClassInfo, type ClassSummary, type DailyReport, type LessonRoll, type Status, type StudentDay, type StudentHistory } from "../api";
 import { ClassSelect, Empty, MoodBars, Notice, StatusChip } from "../components/common";
 
 function weekStart(d: Date): Date {
@@ -22,7 +22,7 @@ export function ReportsPage({ classes, mood }: { classes: ClassInfo[]; mood: boo
   const [daily, setDaily] = useState<DailyReport | null>(null);
   const [summary, setSummary] = useState<ClassSummary | null>(null);
   const [history, setHistory] = useState<StudentHistory | null>(null);
-  const [editing, setEditing] = useState<StudentDay | null>(null);
+  const [editing, setEditing] = useState<{ student: StudentDay; lesson: string } | null>(null);
   const [error, setError] = useState<string | null>(null);
 
   const load = async () => {
@@ -80,54 +80,24 @@ export function ReportsPage({ classes, mood }: { classes: ClassInfo[]; mood: boo
         <div class="card">
           <h2>
             {daily.class} on {daily.date}
-            {daily.session_held ? "" : " — no session held"}
+            {daily.session_held ? "" : " — no register taken"}
           </h2>
-          <p class="counts" data-testid="daily-counts">
-            {STATUSES.map((s) => `${daily.counts[s]} ${s}`).join(" · ")}
-          </p>
-          <table class="table" id="daily-table">
-            <thead>
-              <tr>
-                <th>Student</th>
-                <th>Status</th>
-                <th>How</th>
-                <th>First seen</th>
-                <th>Late (min)</th>
-                {mood ? <th>Mood</th> : null}
-                <th />
-              </tr>
-            </thead>
-            <tbody>
-              {daily.students.map((s) => (
-                <tr key={s.student_id} data-student={s.student_id}>
-                  <td>
-                    <button class="link" onClick={() => showHistory(s.student_id)}>
-                      {s.name}
-                    </button>
-                  </td>
-                  <td>
-                    <StatusChip status={s.status} manual={s.source === "manual"} />
-                    {s.auto_status ? <small> (camera: {s.auto_status})</small> : null}
-                  </td>
-                  <td class="how">{s.how ?? (s.by_hand ? "to mark by hand" : "")}</td>
-                  <td>{clock(s.first_seen)}</td>
-                  <td>{s.status === "late" ? s.late_minutes : ""}</td>
-                  {mood ? <td>{s.mood_distribution ? <MoodBars distribution={s.mood_distribution} label={`${s.mood} (${s.mood_samples} samples)`} /> : ""}</td> : null}
-                  <td>
-                    <button class="correct" onClick={() => setEditing(s)}>Correct…</button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          {daily.lessons.filter((l) => l.held).length > 1 ? (
+            <p class="counts" data-testid="day-counts">
+              The day: {STATUSES.map((s) => `${daily.counts[s]} ${s}`).join(" · ")}
+            </p>
+          ) : null}
+          {daily.lessons.map((l) => (
+            <LessonTable key={l.lesson} roll={l} mood={mood} several={daily.lessons.length > 1} onHistory={showHistory} onCorrect={(s) => setEditing({ student: s, lesson: l.lesson })} />
+          ))}
         </div>
       ) : null}
 
       {editing ? (
         <Correction
-          student={editing}
+          student={editing.student}
           onSave={async (status, reason) => {
-            await api.overrideMark(klass, day, editing.student_id, status, reason);
+            await api.overrideMark(klass, day, editing.lesson || null, editing.student.student_id, status, reason);
             setEditing(null);
             load();
           }}
@@ -143,8 +113,8 @@ export function ReportsPage({ classes, mood }: { classes: ClassInfo[]; mood: boo
           {history.days.length ? (
             <ul class="history">
               {history.days.map((d) => (
-                <li key={d.date}>
-                  {d.date} <StatusChip status={d.status} manual={d.source === "manual"} /> {clock(d.first_seen)} {mood && d.mood ? `· ${d.mood}` : ""}
+                <li key={`${d.date} ${d.lesson} ${d.class}`}>
+                  {d.date} {d.lesson} {d.class} <StatusChip status={d.status} manual={d.source === "manual"} /> {clock(d.first_seen)} {mood && d.mood ? `· ${d.mood}` : ""}
                 </li>
               ))}
             </ul>
@@ -160,7 +130,7 @@ export function ReportsPage({ classes, mood }: { classes: ClassInfo[]; mood: boo
           <h2>
             {summary.class}, {summary.from} to {summary.to} <small>attendance {pct(summary.attendance_rate)}</small>
           </h2>
-          {summary.dates.length === 0 ? (
+          {summary.lessons.length === 0 ? (
             <Empty title="No sessions in this range">Take the roll on the Live page, or choose other dates.</Empty>
           ) : (
             <table class="table" id="summary-table">
@@ -192,6 +162,61 @@ export function ReportsPage({ classes, mood }: { classes: ClassInfo[]; mood: boo
         </div>
       ) : null}
     </section>
+  );
+}
+
+/** One lesson's register: who was seen when, with corrections. */
+function LessonTable({ roll, mood, several, onHistory, onCorrect }: { roll: LessonRoll; mood: boolean; several: boolean; onHistory: (id: string) => void; onCorrect: (s: StudentDay) => void }) {
+  const state = !roll.held ? "not taken" : roll.open ? "running" : "";
+  return (
+    <div class="lesson" data-lesson={roll.lesson}>
+      {several || roll.lesson ? (
+        <h3>
+          {roll.lesson ? `Lesson ${roll.lesson}${roll.ends ? `–${roll.ends}` : ""}` : "The day's register"}
+          {state ? <small> — {state}</small> : null}
+        </h3>
+      ) : null}
+      <p class="counts" data-testid="daily-counts">
+        {STATUSES.map((s) => `${roll.counts[s]} ${s}`).join(" · ")}
+      </p>
+      <table class="table daily-table" id={several ? `daily-table-${roll.lesson.replace(":", "")}` : "daily-table"}>
+        <thead>
+          <tr>
+            <th>Student</th>
+            <th>Status</th>
+            <th>How</th>
+            <th>First seen</th>
+            <th>Late (min)</th>
+            {mood ? <th>Mood</th> : null}
+            <th />
+          </tr>
+        </thead>
+        <tbody>
+          {roll.students.map((s) => (
+            <tr key={s.student_id} data-student={s.student_id}>
+              <td>
+                <button class="link" onClick={() => onHistory(s.student_id)}>
+                  {s.name}
+                </button>
+              </td>
+              <td>
+                <StatusChip status={s.status} manual={s.source === "manual"} />
+                {s.auto_status ? <small> (camera: {s.auto_status})</small> : null}
+              </td>
+              <td class="how">{s.how ?? (s.by_hand ? "to mark by hand" : "")}</td>
+              <td>{clock(s.first_seen)}</td>
+              <td>{s.status === "late" ? s.late_minutes : ""}</td>
+              {mood ? <td>{s.mood_distribution ? <MoodBars distribution={s.mood_distribution} label={`${s.mood} (${s.mood_samples} samples)`} /> : ""}</td> : null}
+              <td>
+                <button class="correct" onClick={() => onCorrect(s)}>
+                  Correct…
+                </button>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }
 
@@ -252,7 +277,7 @@ function Export({ klass, from, to }: { klass: string; from: string; to: string }
     if (p) setPath(p);
   };
   const run = async () => {
-    const saved = (r: { path: string; students: number; days: number }) => setMsg({ kind: "ok", text: `Saved ${r.path} (${r.students} students, ${r.days} days).` });
+    const saved = (r: { path: string; students: number; lessons: number }) => setMsg({ kind: "ok", text: `Saved ${r.path} (${r.students} students, ${r.lessons} lessons).` });
     try {
       saved(await api.exportXlsx(klass, from, to, path));
     } catch (e) {
