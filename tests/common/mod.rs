@@ -141,7 +141,7 @@ pub fn status_of(report: &Value, id: &str) -> String {
 
 /// Serve the clip as a live MJPEG stream over HTTP (one client), as an IP camera would.
 pub fn serve_stream(clip: &Path, port: u16) -> std::process::Child {
-    std::process::Command::new("ffmpeg")
+    let child = std::process::Command::new("ffmpeg")
         .args(["-hide_banner", "-loglevel", "quiet", "-re", "-i"])
         .arg(clip)
         .args(["-an", "-c:v", "mjpeg", "-q:v", "5", "-f", "mpjpeg", "-listen", "1"])
@@ -149,7 +149,29 @@ pub fn serve_stream(clip: &Path, port: u16) -> std::process::Child {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .expect("ffmpeg (installed by scripts/setup.sh)")
+        .expect("ffmpeg (installed by scripts/setup.sh)");
+    // ffmpeg takes a single client: a test that connects before it listens gets "connection
+    // refused" and ffmpeg then waits for a client forever. Wait until the port is listening
+    // (read from the kernel's table, which does not use up the one client).
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !listening(port) && std::time::Instant::now() < until {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child
+}
+
+/// A local TCP port in the LISTEN state (Linux's /proc/net/tcp; elsewhere, after a short wait).
+pub fn listening(port: u16) -> bool {
+    match std::fs::read_to_string("/proc/net/tcp") {
+        Ok(table) => table.lines().skip(1).any(|l| {
+            let cols: Vec<&str> = l.split_whitespace().collect();
+            cols.len() > 3 && cols[1].ends_with(&format!(":{port:04X}")) && cols[3] == "0A"
+        }),
+        Err(_) => {
+            std::thread::sleep(std::time::Duration::from_secs(1));
+            true
+        }
+    }
 }
 
 pub fn stderr_of(out: &std::process::Output) -> String {
