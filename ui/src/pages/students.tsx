@@ -374,14 +374,15 @@ function Enrolment({ student, defaultSource, onClose }: { student: StudentRow; d
           <h3>With the camera</h3>
           {camera ? (
             <>
-              <VideoView picture={picture} placeholder="Starting the camera…" />
-              {quality ? <Notice kind={quality.ok ? "ok" : "info"}>{quality.message}</Notice> : null}
+              {/* The buttons above the picture: below it, a small window pushes them out of sight. */}
               <div class="row">
                 <button class="primary" onClick={capture} disabled={!usableSeen} title="Enrols the last picture judged good">
                   Capture
                 </button>
                 <button onClick={() => api.previewStop().then(() => setCamera(false))}>Stop camera</button>
               </div>
+              {quality ? <Notice kind={quality.ok ? "ok" : "info"}>{quality.message}</Notice> : null}
+              <VideoView picture={picture} placeholder="Starting the camera…" />
               <ul class="verdicts">
                 {captures.map((c, i) => (
                   <li key={i}>{c}</li>
