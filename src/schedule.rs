@@ -11,6 +11,9 @@ use std::time::Instant;
 use chrono::{Datelike, Local, NaiveDate, NaiveDateTime, NaiveTime};
 
 use crate::attendance::lessons::OPENS_BEFORE;
+use crate::attendance::live::SessionPlan;
+use crate::settings::SessionDefaults;
+use crate::source::SourceSpec;
 use crate::storage::Lesson;
 
 pub trait Clock: Send + Sync {
@@ -60,6 +63,28 @@ pub struct LessonOn {
 pub fn due(week: &[Lesson], now: NaiveDateTime) -> Vec<&Lesson> {
     let t = now.time();
     week.iter().filter(|l| l.weekday == now.weekday() && !l.camera.trim().is_empty() && l.start - OPENS_BEFORE <= t && t < l.end).collect()
+}
+
+/// The due lessons' runs, as the scheduler starts them (`serve` and the app alike): on the
+/// lesson's camera, judged against its timetabled start, with the school's settings. A video file
+/// named as a camera is played at its own speed, as a camera would deliver it.
+pub fn plans_due(week: &[Lesson], now: NaiveDateTime, defaults: &SessionDefaults) -> Vec<(LessonOn, SessionPlan)> {
+    due(week, now)
+        .into_iter()
+        .map(|l| {
+            let lesson = LessonOn { date: now.date(), class: l.class.clone(), start: l.start };
+            let plan = SessionPlan {
+                start: Some(l.start),
+                mood: defaults.mood,
+                min_similarity: defaults.min_similarity,
+                strictness: defaults.strictness,
+                min_face: Some(defaults.min_face),
+                realtime: true,
+                ..SessionPlan::new(&l.class, SourceSpec::parse(&l.camera))
+            };
+            (lesson, plan)
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -33,7 +33,10 @@ pub const DEFAULT_IDLE_LOCK_MINUTES: u32 = 10;
 pub const BACKUP_FOLDER: &str = "backup_folder";
 pub const BACKUP_KEEP: &str = "backup_keep";
 pub const DEFAULT_BACKUP_KEEP: u32 = 14;
-pub const KEYS: [&str; 14] = [
+/// "on": the app starts and stops each timetabled lesson's session by itself (as `rollcall
+/// serve` does); "off" (or absent): a person starts them.
+pub const TIMETABLE_SESSIONS: &str = "timetable_sessions";
+pub const KEYS: [&str; 15] = [
     SCHOOL_NAME,
     CAMERA,
     MOOD,
@@ -48,6 +51,7 @@ pub const KEYS: [&str; 14] = [
     IDLE_LOCK_MINUTES,
     BACKUP_FOLDER,
     BACKUP_KEEP,
+    TIMETABLE_SESSIONS,
 ];
 
 /// The live loop's default: large enough to skip the tiny-face pyramid levels that cost the most.
@@ -75,6 +79,7 @@ pub fn validate(key: &str, value: &str) -> Result<(), String> {
                 format!("the minimum similarity is \"auto\" or a number from {} to {}", MIN_SIMILARITY_RANGE.0, MIN_SIMILARITY_RANGE.1)
             }),
         MOOD if value != "on" && value != "off" => Err("mood recognition is \"on\" or \"off\"".into()),
+        TIMETABLE_SESSIONS if value != "on" && value != "off" => Err("sessions from the timetable are \"on\" or \"off\"".into()),
         // BIPA: destroyed within 3 years of the last interaction; 0 would delete every template.
         RETENTION_UNMATCHED_DAYS => {
             value.parse::<u32>().ok().filter(|d| (1..=1095).contains(d)).map(|_| ()).ok_or_else(|| "a number of days from 1 to 1095 (3 years, the longest Illinois BIPA allows)".to_string())
@@ -123,6 +128,11 @@ pub fn set(store: &mut Store, key: &str, value: &str) -> anyhow::Result<()> {
     validate(key, value).map_err(|e| anyhow::anyhow!("{e} (settings: {})", KEYS.join(", ")))?;
     store.set_setting(key, value)?;
     Ok(())
+}
+
+/// Whether the app runs the timetable's sessions by itself (off unless the office turned it on).
+pub fn timetable_sessions(store: &mut Store) -> Result<bool, StoreError> {
+    Ok(store.setting(TIMETABLE_SESSIONS)?.is_some_and(|v| v == "on"))
 }
 
 pub fn idle_lock_minutes(store: &mut Store) -> Result<u32, StoreError> {

@@ -172,3 +172,44 @@ fn a_run_between_timetabled_lessons_is_refused_and_names_them() {
     assert_eq!(status_in(lesson(&r, &fmt(b)), "ALC").as_deref(), Some("present"));
     assert_eq!(lesson(&r, &fmt(a))["held"], false);
 }
+
+#[test]
+fn at_the_entrance_each_student_is_marked_in_the_lesson_on_for_them_in_each_of_their_classes() {
+    let Some(d) = datasets() else { return };
+    let env = school(&d);
+    // Band has a lesson later today: the next one for anybody coming in at the gate now (late in
+    // the evening, one on now). Stage has no timetable: its day's register.
+    let now = chrono::Local::now().naive_local();
+    let minute = |t: chrono::NaiveTime| t.format("%H:%M").to_string();
+    let later = now.time() < chrono::NaiveTime::from_hms_opt(21, 0, 0).unwrap();
+    let (start, end) = if later {
+        (now.time() + chrono::Duration::minutes(60), now.time() + chrono::Duration::minutes(110))
+    } else {
+        (now.time() - chrono::Duration::minutes(10), chrono::NaiveTime::from_hms_opt(23, 59, 0).unwrap())
+    };
+    let week = env.write("week.csv", &format!("class,weekday,start,end,room,camera\nBand,{},{},{},Music,\n", now.format("%A"), minute(start), minute(end)));
+    env.cmd().args(["timetable", "import"]).arg(&week).assert().success();
+
+    // One camera at the gate for the whole school.
+    let clip = d.join(CLIP);
+    let run = env.json(&["run", "--entrance", "--source", clip.to_str().unwrap()]);
+    assert!(run["class"].as_str().unwrap().starts_with("entrance ("), "{run}");
+    assert_eq!(run["session_id"], Value::Null, "the entrance has no session of its own: {run}");
+    let marks: Vec<&str> = run["new_marks"].as_array().unwrap().iter().map(|m| m["student_id"].as_str().unwrap()).collect();
+    assert_eq!(marks.iter().filter(|m| **m == "LMM").count(), 2, "LMM in Stage and in Band: {run}");
+    assert_eq!(marks.iter().filter(|m| **m == "ALC").count(), 1, "{run}");
+
+    let stage = env.json(&["report", "--class", "Stage", "--date", "today"]);
+    assert_eq!(stage["lessons"].as_array().unwrap().len(), 1, "{stage}");
+    assert_eq!(status_in(&stage["lessons"][0], "LMM").as_deref(), Some("present"), "{stage}");
+    assert_eq!(status_in(&stage["lessons"][0], "ALC").as_deref(), Some("present"), "{stage}");
+    let band = env.json(&["report", "--class", "Band", "--date", "today"]);
+    let lmm = status_in(lesson(&band, &minute(start)), "LMM");
+    if later {
+        assert_eq!(lmm.as_deref(), Some("present"), "at the gate before the lesson: present in it: {band}");
+    } else {
+        assert!(matches!(lmm.as_deref(), Some("present" | "late")), "{band}");
+    }
+    // The entrance is an office's run, and takes no lesson start.
+    fails(&env, &["run", "--entrance", "--start", "09:00", "--source", clip.to_str().unwrap()], 2);
+}

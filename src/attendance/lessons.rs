@@ -77,6 +77,23 @@ pub fn on_at(lessons: &[LessonSlot], t: NaiveTime) -> Option<LessonSlot> {
     running.or_else(opening).copied()
 }
 
+/// At the entrance: the lesson on at `t`, else the day's next one (a student at the gate at 07:50
+/// is coming to the 08:30 lesson; one at 12:10 to the afternoon's).
+pub fn on_or_next(lessons: &[LessonSlot], t: NaiveTime) -> Option<LessonSlot> {
+    on_at(lessons, t).or_else(|| lessons.iter().filter(|l| l.start > t).min_by_key(|l| l.start).copied())
+}
+
+/// The lesson a student coming in at the entrance at `at` is registered in, for one of their
+/// classes: with a timetable that day, the lesson on then or the next one (`None` once the day's
+/// lessons are over); without one, the class's day register as for a camera run.
+pub fn for_entrance(store: &mut Store, class: &Class, at: NaiveDateTime) -> anyhow::Result<Option<RunLesson>> {
+    let today = timetabled(store, class, at.date())?;
+    if today.is_empty() {
+        return for_run(store, class, at, None).map(Some);
+    }
+    Ok(on_or_next(&today, at.time()).map(|lesson| RunLesson { lesson, starts_at: at.date().and_time(lesson.start), adopts: None }))
+}
+
 /// "09:00–10:00, 14:00–15:00", as a person reads a day's lessons.
 pub fn describe(lessons: &[LessonSlot]) -> String {
     lessons
@@ -211,5 +228,15 @@ mod tests {
         assert_eq!(on_at(&day, t(13, 46)), Some(day[2]));
         assert_eq!(on_at(&day, t(15, 0)), None, "a lesson ends at its end");
         assert_eq!(describe(&day[..2]), "09:00–10:00, 10:00–11:00");
+    }
+
+    #[test]
+    fn at_the_entrance_a_student_is_registered_in_the_lesson_on_else_the_next_one() {
+        let day = [lesson((8, 30), (9, 20)), lesson((9, 30), (10, 20)), lesson((13, 0), (14, 0))];
+        assert_eq!(on_or_next(&day, t(7, 40)), Some(day[0]), "early at the gate: the first lesson");
+        assert_eq!(on_or_next(&day, t(8, 50)), Some(day[0]), "late for the first");
+        assert_eq!(on_or_next(&day, t(9, 25)), Some(day[1]), "between lessons: the next");
+        assert_eq!(on_or_next(&day, t(12, 10)), Some(day[2]));
+        assert_eq!(on_or_next(&day, t(14, 0)), None, "the day's lessons are over");
     }
 }

@@ -21,9 +21,19 @@ use crate::source::{FrameSource, Next, SourceSpec};
 use crate::storage::{Class, Store};
 use crate::vision::{DetectOptions, EmbedderModel, FaceAnalyzer, SharedAnalyzer};
 
+/// Whose roll a run takes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RollOf {
+    /// One class's lesson (the timetable's, or the one the run's start names).
+    Class(String),
+    /// The entrance: every enrolled student of these classes (empty: of every class) is
+    /// recognised and marked in the lesson that is on for them (or their next one that day).
+    Entrance(Vec<String>),
+}
+
 #[derive(Debug, Clone)]
 pub struct SessionPlan {
-    pub class: String,
+    pub roll_of: RollOf,
     pub source: SourceSpec,
     /// Lesson start; `None` uses the class's configured start, else the moment the run starts.
     pub start: Option<NaiveTime>,
@@ -48,8 +58,17 @@ pub struct SessionPlan {
 
 impl SessionPlan {
     pub fn new(class: &str, source: SourceSpec) -> Self {
+        Self::of(RollOf::Class(class.to_string()), source)
+    }
+
+    /// The entrance's roll for `classes` (empty: the whole school).
+    pub fn entrance(classes: Vec<String>, source: SourceSpec) -> Self {
+        Self::of(RollOf::Entrance(classes), source)
+    }
+
+    fn of(roll_of: RollOf, source: SourceSpec) -> Self {
         SessionPlan {
-            class: class.to_string(),
+            roll_of,
             source,
             start: None,
             until: None,
@@ -67,8 +86,10 @@ impl SessionPlan {
 /// What a session is, once it has started.
 #[derive(Debug, Clone, Serialize)]
 pub struct SessionInfo {
-    /// The session's id in the register (live messages of several rooms say whose they are).
-    pub session_id: i32,
+    /// The session's id in the register (live messages of several rooms say whose they are);
+    /// `None` at the entrance, which writes to each student's own lesson.
+    pub session_id: Option<i32>,
+    /// The class, or at the entrance "entrance (7B, 8C)".
     pub class: String,
     pub date: NaiveDate,
     /// The lesson's scheduled start ("HH:MM"): which of the class's lessons that day this is.
@@ -151,32 +172,55 @@ const FINISH_PATIENCE: Duration = Duration::from_secs(600);
 const LIVE_BUSY_TIMEOUT_MS: u32 = 250;
 
 /// Check, before anything is written, that a session can watch: a file source that exists and
-/// is not a still picture, a live source's `until` not already past, somebody in the class enrolled with `model_id`, and a lesson start that agrees
-/// with the session the class already has today.
-pub fn check_plan(store: &mut Store, plan: &SessionPlan, model_id: &str) -> anyhow::Result<Class> {
-    let class = store.class(&plan.class)?;
+/// is not a still picture, a live source's `until` not already past, somebody enrolled with
+/// `model_id`, and (for a class) a lesson start that agrees with the session the class already
+/// has today. Returns the classes whose students the run recognises.
+pub fn check_plan(store: &mut Store, plan: &SessionPlan, model_id: &str) -> anyhow::Result<Vec<Class>> {
     plan.source.check()?;
     let now = Local::now().naive_local();
     if let Some(until) = plan.until.filter(|u| plan.source.is_live() && *u <= now.time()) {
         return Err(SessionError::UntilPassed { until, now: now.format("%H:%M").to_string() }.into());
     }
-    let by_model = store.enrolled_by_model(class.id)?;
-    if !by_model.iter().any(|(m, n)| m == model_id && *n > 0) {
-        if by_model.is_empty() {
-            let waiting = store.students(Some(&class.name))?.iter().filter(|s| s.enrolled_photos > 0 && !s.consent.usable()).count();
-            if waiting > 0 {
-                return Err(SessionError::NoConsent { class: class.name, waiting }.into());
-            }
-            return Err(SessionError::NobodyEnrolled { class: class.name }.into());
+    match &plan.roll_of {
+        RollOf::Class(name) => {
+            let class = store.class(name)?;
+            check_enrolled(store, &class, model_id)?;
+            // Which lesson this is (refused between lessons, or with a start that contradicts what a
+            // camera already judged the lesson's marks against).
+            lessons::for_run(store, &class, now, plan.start)?;
+            Ok(vec![class])
         }
-        let name = |id: &str| EmbedderModel::from_id(id).map_or(id.to_string(), |m| m.name().to_string());
-        let others = by_model.iter().map(|(m, n)| format!("{n} student(s) enrolled with {}", name(m))).collect::<Vec<_>>().join(", ");
-        return Err(SessionError::OtherModel { class: class.name, model: name(model_id), others }.into());
+        RollOf::Entrance(names) => {
+            let classes = if names.is_empty() { store.classes()? } else { names.iter().map(|n| store.class(n)).collect::<Result<Vec<_>, _>>()? };
+            // Somebody, in one of the classes, recognisable by this model.
+            let mut first = None;
+            for class in &classes {
+                match check_enrolled(store, class, model_id) {
+                    Ok(()) => return Ok(classes),
+                    Err(e) => first = first.or(Some(e)),
+                }
+            }
+            Err(first.unwrap_or_else(|| anyhow::anyhow!("there is no class yet: import a roster first")))
+        }
     }
-    // Which lesson this is (refused between lessons, or with a start that contradicts what a
-    // camera already judged the lesson's marks against).
-    lessons::for_run(store, &class, now, plan.start)?;
-    Ok(class)
+}
+
+/// Somebody in `class` can be recognised by `model_id`, or why not.
+fn check_enrolled(store: &mut Store, class: &Class, model_id: &str) -> anyhow::Result<()> {
+    let by_model = store.enrolled_by_model(class.id)?;
+    if by_model.iter().any(|(m, n)| m == model_id && *n > 0) {
+        return Ok(());
+    }
+    if by_model.is_empty() {
+        let waiting = store.students(Some(&class.name))?.iter().filter(|s| s.enrolled_photos > 0 && !s.consent.usable()).count();
+        if waiting > 0 {
+            return Err(SessionError::NoConsent { class: class.name.clone(), waiting }.into());
+        }
+        return Err(SessionError::NobodyEnrolled { class: class.name.clone() }.into());
+    }
+    let name = |id: &str| EmbedderModel::from_id(id).map_or(id.to_string(), |m| m.name().to_string());
+    let others = by_model.iter().map(|(m, n)| format!("{n} student(s) enrolled with {}", name(m))).collect::<Vec<_>>().join(", ");
+    Err(SessionError::OtherModel { class: class.name.clone(), model: name(model_id), others }.into())
 }
 
 /// The caller's side of a running session. Called on the session's thread: keep each call short
@@ -249,8 +293,8 @@ pub fn run_session_from<'a>(
     observer: &mut dyn SessionObserver,
 ) -> anyhow::Result<SessionSummary> {
     let mut engine = engine.into();
-    let class = check_plan(store, plan, engine.with(|a| a.embedder.model_id()))?;
-    let result = watch(store, &mut engine, plan, &class, source, observer);
+    let classes = check_plan(store, plan, engine.with(|a| a.embedder.model_id()))?;
+    let result = watch(store, &mut engine, plan, classes, source, observer);
     store.set_busy_timeout(crate::storage::DEFAULT_BUSY_TIMEOUT_MS)?;
     result
 }
@@ -259,17 +303,11 @@ fn watch(
     store: &mut Store,
     engine: &mut Engine,
     plan: &SessionPlan,
-    class: &Class,
+    classes: Vec<Class>,
     mut source: FrameSource,
     observer: &mut dyn SessionObserver,
 ) -> anyhow::Result<SessionSummary> {
     let run_started = Local::now().naive_local();
-    let run = lessons::for_run(store, class, run_started, plan.start)?;
-    // A day's register kept by hand until now (a correction made before the lesson opened it)
-    // gets its real lesson and start from the first camera run, audited.
-    if let Some(id) = run.adopts {
-        store.set_session_start(id, run.lesson, run.starts_at, "camera run")?;
-    }
     let (has_expression, model_id) = engine.with(|a| (a.expression.is_some(), a.embedder.model_id()));
     let mood = plan.mood && has_expression;
     let options = RollOptions {
@@ -280,23 +318,41 @@ fn watch(
         detect: DetectOptions { min_face: plan.min_face },
         ..RollOptions::default()
     };
-    // Opening the session waits out a busy database (an import, a backup) like any mark does.
-    let mut roll = patiently(|| Roll::start(store, class, run.lesson, run.starts_at, &plan.source.describe(), options.clone()))?;
+    let described = plan.source.describe();
+    let (mut roll, lesson_end, name) = match &plan.roll_of {
+        RollOf::Class(_) => {
+            let class = classes.into_iter().next().ok_or_else(|| anyhow::anyhow!("no class to take the roll of"))?;
+            let run = lessons::for_run(store, &class, run_started, plan.start)?;
+            // A day's register kept by hand until now (a correction made before the lesson opened it)
+            // gets its real lesson and start from the first camera run, audited.
+            if let Some(id) = run.adopts {
+                store.set_session_start(id, run.lesson, run.starts_at, "camera run")?;
+            }
+            // Opening the session waits out a busy database (an import, a backup) like any mark does.
+            let roll = patiently(|| Roll::start(store, &class, run.lesson, run.starts_at, &described, options.clone()))?;
+            (roll, run.lesson.end, class.name)
+        }
+        RollOf::Entrance(_) => {
+            let name = format!("entrance ({})", classes.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", "));
+            let roll = patiently(|| Roll::entrance(store, classes.clone(), &described, options.clone()))?;
+            (roll, None, name)
+        }
+    };
     // From now on a write that finds the database busy is queued, not waited for.
     store.set_busy_timeout(LIVE_BUSY_TIMEOUT_MS)?;
     let cal = roll.recognizer().calibration();
     // A timetabled lesson's run ends with the lesson unless told otherwise.
-    let until = plan.until.or(run.lesson.end.filter(|e| *e > run_started.time()));
+    let until = plan.until.or(lesson_end.filter(|e| *e > run_started.time()));
     let info = SessionInfo {
-        session_id: roll.session().id,
-        class: class.name.clone(),
-        date: roll.session().date,
-        lesson: roll.session().lesson_start.clone(),
+        session_id: roll.session().map(|s| s.id),
+        class: name.clone(),
+        date: roll.session().map_or(run_started.date(), |s| s.date),
+        lesson: roll.session().map_or_else(String::new, |s| s.lesson_start.clone()),
         until: until.filter(|_| plan.source.is_live()),
         // The session's own start: the one its marks are judged against (printed as used).
-        starts_at: roll.session().starts_at,
-        late_after_minutes: roll.session().late_after_minutes,
-        source: plan.source.describe(),
+        starts_at: roll.session().map_or(run_started, |s| s.starts_at),
+        late_after_minutes: roll.session().map_or(0, |s| s.late_after_minutes),
+        source: described.clone(),
         enrolled: roll.recognizer().len(),
         unknown_threshold: cal.threshold,
         threshold_method: cal.method,
@@ -371,7 +427,7 @@ fn watch(
     }
     let ended = if live { Local::now().naive_local() } else { run_started + chrono::Duration::from_std(started.elapsed()).unwrap_or_default() };
     if let RunVerdict::NotWatched(reason) = roll.finish(store, ended.max(run_started), FINISH_PATIENCE)? {
-        return Err(SessionError::NotWatched { class: class.name.clone(), reason }.into());
+        return Err(SessionError::NotWatched { class: name, reason }.into());
     }
     let seconds = started.elapsed().as_secs_f64();
     Ok(SessionSummary {

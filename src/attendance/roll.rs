@@ -13,10 +13,11 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDateTime, NaiveTime};
 use opencv::core::Mat;
 use serde::Serialize;
 
+use super::lessons;
 use super::mood::MoodAccumulator;
 use super::rules::{AttendanceRules, Status};
 use crate::recognition::{Decision, Enrolled, Recognizer, Strictness};
@@ -144,10 +145,38 @@ pub enum RunVerdict {
     NotWatched(String),
 }
 
-pub struct Roll {
+/// A lesson's register this roll writes to, and what its marks are judged against.
+struct Register {
     session: Session,
     opening: SessionOpening,
     rules: AttendanceRules,
+    /// This run's frames and faces when the register was opened (its counts grow from there).
+    frames_at_open: u64,
+    faces_at_open: u64,
+}
+
+impl Register {
+    fn open(store: &mut Store, class: &Class, lesson: LessonSlot, starts_at: NaiveDateTime, source: &str, frames: u64, faces: u64) -> anyhow::Result<Register> {
+        let (session, opening) = store.open_session(class, starts_at.date(), lesson, starts_at, source)?;
+        let rules = AttendanceRules { starts_at: session.starts_at, late_after_minutes: session.late_after_minutes as i64 };
+        Ok(Register { session, opening, rules, frames_at_open: frames, faces_at_open: faces })
+    }
+}
+
+/// Whose marks the roll writes where.
+enum Target {
+    /// One class's lesson: every recognised student is marked in it.
+    Lesson(Register),
+    /// The entrance: every student of `classes` is recognised, and each is marked in the lesson
+    /// that is on for them at that moment (`lessons::for_run`), opened when the first of its
+    /// students comes in. A student with no lesson on is seen, not marked.
+    Entrance { classes: Vec<Class>, source: String, opened: BTreeMap<(i32, NaiveTime), Register>, member_of: HashMap<i32, Vec<i32>> },
+}
+
+pub struct Roll {
+    target: Target,
+    /// Where each recognised student's marks went this run (session ids, and their rules).
+    placed: HashMap<i32, Vec<(i32, AttendanceRules)>>,
     recognizer: Recognizer,
     students: HashMap<i32, Student>,
     tracker: Tracker<TrackState>,
@@ -162,11 +191,11 @@ pub struct Roll {
     frames: u64,
     faces: u64,
     frames_with_gallery: u64,
-    /// Sightings waiting for a busy database, by student row.
-    pending: BTreeMap<i32, PendingSighting>,
-    /// Students whose first sighting is queued (counted as marked already).
-    pending_marks: std::collections::HashSet<i32>,
-    class_id: i32,
+    /// Sightings waiting for a busy database, by session and student row.
+    pending: BTreeMap<(i32, i32), PendingSighting>,
+    /// Sightings whose first mark is queued (counted as marked already).
+    pending_marks: std::collections::HashSet<(i32, i32)>,
+    class_ids: Vec<i32>,
     gallery_version: (i64, Option<i32>, Option<i32>),
     gallery_checked: Instant,
     /// A retraining under way on its own thread (see `follow_enrolment`).
@@ -182,15 +211,26 @@ impl Roll {
     /// Open (or continue) the class's session for `lesson` on `starts_at`'s date and train the
     /// recognizer on the class's enrolled students.
     pub fn start(store: &mut Store, class: &Class, lesson: LessonSlot, starts_at: NaiveDateTime, source: &str, options: RollOptions) -> anyhow::Result<Roll> {
-        let (session, opening) = store.open_session(class, starts_at.date(), lesson, starts_at, source)?;
-        let gallery_version = store.gallery_version(class.id, options.embedding_model)?;
-        let (recognizer, students) = Self::train(store, class.id, &options)?;
-        let rules = AttendanceRules { starts_at: session.starts_at, late_after_minutes: session.late_after_minutes as i64 };
-        let marked = store.marks(session.id)?.len();
+        let register = Register::open(store, class, lesson, starts_at, source, 0, 0)?;
+        let marked = store.marks(register.session.id)?.len();
+        Self::new(store, Target::Lesson(register), vec![class.id], marked, options)
+    }
+
+    /// The entrance's roll: every student of `classes` recognised, each marked in the lesson on
+    /// for them when they come in. Opens nothing until somebody is recognised.
+    pub fn entrance(store: &mut Store, classes: Vec<Class>, source: &str, options: RollOptions) -> anyhow::Result<Roll> {
+        let ids: Vec<i32> = classes.iter().map(|c| c.id).collect();
+        let member_of = Self::memberships(store, &ids)?;
+        let target = Target::Entrance { classes, source: source.to_string(), opened: BTreeMap::new(), member_of };
+        Self::new(store, target, ids, 0, options)
+    }
+
+    fn new(store: &mut Store, target: Target, class_ids: Vec<i32>, marked: usize, options: RollOptions) -> anyhow::Result<Roll> {
+        let gallery_version = store.gallery_version(&class_ids, options.embedding_model)?;
+        let (recognizer, students) = Self::train(store, &class_ids, &options)?;
         Ok(Roll {
-            session,
-            opening,
-            rules,
+            target,
+            placed: HashMap::new(),
             recognizer,
             students,
             tracker: Tracker::new(options.max_missed_frames),
@@ -206,21 +246,35 @@ impl Roll {
             frames_with_gallery: 0,
             pending: BTreeMap::new(),
             pending_marks: Default::default(),
-            class_id: class.id,
+            class_ids,
             gallery_version,
             gallery_checked: Instant::now(),
             retraining: None,
         })
     }
 
-    fn train(store: &mut Store, class_id: i32, options: &RollOptions) -> anyhow::Result<(Recognizer, HashMap<i32, Student>)> {
-        let (gallery, students) = Self::load(store, class_id, options)?;
+    /// Which of `class_ids` each student is in today.
+    fn memberships(store: &mut Store, class_ids: &[i32]) -> anyhow::Result<HashMap<i32, Vec<i32>>> {
+        let mut member_of: HashMap<i32, Vec<i32>> = HashMap::new();
+        for &c in class_ids {
+            for s in store.class_students(c)? {
+                member_of.entry(s.id).or_default().push(c);
+            }
+        }
+        Ok(member_of)
+    }
+
+    fn train(store: &mut Store, class_ids: &[i32], options: &RollOptions) -> anyhow::Result<(Recognizer, HashMap<i32, Student>)> {
+        let (gallery, students) = Self::load(store, class_ids, options)?;
         Ok((Self::fit(&gallery, options)?, students))
     }
 
-    fn load(store: &mut Store, class_id: i32, options: &RollOptions) -> anyhow::Result<(Vec<Enrolled>, HashMap<i32, Student>)> {
-        let gallery = store.gallery(class_id, options.embedding_model)?;
-        let students = store.class_students(class_id)?.into_iter().map(|s| (s.id, s)).collect();
+    fn load(store: &mut Store, class_ids: &[i32], options: &RollOptions) -> anyhow::Result<(Vec<Enrolled>, HashMap<i32, Student>)> {
+        let gallery = store.gallery(class_ids, options.embedding_model)?;
+        let mut students = HashMap::new();
+        for &c in class_ids {
+            students.extend(store.class_students(c)?.into_iter().map(|s| (s.id, s)));
+        }
         Ok((gallery, students))
     }
 
@@ -230,6 +284,50 @@ impl Roll {
             recognizer = recognizer.with_floor(floor);
         }
         Ok(recognizer)
+    }
+
+    /// The registers a student seen at `at` is marked in: the lesson's, or at the entrance the
+    /// lesson on for them in each of their classes (opened on first need). Remembered for the run.
+    fn registers_for(&mut self, store: &mut Store, row: i32, at: NaiveDateTime) -> anyhow::Result<Vec<(i32, AttendanceRules)>> {
+        // A lesson's roll places everyone in it; at the entrance the lesson depends on the time
+        // (a student may come through the gate again for the afternoon).
+        if let (Target::Lesson(_), Some(known)) = (&self.target, self.placed.get(&row)) {
+            return Ok(known.clone());
+        }
+        let found = match &mut self.target {
+            Target::Lesson(r) => vec![(r.session.id, r.rules)],
+            Target::Entrance { classes, source, opened, member_of } => {
+                let mut found = Vec::new();
+                for class_id in member_of.get(&row).cloned().unwrap_or_default() {
+                    let Some(class) = classes.iter().find(|c| c.id == class_id) else { continue };
+                    // The day's lessons of this class are over: nothing to register for it now.
+                    let Some(run) = lessons::for_entrance(store, class, at)? else { continue };
+                    let key = (class.id, run.lesson.start);
+                    if !opened.contains_key(&key) {
+                        if let Some(id) = run.adopts {
+                            store.set_session_start(id, run.lesson, run.starts_at, "camera run (entrance)")?;
+                        }
+                        let register = Register::open(store, class, run.lesson, run.starts_at, source, self.frames, self.faces)?;
+                        tracing::info!(class = %class.name, lesson = %run.lesson.key(), session = register.session.id, "entrance: a lesson's register opened");
+                        opened.insert(key, register);
+                    }
+                    let r = &opened[&key];
+                    found.push((r.session.id, r.rules));
+                }
+                found
+            }
+        };
+        if !found.is_empty() {
+            self.placed.insert(row, found.clone());
+        }
+        Ok(found)
+    }
+
+    fn registers(&self) -> Vec<&Register> {
+        match &self.target {
+            Target::Lesson(r) => vec![r],
+            Target::Entrance { opened, .. } => opened.values().collect(),
+        }
     }
 
     /// Enrolment changed while the roll runs (a student enrolled at the door, another deleted):
@@ -259,12 +357,15 @@ impl Roll {
             return Ok(());
         }
         self.gallery_checked = Instant::now();
-        let version = store.gallery_version(self.class_id, self.options.embedding_model)?;
+        let version = store.gallery_version(&self.class_ids, self.options.embedding_model)?;
         if version == self.gallery_version {
             return Ok(());
         }
-        let (gallery, students) = Self::load(store, self.class_id, &self.options)?;
+        let (gallery, students) = Self::load(store, &self.class_ids, &self.options)?;
         self.students = students;
+        if let Target::Entrance { member_of, .. } = &mut self.target {
+            *member_of = Self::memberships(store, &self.class_ids)?;
+        }
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         let options = self.options.clone();
         std::thread::Builder::new().name("retrain".into()).spawn(move || {
@@ -297,8 +398,12 @@ impl Roll {
         }
     }
 
-    pub fn session(&self) -> &Session {
-        &self.session
+    /// The lesson's session (`None` at the entrance, which writes to each student's lesson).
+    pub fn session(&self) -> Option<&Session> {
+        match &self.target {
+            Target::Lesson(r) => Some(&r.session),
+            Target::Entrance { .. } => None,
+        }
     }
 
     pub fn recognizer(&self) -> &Recognizer {
@@ -310,7 +415,8 @@ impl Roll {
         self.retraining.is_some()
     }
 
-    /// Students marked in this session so far (including earlier runs of the same session).
+    /// Students marked in this session so far (including earlier runs of the same session); at
+    /// the entrance, the marks this run made.
     pub fn marked(&self) -> usize {
         self.marked
     }
@@ -336,6 +442,7 @@ impl Roll {
         self.write_pending(store)?;
 
         // Embed, in one batch, only the faces whose track is still undecided.
+        let mut decided: Vec<(i32, NaiveDateTime, f32)> = Vec::new();
         let pending: Vec<usize> = (0..faces.len()).filter(|&i| self.tracker.tracks()[track_of[i]].state.identity == Identity::Pending).collect();
         if !pending.is_empty() {
             let batch: Vec<Face> = pending.iter().map(|&i| faces[i]).collect();
@@ -367,23 +474,7 @@ impl Roll {
                             // still be known to the recognizer until its retraining is done.
                             if let Some(row) = key.parse::<i32>().ok().filter(|r| self.students.contains_key(r)) {
                                 st.identity = Identity::Student(row);
-                                let first_seen = st.first_seen.unwrap_or(at);
-                                let (status, late) = self.rules.judge(first_seen);
-                                let sighting = PendingSighting { first_seen, last_seen: at, status, late_minutes: late, confidence: similarity };
-                                let outcome = self.write_sighting(store, row, sighting)?;
-                                self.last_written.insert(row, at);
-                                if let Some(MarkOutcome::Marked { status, late_minutes }) = outcome {
-                                    if let Some(s) = self.students.get(&row) {
-                                        out.events.push(RollEvent::Marked {
-                                            student_id: s.student_id.clone(),
-                                            name: s.name(),
-                                            status,
-                                            at: first_seen,
-                                            late_minutes,
-                                            similarity,
-                                        });
-                                    }
-                                }
+                                decided.push((row, st.first_seen.unwrap_or(at), similarity));
                             }
                         }
                     }
@@ -397,6 +488,27 @@ impl Roll {
             }
         }
 
+        // Students recognised in this frame: marked in their register(s).
+        for (row, first_seen, similarity) in decided {
+            for (session, rules) in self.registers_for(store, row, at)? {
+                let (status, late) = rules.judge(first_seen);
+                let sighting = PendingSighting { first_seen, last_seen: at, status, late_minutes: late, confidence: similarity };
+                if let Some(MarkOutcome::Marked { status, late_minutes }) = self.write_sighting(store, session, row, sighting)? {
+                    if let Some(s) = self.students.get(&row) {
+                        out.events.push(RollEvent::Marked {
+                            student_id: s.student_id.clone(),
+                            name: s.name(),
+                            status,
+                            at: first_seen,
+                            late_minutes,
+                            similarity,
+                        });
+                    }
+                }
+            }
+            self.last_written.insert(row, at);
+        }
+
         // Recognised faces: keep last_seen fresh (throttled) and sample their mood.
         let mut mood_faces = Vec::new();
         let mut mood_rows = Vec::new();
@@ -406,11 +518,10 @@ impl Roll {
                 let mood_due = self.options.mood && (frame_no - track.first_frame) % self.options.mood_every.max(1) == 0;
                 let due = self.last_written.get(&row).is_none_or(|t| (at - *t).to_std().unwrap_or_default() >= self.options.seen_every);
                 if due {
-                    self.write_sighting(
-                        store,
-                        row,
-                        PendingSighting { first_seen: at, last_seen: at, status: Status::Present, late_minutes: 0, confidence: 0.0 },
-                    )?;
+                    let seen = PendingSighting { first_seen: at, last_seen: at, status: Status::Present, late_minutes: 0, confidence: 0.0 };
+                    for (session, _) in self.placed.get(&row).cloned().unwrap_or_default() {
+                        self.write_sighting(store, session, row, seen)?;
+                    }
                     self.last_written.insert(row, at);
                 }
                 if mood_due {
@@ -445,13 +556,13 @@ impl Roll {
 
     /// Write a sighting now, or queue it if the database is busy. Returns what it did to the
     /// record: `None` when queued (a first sighting of this run then counts as a new mark).
-    fn write_sighting(&mut self, store: &mut Store, row: i32, s: PendingSighting) -> anyhow::Result<Option<MarkOutcome>> {
-        if let Some(p) = self.pending.get_mut(&row) {
+    fn write_sighting(&mut self, store: &mut Store, session: i32, row: i32, s: PendingSighting) -> anyhow::Result<Option<MarkOutcome>> {
+        if let Some(p) = self.pending.get_mut(&(session, row)) {
             p.first_seen = p.first_seen.min(s.first_seen);
             p.last_seen = p.last_seen.max(s.last_seen);
             return Ok(None);
         }
-        match store.record_sighting(self.session.id, row, s.first_seen, s.last_seen, s.status, s.late_minutes, s.confidence) {
+        match store.record_sighting(session, row, s.first_seen, s.last_seen, s.status, s.late_minutes, s.confidence) {
             Ok(outcome) => {
                 if matches!(outcome, MarkOutcome::Marked { .. }) {
                     self.marked += 1;
@@ -460,8 +571,8 @@ impl Roll {
             }
             Err(e) if e.is_busy() => {
                 tracing::warn!(student = row, "database busy: the sighting is queued and will be written when it frees");
-                self.pending.insert(row, s);
-                if s.confidence > 0.0 && self.pending_marks.insert(row) {
+                self.pending.insert((session, row), s);
+                if s.confidence > 0.0 && self.pending_marks.insert((session, row)) {
                     self.marked += 1;
                     return Ok(Some(MarkOutcome::Marked { status: s.status, late_minutes: s.late_minutes }));
                 }
@@ -473,12 +584,12 @@ impl Roll {
 
     /// Try the queued sightings again; those the database is still too busy for stay queued.
     fn write_pending(&mut self, store: &mut Store) -> anyhow::Result<()> {
-        while let Some((&row, &s)) = self.pending.iter().next() {
-            match store.record_sighting(self.session.id, row, s.first_seen, s.last_seen, s.status, s.late_minutes, s.confidence) {
+        while let Some((&(session, row), &s)) = self.pending.iter().next() {
+            match store.record_sighting(session, row, s.first_seen, s.last_seen, s.status, s.late_minutes, s.confidence) {
                 Ok(outcome) => {
-                    self.pending.remove(&row);
+                    self.pending.remove(&(session, row));
                     // Counted when queued; a mark a person or another run made meanwhile wins.
-                    if self.pending_marks.remove(&row) && outcome == MarkOutcome::Seen {
+                    if self.pending_marks.remove(&(session, row)) && outcome == MarkOutcome::Seen {
                         self.marked = self.marked.saturating_sub(1);
                     }
                 }
@@ -503,29 +614,39 @@ impl Roll {
         self.pending.len()
     }
 
-    /// Mood summaries and the session's sign of life. Skipped while the database is busy (both
+    /// Mood summaries and the sessions' sign of life. Skipped while the database is busy (both
     /// are written again at the next flush, and at the end).
     fn flush(&mut self, store: &mut Store) -> anyhow::Result<()> {
         self.last_flush = Instant::now();
-        match self.flush_moods(store).and_then(|()| Ok(store.session_heartbeat(self.session.id, self.session_frames(), self.session_faces())?)) {
+        let beats: Vec<(i32, i64, i64)> = self.registers().iter().map(|r| (r.session.id, self.session_frames(r), self.session_faces(r))).collect();
+        let written = self.flush_moods(store).and_then(|()| {
+            for (id, frames, faces) in beats {
+                store.session_heartbeat(id, frames, faces)?;
+            }
+            Ok(())
+        });
+        match written {
             Err(e) if e.downcast_ref::<StoreError>().is_some_and(StoreError::is_busy) => Ok(()),
             other => other,
         }
     }
 
-    fn session_frames(&self) -> i64 {
-        self.session.frames + self.frames as i64
+    /// A register's frames and faces watched: before this run, and by this run since it opened.
+    fn session_frames(&self, r: &Register) -> i64 {
+        r.session.frames + (self.frames - r.frames_at_open) as i64
     }
 
-    fn session_faces(&self) -> i64 {
-        self.session.faces + self.faces as i64
+    fn session_faces(&self, r: &Register) -> i64 {
+        r.session.faces + (self.faces - r.faces_at_open) as i64
     }
 
     fn flush_moods(&mut self, store: &mut Store) -> anyhow::Result<()> {
         for (row, acc) in &self.moods {
             if let Some(s) = acc.summary() {
                 let json = serde_json::to_string(&s.distribution)?;
-                store.save_mood(self.session.id, *row, s.samples as i32, s.dominant.as_str(), &json)?;
+                for (session, _) in self.placed.get(row).map(Vec::as_slice).unwrap_or_default() {
+                    store.save_mood(*session, *row, s.samples as i32, s.dominant.as_str(), &json)?;
+                }
             }
         }
         Ok(())
@@ -557,7 +678,10 @@ impl Roll {
     /// One that watched nothing puts the session back as it found it: no absence is recorded.
     pub fn finish(&mut self, store: &mut Store, at: NaiveDateTime, patience: Duration) -> anyhow::Result<RunVerdict> {
         if let Err(reason) = self.watched() {
-            store.abandon_session(self.session.id, self.opening)?;
+            let opened: Vec<(i32, SessionOpening)> = self.registers().iter().map(|r| (r.session.id, r.opening)).collect();
+            for (id, opening) in opened {
+                store.abandon_session(id, opening)?;
+            }
             return Ok(RunVerdict::NotWatched(reason));
         }
         let started = Instant::now();
@@ -566,7 +690,10 @@ impl Roll {
             let written = self.write_pending(store).and_then(|()| {
                 if self.pending.is_empty() {
                     self.flush_moods(store)?;
-                    store.close_session(self.session.id, at, self.session_frames(), self.session_faces())?;
+                    let counts: Vec<(i32, i64, i64)> = self.registers().iter().map(|r| (r.session.id, self.session_frames(r), self.session_faces(r))).collect();
+                    for (id, frames, faces) in counts {
+                        store.close_session(id, at, frames, faces)?;
+                    }
                 }
                 Ok(())
             });
@@ -576,7 +703,8 @@ impl Roll {
                 _ => {}
             }
             if started.elapsed() >= patience {
-                let rows: Vec<String> = self.pending.keys().filter_map(|r| self.students.get(r)).map(|s| format!("{} ({})", s.student_id, s.name())).collect();
+                let rows: Vec<String> =
+                    self.pending.keys().filter_map(|(_, r)| self.students.get(r)).map(|s| format!("{} ({})", s.student_id, s.name())).collect();
                 anyhow::bail!(
                     "the database stayed busy for {} s: these sightings could not be saved, mark them by hand: {}",
                     patience.as_secs(),

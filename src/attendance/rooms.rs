@@ -14,8 +14,9 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::live::{run_session, SessionObserver, SessionPlan, SessionSummary};
+use super::live::{run_session, run_session_from, SessionObserver, SessionPlan, SessionSummary};
 use crate::schedule::LessonOn;
+use crate::source::FrameSource;
 use crate::storage::Store;
 use crate::vision::SharedAnalyzer;
 
@@ -47,9 +48,21 @@ pub enum RoomEvent {
 /// `stop_requested`.
 pub type ObserverFactory = Box<dyn Fn(&LessonOn, Arc<AtomicBool>) -> Box<dyn SessionObserver + Send> + Send>;
 
+/// A running room, as a front end lists it.
+#[derive(Debug, Clone)]
+pub struct RunningRoom {
+    pub lesson: LessonOn,
+    pub source: String,
+    pub by_hand: bool,
+}
+
 struct Room {
     stop: Arc<AtomicBool>,
     handle: JoinHandle<anyhow::Result<SessionSummary>>,
+    /// Started by a person: the scheduler leaves it running until that person (or the source)
+    /// ends it.
+    by_hand: bool,
+    source: String,
 }
 
 pub struct Rooms {
@@ -69,16 +82,54 @@ impl Rooms {
 
     /// The lessons whose rooms are running.
     pub fn running(&self) -> Vec<LessonOn> {
-        self.running.keys().cloned().collect()
+        self.running.iter().filter(|(_, r)| !r.handle.is_finished()).map(|(l, _)| l.clone()).collect()
+    }
+
+    /// The running rooms: which lesson, on which source, started by a person or the timetable.
+    pub fn list(&self) -> Vec<RunningRoom> {
+        self.running
+            .iter()
+            .filter(|(_, r)| !r.handle.is_finished())
+            .map(|(l, r)| RunningRoom { lesson: l.clone(), source: r.source.clone(), by_hand: r.by_hand })
+            .collect()
+    }
+
+    /// The running room watching `source` (a camera is opened by one room at a time).
+    pub fn watching(&self, source: &str) -> Option<&LessonOn> {
+        self.running.iter().find(|(_, r)| r.source == source && !r.handle.is_finished()).map(|(l, _)| l)
+    }
+
+    /// Start a room now, for a person: its source already open (so a missing camera was reported
+    /// to them), kept running whatever the timetable says until stopped. Refused while the same
+    /// lesson's room is running.
+    pub fn start_by_hand(&mut self, lesson: LessonOn, plan: SessionPlan, source: FrameSource) -> Result<Vec<RoomEvent>, String> {
+        let mut events = self.reap();
+        if self.running.contains_key(&lesson) {
+            return Err(format!(
+                "class {}'s lesson at {} is already being taken by a camera: stop that room first",
+                lesson.class,
+                lesson.start.format("%H:%M")
+            ));
+        }
+        events.push(RoomEvent::Started { lesson: lesson.clone(), source: plan.source.describe() });
+        self.spawn(lesson, plan, Some(source), true);
+        Ok(events)
+    }
+
+    /// Ask one room to stop, and wait for it to close its session.
+    pub fn stop(&mut self, lesson: &LessonOn) -> Option<RoomEvent> {
+        let room = self.running.remove(lesson)?;
+        room.stop.store(true, Ordering::SeqCst);
+        Some(self.ended(lesson.clone(), room))
     }
 
     /// Bring the rooms in line with what is due: start each due lesson that is not running (and
     /// did not already end well, or failed longer than `RETRY_AFTER` ago), ask rooms whose lesson
-    /// is no longer due to stop, and collect rooms that ended.
+    /// is no longer due to stop (not those a person started), and collect rooms that ended.
     pub fn tick(&mut self, due: Vec<(LessonOn, SessionPlan)>) -> Vec<RoomEvent> {
         let mut events = self.reap();
         for (lesson, room) in &self.running {
-            if !due.iter().any(|(l, _)| l == lesson) && !room.stop.swap(true, Ordering::SeqCst) {
+            if !room.by_hand && !due.iter().any(|(l, _)| l == lesson) && !room.stop.swap(true, Ordering::SeqCst) {
                 events.push(RoomEvent::Stopping { lesson: lesson.clone() });
             }
         }
@@ -92,23 +143,27 @@ impl Rooms {
                 _ => {}
             }
             events.push(RoomEvent::Started { lesson: lesson.clone(), source: plan.source.describe() });
-            self.start(lesson, plan);
+            self.spawn(lesson, plan, None, false);
         }
         events
     }
 
-    fn start(&mut self, lesson: LessonOn, plan: SessionPlan) {
+    fn spawn(&mut self, lesson: LessonOn, plan: SessionPlan, source: Option<FrameSource>, by_hand: bool) {
         let stop = Arc::new(AtomicBool::new(false));
         let mut observer = (self.observers)(&lesson, stop.clone());
         let (engine, db) = (self.engine.clone(), self.db.clone());
         let name = format!("room {} {}", lesson.class, lesson.start.format("%H:%M"));
+        let described = plan.source.describe();
         let spawned = std::thread::Builder::new().name(name).spawn(move || -> anyhow::Result<SessionSummary> {
             let mut store = Store::open(&db)?;
-            run_session(&mut store, &*engine, &plan, observer.as_mut())
+            match source {
+                Some(source) => run_session_from(&mut store, &*engine, &plan, source, observer.as_mut()),
+                None => run_session(&mut store, &*engine, &plan, observer.as_mut()),
+            }
         });
         match spawned {
             Ok(handle) => {
-                self.running.insert(lesson, Room { stop, handle });
+                self.running.insert(lesson, Room { stop, handle, by_hand, source: described });
             }
             Err(e) => {
                 tracing::error!(class = %lesson.class, error = %e, "could not start a room's thread");

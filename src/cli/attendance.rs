@@ -298,6 +298,18 @@ struct TerminalObserver {
 
 impl SessionObserver for TerminalObserver {
     fn started(&mut self, info: &SessionInfo) {
+        if info.session_id.is_none() {
+            eprintln!(
+                "{} on {}: each student recognised is marked in the lesson on for them (or their next that day); {} enrolled student(s), unknown threshold {:.3} ({}); mood {}",
+                info.class,
+                info.date,
+                info.enrolled,
+                info.unknown_threshold,
+                info.threshold_method,
+                if info.mood { "on" } else { "off" }
+            );
+            return;
+        }
         eprintln!(
             "session {} lesson {} for class {} (starts {}, late after {} min{}); {} enrolled student(s), unknown threshold {:.3} ({}); mood {}",
             info.date,
@@ -338,7 +350,10 @@ impl SessionObserver for TerminalObserver {
 }
 
 pub fn run(out: &Printer, at: &Caller, engine: &EngineArgs, args: &RunArgs) -> anyhow::Result<Outcome> {
-    let mut store = at.store(Need::Class(&args.class))?;
+    let mut store = match &args.class {
+        Some(class) => at.store(Need::Class(class))?,
+        None => at.store(Need::Office("take the entrance's roll"))?,
+    };
     let defaults = settings::session_defaults(&mut store)?;
     let mood = !args.no_mood && defaults.mood;
     if let Some(v) = args.min_similarity {
@@ -353,7 +368,10 @@ pub fn run(out: &Printer, at: &Caller, engine: &EngineArgs, args: &RunArgs) -> a
         max_frames: args.max_frames,
         max_seconds: args.max_seconds,
         min_face: Some(engine.min_face.unwrap_or(defaults.min_face)),
-        ..SessionPlan::new(&args.class, SourceSpec::parse(&args.source))
+        ..match &args.class {
+            Some(class) => SessionPlan::new(class, SourceSpec::parse(&args.source)),
+            None => SessionPlan::entrance(args.classes.clone(), SourceSpec::parse(&args.source)),
+        }
     };
     // Refuse a session that cannot watch before the models are even loaded.
     rollcall::attendance::live::check_plan(&mut store, &plan, engine.embedder.unwrap_or_default().id())?;

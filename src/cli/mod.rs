@@ -372,8 +372,17 @@ pub struct ConsentArgs {
 
 #[derive(Args)]
 pub struct RunArgs {
-    #[arg(long)]
-    pub class: String,
+    /// The class whose lesson's roll this is.
+    #[arg(long, required_unless_present = "entrance")]
+    pub class: Option<String>,
+    /// The entrance's roll: every enrolled student (of --classes, else of the whole school) is
+    /// recognised and marked in the lesson on for them then, or their next lesson that day (a
+    /// class with no timetable: its day's register). Needs an office account.
+    #[arg(long, conflicts_with_all = ["class", "start"])]
+    pub entrance: bool,
+    /// With --entrance: only these classes (comma-separated).
+    #[arg(long, value_delimiter = ',', requires = "entrance")]
+    pub classes: Vec<String>,
     #[arg(long)]
     pub source: String,
     /// Stop a live session at this time (HH:MM); a file ends at its end.

@@ -15,12 +15,11 @@ use serde::Serialize;
 use super::engine::analyzer;
 use super::session::{Caller, Need};
 use super::{EngineArgs, Outcome, Printer, ServeArgs};
-use rollcall::attendance::live::{LiveStats, SessionInfo, SessionObserver, SessionPlan};
+use rollcall::attendance::live::{LiveStats, SessionInfo, SessionObserver};
 use rollcall::attendance::rooms::{RoomEvent, Rooms};
 use rollcall::attendance::{FrameOutcome, RollEvent};
 use rollcall::schedule::{self, Clock, LessonOn, RehearsalClock, SystemClock};
 use rollcall::settings;
-use rollcall::source::SourceSpec;
 use rollcall::vision::SharedAnalyzer;
 
 /// How often the scheduler looks at the clock, and re-reads the timetable (an edit applies
@@ -45,7 +44,10 @@ struct RoomRun {
 pub fn serve(out: &Printer, at: &Caller, engine: &EngineArgs, args: &ServeArgs) -> anyhow::Result<Outcome> {
     let (mut store, me) = at.signed(Need::Office("run the timetable's sessions"))?;
     let db = store.path().to_path_buf();
-    let defaults = settings::session_defaults(&mut store)?;
+    let mut defaults = settings::session_defaults(&mut store)?;
+    if let Some(min_face) = engine.min_face {
+        defaults.min_face = min_face;
+    }
     let shared = Arc::new(SharedAnalyzer::new(analyzer(engine, defaults.mood)?));
     let clock: Box<dyn Clock> = match args.rehearse_from {
         Some(t) => Box::new(RehearsalClock::new(t, args.rate)),
@@ -80,23 +82,7 @@ pub fn serve(out: &Printer, at: &Caller, engine: &EngineArgs, args: &ServeArgs) 
             }
             read = Instant::now();
         }
-        let due = schedule::due(&week, now)
-            .into_iter()
-            .map(|l| {
-                let lesson = LessonOn { date: now.date(), class: l.class.clone(), start: l.start };
-                let plan = SessionPlan {
-                    start: Some(l.start),
-                    mood: defaults.mood,
-                    min_similarity: defaults.min_similarity,
-                    strictness: defaults.strictness,
-                    min_face: Some(engine.min_face.unwrap_or(defaults.min_face)),
-                    // A video file stands in for a camera: played at its own speed.
-                    realtime: true,
-                    ..SessionPlan::new(&l.class, SourceSpec::parse(&l.camera))
-                };
-                (lesson, plan)
-            })
-            .collect();
+        let due = schedule::plans_due(&week, now, &defaults);
         log(rooms.tick(due), &mut runs);
         std::thread::sleep(TICK);
     }
@@ -184,7 +170,7 @@ impl SessionObserver for LogObserver {
     fn started(&mut self, info: &SessionInfo) {
         let mut line = String::new();
         let _ = write!(line, "starts {}, late after {} min", info.starts_at.format("%H:%M"), info.late_after_minutes);
-        tracing::info!(class = %info.class, lesson = %info.lesson, session = info.session_id, enrolled = info.enrolled, source = %info.source, "session open: {line}");
+        tracing::info!(class = %info.class, lesson = %info.lesson, session = ?info.session_id, enrolled = info.enrolled, source = %info.source, "session open: {line}");
     }
 
     fn frame(&mut self, _frame: &Mat, outcome: &FrameOutcome, _stats: &LiveStats) {

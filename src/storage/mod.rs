@@ -619,7 +619,7 @@ mod tests {
         let audit = store.audit_log().unwrap();
         assert_eq!(audit[0].student_ref.as_deref(), Some("S2"));
         // Templates enrolled before consent was recorded are kept but never used until it is.
-        assert!(store.gallery(class.id, "m").unwrap().is_empty());
+        assert!(store.gallery(&[class.id], "m").unwrap().is_empty());
         let s1 = store.student("S1").unwrap();
         let date = NaiveDate::from_ymd_opt(2026, 9, 1).unwrap();
         let grant = crate::consent::ConsentEvent {
@@ -633,7 +633,7 @@ mod tests {
             recorded_by: "office".into(),
         };
         store.record_consent(&s1, &grant).unwrap();
-        assert_eq!(store.gallery(class.id, "m").unwrap()[0].embeddings, vec![vec![1.0f32]]);
+        assert_eq!(store.gallery(&[class.id], "m").unwrap()[0].embeddings, vec![vec![1.0f32]]);
         // Opened again: nothing more to migrate, nothing changes.
         drop(store);
         let mut again = Store::open_with(&path, &test_keys(&dir)).unwrap();

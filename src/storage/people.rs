@@ -604,16 +604,27 @@ impl Store {
     }
 
     /// The class's current members whose consent lets the camera recognise them.
-    fn recognisable_rows(&mut self, class_id: i32) -> Result<Vec<i32>> {
-        let members = self.current_member_rows(class_id)?;
+    fn recognisable_rows(&mut self, class_ids: &[i32]) -> Result<Vec<i32>> {
+        let members = self.current_members_of(class_ids)?;
         Ok(super::consent::with_consent(&mut self.conn, &members)?)
     }
 
-    /// Changes whenever the class's recognisable faces do (a photo added, a student deleted or
-    /// moved, consent given or ended): how many enrolments by `model_id` its recognisable members
+    /// The students in any of `class_ids` today, each once.
+    fn current_members_of(&mut self, class_ids: &[i32]) -> Result<Vec<i32>> {
+        let mut rows = Vec::new();
+        for &c in class_ids {
+            rows.extend(self.current_member_rows(c)?);
+        }
+        rows.sort_unstable();
+        rows.dedup();
+        Ok(rows)
+    }
+
+    /// Changes whenever the classes' recognisable faces do (a photo added, a student deleted or
+    /// moved, consent given or ended): how many enrolments by `model_id` their recognisable members
     /// have, the newest one's id, and the newest consent event's id.
-    pub fn gallery_version(&mut self, class_id: i32, model_id: &str) -> Result<(i64, Option<i32>, Option<i32>)> {
-        let members = self.current_member_rows(class_id)?;
+    pub fn gallery_version(&mut self, class_ids: &[i32], model_id: &str) -> Result<(i64, Option<i32>, Option<i32>)> {
+        let members = self.current_members_of(class_ids)?;
         let consent: Option<i32> =
             consent_events::table.filter(consent_events::student_id.eq_any(&members)).select(diesel::dsl::max(consent_events::id)).first(&mut self.conn)?;
         let rows = super::consent::with_consent(&mut self.conn, &members)?;
@@ -625,10 +636,10 @@ impl Store {
         Ok((n, newest, consent))
     }
 
-    /// The class's enrolled embeddings made by `model_id`, of students whose consent is usable,
-    /// keyed by the students' row ids.
-    pub fn gallery(&mut self, class_id: i32, model_id: &str) -> Result<Vec<Enrolled>> {
-        let members = self.recognisable_rows(class_id)?;
+    /// The classes' enrolled embeddings made by `model_id`, of students whose consent is usable,
+    /// keyed by the students' row ids (a student in several of the classes once).
+    pub fn gallery(&mut self, class_ids: &[i32], model_id: &str) -> Result<Vec<Enrolled>> {
+        let members = self.recognisable_rows(class_ids)?;
         let rows: Vec<(i32, Vec<u8>)> = enrolments::table
             .filter(enrolments::student_id.eq_any(&members))
             .filter(enrolments::model_id.eq(model_id))
@@ -649,7 +660,7 @@ impl Store {
 
     /// For each embedding model, how many of the class's recognisable members have a template made by it.
     pub fn enrolled_by_model(&mut self, class_id: i32) -> Result<Vec<(String, i64)>> {
-        let members = self.recognisable_rows(class_id)?;
+        let members = self.recognisable_rows(&[class_id])?;
         Ok(enrolments::table
             .filter(enrolments::student_id.eq_any(&members))
             .group_by(enrolments::model_id)

@@ -67,6 +67,23 @@ impl<T> TakeTurns<T> {
     }
 }
 
+impl<T> TakeTurns<T> {
+    /// Run `f` at once if nobody is using the value or waiting for it; `None` otherwise. For work
+    /// that may be skipped (the enrolment preview's verdict) rather than delay a camera's frame.
+    pub fn try_with<R>(&self, f: impl FnOnce(&mut T) -> R) -> Option<R> {
+        {
+            let mut t = self.turns.lock().unwrap_or_else(|e| e.into_inner());
+            if t.serving != t.issued {
+                return None;
+            }
+            t.issued += 1;
+        }
+        let _turn = Turn { shared: self };
+        let mut value = self.value.lock().unwrap_or_else(|e| e.into_inner());
+        Some(f(&mut value))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,6 +123,25 @@ mod tests {
                 assert!(hi - lo <= 2, "after {k} frames served {served:?}");
             }
         }
+    }
+
+    #[test]
+    fn try_with_skips_while_another_has_the_turn() {
+        let shared = Arc::new(TakeTurns::new(0u32));
+        let (held, release) = (Arc::new(std::sync::Barrier::new(2)), Arc::new(std::sync::Barrier::new(2)));
+        let (s, h, r) = (shared.clone(), held.clone(), release.clone());
+        let holder = std::thread::spawn(move || {
+            s.with(|_| {
+                h.wait();
+                r.wait();
+            })
+        });
+        held.wait();
+        assert_eq!(shared.try_with(|v| *v), None, "busy: skipped, not waited for");
+        release.wait();
+        holder.join().unwrap();
+        assert_eq!(shared.try_with(|v| *v + 1), Some(1));
+        assert_eq!(shared.with(|v| *v), 0, "turns keep being handed on after a try");
     }
 
     #[test]
