@@ -1,9 +1,9 @@
 //! The camera loops behind the live view and the enrolment preview, and how their pictures reach
 //! the window. Recognition runs on every frame; the window gets what it can take: a frame is
 //! handed to a separate encoder thread through a one-slot mailbox and dropped if the encoder is
-//! still busy, so a slow webview never slows the roll.
+//! still busy, so a slow webview never slows the roll. Every room's messages go down one line to
+//! the Live page (`LiveFeed`), each tagged with its room (class and lesson).
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
@@ -15,11 +15,13 @@ use opencv::prelude::MatTraitConst;
 use serde::Serialize;
 use tauri::ipc::Channel;
 
-use rollcall::attendance::live::{run_session_from, LiveStats, SessionInfo, SessionObserver, SessionPlan, SessionSummary};
+use rollcall::accounts::Account;
+use rollcall::attendance::live::{LiveStats, SessionInfo, SessionObserver, SessionSummary};
+use rollcall::attendance::rooms::{ObserverFactory, RoomEvent};
 use rollcall::attendance::{FaceView, FrameOutcome, RollEvent};
 use rollcall::enrolment::check_image;
+use rollcall::schedule::LessonOn;
 use rollcall::source::{FrameSource, Next, SourceSpec};
-use rollcall::storage::Store;
 use rollcall::vision::image::encode_preview;
 
 use crate::state::{Engine, Running};
@@ -54,14 +56,53 @@ pub enum LiveMessage {
     Failed { error: String },
 }
 
+/// A room's message, as the Live page receives it: which room (class, and lesson start "HH:MM")
+/// and what happened there.
+#[derive(Debug, Clone, Serialize)]
+pub struct RoomMessage {
+    pub class: String,
+    pub lesson: String,
+    #[serde(flatten)]
+    pub message: LiveMessage,
+}
+
+/// The Live page's line, replaced each time the page (re)subscribes (after each sign-in), with
+/// who listens: a teacher gets only their classes' rooms. Messages sent while no page listens are
+/// dropped (the register is in the database, not in the messages).
+#[derive(Clone, Default)]
+pub struct LiveFeed(Arc<Mutex<Option<(Channel<RoomMessage>, Account)>>>);
+
+impl LiveFeed {
+    pub fn listen(&self, channel: Channel<RoomMessage>, who: Account) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some((channel, who));
+    }
+
+    pub fn send(&self, lesson: &LessonOn, message: LiveMessage) {
+        if let Some((channel, who)) = self.0.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            if who.sees_class(&lesson.class) {
+                let _ = channel.send(RoomMessage { class: lesson.class.clone(), lesson: lesson.start.format("%H:%M").to_string(), message });
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum PreviewMessage {
-    Frame { picture: Picture },
+    Frame {
+        picture: Picture,
+    },
     /// Whether the current picture would be accepted for enrolment, and if not why.
-    Quality { ok: bool, message: String },
-    SourceLost { attempt: u32 },
-    Ended { error: Option<String> },
+    Quality {
+        ok: bool,
+        message: String,
+    },
+    SourceLost {
+        attempt: u32,
+    },
+    Ended {
+        error: Option<String>,
+    },
 }
 
 fn picture(frame: &Mat) -> Option<Picture> {
@@ -71,22 +112,24 @@ fn picture(frame: &Mat) -> Option<Picture> {
 
 type FrameMail = (Mat, Vec<FaceView>, LiveStats);
 
-/// Sends the session's frames, events and troubles to the window.
+/// Sends a room's frames, events and troubles to the window.
 struct WindowObserver {
+    lesson: LessonOn,
     stop: Arc<AtomicBool>,
-    channel: Channel<LiveMessage>,
+    feed: LiveFeed,
     mailbox: SyncSender<FrameMail>,
     last_picture: Option<Instant>,
 }
 
 impl SessionObserver for WindowObserver {
     fn started(&mut self, info: &SessionInfo) {
-        let _ = self.channel.send(LiveMessage::Started { info: info.clone() });
+        tracing::info!(class = %info.class, lesson = %info.lesson, session = ?info.session_id, source = %info.source, "session started");
+        self.feed.send(&self.lesson, LiveMessage::Started { info: info.clone() });
     }
 
     fn frame(&mut self, frame: &Mat, outcome: &FrameOutcome, stats: &LiveStats) {
         for event in &outcome.events {
-            let _ = self.channel.send(LiveMessage::Event { event: event.clone() });
+            self.feed.send(&self.lesson, LiveMessage::Event { event: event.clone() });
         }
         if self.last_picture.is_some_and(|t| t.elapsed() < LIVE_VIEW_INTERVAL) {
             return;
@@ -98,11 +141,11 @@ impl SessionObserver for WindowObserver {
     }
 
     fn source_lost(&mut self, attempt: u32, wait: Duration) {
-        let _ = self.channel.send(LiveMessage::SourceLost { attempt, wait_seconds: wait.as_secs_f32() });
+        self.feed.send(&self.lesson, LiveMessage::SourceLost { attempt, wait_seconds: wait.as_secs_f32() });
     }
 
     fn source_back(&mut self) {
-        let _ = self.channel.send(LiveMessage::SourceBack);
+        self.feed.send(&self.lesson, LiveMessage::SourceBack);
     }
 
     fn stop_requested(&self) -> bool {
@@ -110,41 +153,41 @@ impl SessionObserver for WindowObserver {
     }
 }
 
-/// Open the source and the database now (so a missing camera is reported to the caller at once),
-/// then take the roll on a thread of its own until stopped.
-pub fn start_session(engine: Engine, db: PathBuf, plan: SessionPlan, channel: Channel<LiveMessage>) -> anyhow::Result<Running> {
-    let source = FrameSource::open(plan.source.clone())?;
-    let mut store = Store::open(&db)?;
-    let stop = Arc::new(AtomicBool::new(false));
-    let (mailbox, inbox) = sync_channel::<FrameMail>(1);
-    let encoder_channel = channel.clone();
-    std::thread::Builder::new().name("live-encoder".into()).spawn(move || {
-        for (frame, faces, stats) in inbox {
-            if let Some(picture) = picture(&frame) {
-                let _ = encoder_channel.send(LiveMessage::Frame { picture, faces, stats });
+/// Each room's observer, with an encoder thread of its own (it ends with the room).
+pub fn observers(feed: LiveFeed) -> ObserverFactory {
+    Box::new(move |lesson: &LessonOn, stop: Arc<AtomicBool>| -> Box<dyn SessionObserver + Send> {
+        let (mailbox, inbox) = sync_channel::<FrameMail>(1);
+        let (encoder_feed, room) = (feed.clone(), lesson.clone());
+        let spawned = std::thread::Builder::new().name("live-encoder".into()).spawn(move || {
+            for (frame, faces, stats) in inbox {
+                if let Some(picture) = picture(&frame) {
+                    encoder_feed.send(&room, LiveMessage::Frame { picture, faces, stats });
+                }
+            }
+        });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "no encoder thread: this room's pictures are not shown");
+        }
+        Box::new(WindowObserver { lesson: lesson.clone(), stop, feed: feed.clone(), mailbox, last_picture: None })
+    })
+}
+
+/// Tell the log and the window how rooms ended (the tests read "session ended" in the log).
+pub fn announce(feed: &LiveFeed, events: Vec<RoomEvent>) {
+    for e in events {
+        match e {
+            RoomEvent::Started { lesson, source } => tracing::info!(class = %lesson.class, lesson = %lesson.start.format("%H:%M"), %source, "room starting"),
+            RoomEvent::Stopping { lesson } => tracing::info!(class = %lesson.class, lesson = %lesson.start.format("%H:%M"), "lesson over: stopping its room"),
+            RoomEvent::Ended { lesson, summary } => {
+                tracing::info!(frames = summary.frames, fps = summary.fps, marked = summary.marked_total, class = %lesson.class, "session ended");
+                feed.send(&lesson, LiveMessage::Ended { summary });
+            }
+            RoomEvent::Failed { lesson, error } => {
+                tracing::error!(%error, class = %lesson.class, "session ended with an error");
+                feed.send(&lesson, LiveMessage::Failed { error });
             }
         }
-    })?;
-    let flag = stop.clone();
-    let handle = std::thread::Builder::new().name("session".into()).spawn(move || {
-        let Some(Ok(engine)) = engine.get() else {
-            let _ = channel.send(LiveMessage::Failed { error: "the face engine is not loaded".into() });
-            return;
-        };
-        let mut analyzer = engine.lock().unwrap_or_else(|e| e.into_inner());
-        tracing::info!(class = %plan.class, source = %plan.source.describe(), "session started");
-        let mut observer = WindowObserver { stop: flag, channel: channel.clone(), mailbox, last_picture: None };
-        let result = run_session_from(&mut store, &mut *analyzer, &plan, source, &mut observer);
-        match &result {
-            Ok(s) => tracing::info!(frames = s.frames, fps = s.fps, marked = s.marked_total, "session ended"),
-            Err(e) => tracing::error!(error = %format!("{e:#}"), "session ended with an error"),
-        }
-        let _ = channel.send(match result {
-            Ok(summary) => LiveMessage::Ended { summary },
-            Err(e) => LiveMessage::Failed { error: format!("{e:#}") },
-        });
-    })?;
-    Ok(Running { stop, handle })
+    }
 }
 
 /// How often the enrolment preview judges the picture (each judgement embeds the face).
@@ -204,9 +247,9 @@ pub fn start_preview(engine: Engine, spec: SourceSpec, usable: Arc<Mutex<Option<
             if last_quality.elapsed() >= QUALITY_EVERY {
                 last_quality = Instant::now();
                 if let Some(Ok(engine)) = engine.get() {
-                    // Skip the verdict rather than wait while a capture is being enrolled.
-                    if let Ok(mut analyzer) = engine.try_lock() {
-                        let (ok, message) = match check_image(&mut analyzer, &frame) {
+                    // Skip the verdict rather than delay a room's frame or a capture being enrolled.
+                    if let Some(verdict) = engine.try_with(|analyzer| check_image(analyzer, &frame)) {
+                        let (ok, message) = match verdict {
                             Ok(a) => {
                                 *usable.lock().unwrap_or_else(|e| e.into_inner()) = Some(frame.clone());
                                 (true, format!("Good picture: face {:.0} px, sharp. Press Capture.", a.face_size))

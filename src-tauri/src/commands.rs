@@ -4,14 +4,14 @@
 
 use std::path::PathBuf;
 
-use chrono::{NaiveDate, NaiveTime};
+use chrono::{NaiveDate, NaiveTime, Timelike};
 use serde::Serialize;
 use serde_json::{json, Value};
 use tauri::ipc::Channel;
 use tauri::State;
 
 use rollcall::accounts::{self, Account, IdleLocked, Presence, Refused, SignInError};
-use rollcall::attendance::lessons::LessonError;
+use rollcall::attendance::lessons::{self, LessonError};
 use rollcall::attendance::live::{check_plan, SessionError, SessionPlan};
 use rollcall::attendance::RegisterRef;
 use rollcall::attendance::Status;
@@ -21,11 +21,12 @@ use rollcall::enrolment::EnrolOptions;
 use rollcall::files::WriteError;
 use rollcall::report;
 use rollcall::roster::read_roster;
+use rollcall::schedule::LessonOn;
 use rollcall::settings;
-use rollcall::source::SourceSpec;
+use rollcall::source::{FrameSource, SourceSpec};
 use rollcall::storage::{RosterOptions, Store, StoreError};
 
-use crate::camera::{self, LiveMessage, PreviewMessage};
+use crate::camera::{self, PreviewMessage, RoomMessage};
 use crate::state::{AppState, StartupFailure, DB_FILE_NAME};
 
 /// An error as the UI receives it: `code` to act on (e.g. `exists`: ask before replacing a
@@ -233,7 +234,7 @@ pub fn purge_moods(state: State<'_, AppState>) -> Answer<Value> {
 pub fn set_data_folder(state: State<'_, AppState>, folder: PathBuf) -> Answer<Value> {
     office(&state, "move the database")?;
     if state.session_running() {
-        return Err("stop the session before changing the data folder".into());
+        return Err("stop the running sessions before changing the data folder".into());
     }
     rollcall::storage::create_private_dir(&folder).map_err(say)?;
     let new = Store::open(&folder.join(DB_FILE_NAME)).map_err(say)?;
@@ -244,6 +245,7 @@ pub fn set_data_folder(state: State<'_, AppState>, folder: PathBuf) -> Answer<Va
     std::fs::write(&file, folder.to_string_lossy().as_bytes()).map_err(say)?;
     let path = new.path().to_path_buf();
     *state.store() = new;
+    state.reset_rooms();
     Ok(json!({ "database": path }))
 }
 
@@ -317,13 +319,17 @@ pub fn delete_student(state: State<'_, AppState>, student_id: String) -> Answer<
 #[tauri::command(async)]
 pub fn enrol_photos(state: State<'_, AppState>, student_id: String, photos: Vec<PathBuf>, allow_lookalike: Option<bool>) -> Answer<Value> {
     office(&state, "enrol students")?;
-    let engine = state.engine()?;
-    let mut analyzer = engine.try_lock().map_err(|_| "the camera is using the face engine: stop the session or preview first".to_string())?;
     let work: Vec<(String, PathBuf)> = photos.into_iter().map(|p| (student_id.clone(), p)).collect();
     let options = EnrolOptions { allow_lookalike: allow_lookalike.unwrap_or(false) };
-    let mut store = state.store();
-    let verdicts = rollcall::enrolment::enrol_photos(&mut store, &mut analyzer, &work, options, |_| {}).map_err(say)?;
-    let advice = rollcall::enrolment::advice(&mut store, &student_id, analyzer.embedder.model_id()).map_err(say)?;
+    // Photo by photo, each taking its turn with the rooms' frames (a running roll never waits
+    // for a whole batch of photos).
+    let mut verdicts = Vec::with_capacity(work.len());
+    for one in work.chunks(1) {
+        let mut store = state.store();
+        verdicts.extend(state.engine()?.with(|analyzer| rollcall::enrolment::enrol_photos(&mut store, analyzer, one, options, |_| {})).map_err(say)?);
+    }
+    let model_id = state.engine()?.with(|a| a.embedder.model_id());
+    let advice = rollcall::enrolment::advice(&mut state.store(), &student_id, model_id).map_err(say)?;
     Ok(json!({ "verdicts": verdicts, "advice": advice }))
 }
 
@@ -335,22 +341,66 @@ pub fn probe_cameras() -> Vec<i32> {
 #[derive(Debug, Serialize)]
 pub struct Started {
     pub class: String,
+    /// The lesson this room registers ("HH:MM"): with the class, the room's name in live messages.
+    pub lesson: String,
     pub source: String,
 }
 
-/// Start taking the roll. Frames and events arrive on `channel`; the session runs until
-/// `session_stop`, the end of a video file, or the window closing.
+/// The entrance's room, as the Live page names it (an office account's; its marks go to each
+/// student's own lesson).
+const ENTRANCE: &str = "Entrance";
+
+/// A room taking the roll, as the Live page lists it.
+#[derive(Debug, Serialize)]
+pub struct RoomView {
+    pub class: String,
+    pub lesson: String,
+    pub source: String,
+    pub by_hand: bool,
+}
+
+/// Listen to every room: frames, marks and troubles arrive on `channel`, each tagged with its
+/// room (a later call replaces the listener). Returns the rooms running now.
 #[tauri::command(async)]
-pub fn session_start(state: State<'_, AppState>, class: String, source: String, start: Option<String>, channel: Channel<LiveMessage>) -> Answer<Started> {
-    teacher_of(&state, &class)?;
-    let start = time(start.as_deref())?;
-    if state.session_running() {
-        return Err("a session is already running".into());
+pub fn live_watch(state: State<'_, AppState>, channel: Channel<RoomMessage>) -> Answer<Vec<RoomView>> {
+    let me = me(&state)?;
+    state.feed.listen(channel, me.clone());
+    let rooms = if state.engine.get().is_some_and(|e| e.is_ok()) { state.with_rooms(|r| r.list())? } else { Vec::new() };
+    Ok(rooms
+        .into_iter()
+        .filter(|r| me.sees_class(&r.lesson.class))
+        .map(|r| RoomView { class: r.lesson.class.clone(), lesson: r.lesson.start.format("%H:%M").to_string(), source: r.source, by_hand: r.by_hand })
+        .collect())
+}
+
+/// Start taking a class's roll in a room of its own (other rooms keep running). Its messages
+/// arrive on the `live_watch` channel; it runs until `session_stop`, the end of a video file,
+/// or the window closing.
+#[tauri::command(async)]
+pub fn session_start(state: State<'_, AppState>, class: String, source: String, start: Option<String>, entrance: Option<bool>) -> Answer<Started> {
+    let entrance = entrance.unwrap_or(false);
+    if entrance {
+        office(&state, "take the entrance's roll")?;
+    } else {
+        teacher_of(&state, &class)?;
     }
+    let start = time(start.as_deref())?;
     AppState::stop(&state.preview);
     let spec = SourceSpec::parse(&source);
-    let model_id = state.engine()?.lock().unwrap_or_else(|e| e.into_inner()).embedder.model_id();
-    let (plan, db) = {
+    // A camera is opened by one room at a time (a file may be played by several).
+    if spec.is_live() {
+        if let Some(busy) = state.with_rooms(|r| r.watching(&spec.describe()).cloned())? {
+            return Err(format!(
+                "{} is already taking class {}'s roll (lesson {}): stop that room first, or choose another camera",
+                spec.describe(),
+                busy.class,
+                busy.start.format("%H:%M")
+            )
+            .into());
+        }
+    }
+    let model_id = state.engine()?.with(|a| a.embedder.model_id());
+    let (plan, lesson) = {
         let mut store = state.store();
         let defaults = settings::session_defaults(&mut store).map_err(say)?;
         let plan = SessionPlan {
@@ -361,22 +411,44 @@ pub fn session_start(state: State<'_, AppState>, class: String, source: String, 
             // A video file stands in for a camera here: play it at its own speed.
             realtime: true,
             start,
-            ..SessionPlan::new(&class, spec.clone())
+            ..if entrance { SessionPlan::entrance(Vec::new(), spec.clone()) } else { SessionPlan::new(&class, spec.clone()) }
         };
         // A session that cannot watch is refused here, before the camera opens.
-        check_plan(&mut store, &plan, model_id).map_err(say)?;
-        (plan, store.path().to_path_buf())
+        let classes = check_plan(&mut store, &plan, model_id).map_err(say)?;
+        let now = chrono::Local::now().naive_local();
+        let lesson = match classes.first() {
+            // The entrance's room is named by when it opened (each student's mark goes to their lesson).
+            _ if entrance => {
+                LessonOn { date: now.date(), class: ENTRANCE.into(), start: NaiveTime::from_hms_opt(now.hour(), now.minute(), 0).unwrap_or(NaiveTime::MIN) }
+            }
+            Some(klass) => {
+                LessonOn { date: now.date(), class: class.clone(), start: lessons::for_run(&mut store, klass, now, start).map_err(say)?.lesson.start }
+            }
+            None => return Err("no such class".into()),
+        };
+        (plan, lesson)
     };
-    let engine = state.engine.clone();
-    let running = camera::start_session(engine, db, plan, channel).map_err(say)?;
-    *state.session.lock().unwrap_or_else(|e| e.into_inner()) = Some(running);
-    Ok(Started { class, source: spec.describe() })
+    // Opened here, so a missing camera is reported at once.
+    let source = FrameSource::open(spec.clone()).map_err(say)?;
+    let events = state.with_rooms(|r| r.start_by_hand(lesson.clone(), plan, source))??;
+    camera::announce(&state.feed, events);
+    Ok(Started { class: lesson.class.clone(), lesson: lesson.start.format("%H:%M").to_string(), source: spec.describe() })
 }
 
+/// Stop one room (its class and lesson), or every room this account sees.
 #[tauri::command(async)]
-pub fn session_stop(state: State<'_, AppState>) -> Answer<()> {
-    me(&state)?;
-    AppState::stop(&state.session);
+pub fn session_stop(state: State<'_, AppState>, class: Option<String>, lesson: Option<String>) -> Answer<()> {
+    let me = me(&state)?;
+    let running = state.with_rooms(|r| r.running())?;
+    let lesson = time(lesson.as_deref())?;
+    let chosen: Vec<LessonOn> = running
+        .into_iter()
+        .filter(|l| me.sees_class(&l.class) && class.as_ref().is_none_or(|c| *c == l.class) && lesson.is_none_or(|t| t == l.start))
+        .collect();
+    for l in chosen {
+        let events: Vec<_> = state.with_rooms(|r| r.stop(&l))?.into_iter().collect();
+        camera::announce(&state.feed, events);
+    }
     Ok(())
 }
 
@@ -384,12 +456,17 @@ pub fn session_stop(state: State<'_, AppState>) -> Answer<()> {
 #[tauri::command(async)]
 pub fn preview_start(state: State<'_, AppState>, source: String, channel: Channel<PreviewMessage>) -> Answer<()> {
     office(&state, "enrol students")?;
-    if state.session_running() {
-        return Err("a session is using the camera: stop it to enrol with the camera".into());
+    let spec = SourceSpec::parse(&source);
+    if spec.is_live() {
+        if let Some(busy) = state.with_rooms(|r| r.watching(&spec.describe()).cloned())? {
+            return Err(
+                format!("{} is taking class {}'s roll: stop that room to enrol with this camera, or choose another", spec.describe(), busy.class).into()
+            );
+        }
     }
     AppState::stop(&state.preview);
     state.engine()?;
-    let running = camera::start_preview(state.engine.clone(), SourceSpec::parse(&source), state.preview_frame.clone(), channel).map_err(say)?;
+    let running = camera::start_preview(state.engine.clone(), spec, state.preview_frame.clone(), channel).map_err(say)?;
     *state.preview.lock().unwrap_or_else(|e| e.into_inner()) = Some(running);
     Ok(())
 }
@@ -402,13 +479,17 @@ pub fn preview_capture(state: State<'_, AppState>, student_id: String, allow_loo
     // The picture the preview last judged usable (what the enabled Capture button promised),
     // not whatever frame the camera has moved on to. Taken: the next capture needs a new one.
     let frame = state.preview_frame.lock().unwrap_or_else(|e| e.into_inner()).take().ok_or("no new usable camera picture yet: wait for \"Good picture\"")?;
-    let mut analyzer = state.engine()?.lock().unwrap_or_else(|e| e.into_inner());
     let label = format!("camera {}", chrono::Local::now().format("%Y-%m-%d %H:%M:%S"));
     let options = EnrolOptions { allow_lookalike: allow_lookalike.unwrap_or(false) };
-    tracing::info!("capture: engine ready");
-    let verdict = rollcall::enrolment::enrol_image(&mut state.store(), &mut analyzer, &student_id, &frame, &label, options).map_err(say)?;
+    let (verdict, model_id) = state
+        .engine()?
+        .with(|analyzer| {
+            tracing::info!("capture: engine ready");
+            rollcall::enrolment::enrol_image(&mut state.store(), analyzer, &student_id, &frame, &label, options).map(|v| (v, analyzer.embedder.model_id()))
+        })
+        .map_err(say)?;
     tracing::info!(accepted = verdict.is_ok(), "capture judged");
-    let advice = rollcall::enrolment::advice(&mut state.store(), &student_id, analyzer.embedder.model_id()).map_err(say)?;
+    let advice = rollcall::enrolment::advice(&mut state.store(), &student_id, model_id).map_err(say)?;
     Ok(match verdict {
         Ok(a) => {
             json!({"accepted": true, "face_size": a.face_size, "sharpness": a.sharpness, "advice": advice})

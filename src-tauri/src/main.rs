@@ -6,6 +6,7 @@
 
 mod camera;
 mod commands;
+mod scheduler;
 mod state;
 
 use tauri::{Manager, RunEvent};
@@ -109,6 +110,7 @@ fn main() {
                     app.manage(state::StartupFailure(format!("{e:#}")));
                 }
             }
+            scheduler::spawn(app.handle().clone());
             // Retention applied by the program: a purge at start, then once a day. The daily
             // automatic backup, if the school set one up, is checked as often.
             let handle = app.handle().clone();
@@ -155,6 +157,7 @@ fn main() {
             commands::delete_student,
             commands::enrol_photos,
             commands::probe_cameras,
+            commands::live_watch,
             commands::session_start,
             commands::session_stop,
             commands::preview_start,

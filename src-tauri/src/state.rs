@@ -1,5 +1,6 @@
 //! What the shell keeps between calls: the open database, the face engine (loaded once, in the
-//! background, at start), and the running camera loops (a session, or an enrolment preview).
+//! background, at start), the rooms taking the roll (several at once, started by a person or by
+//! the timetable) and the enrolment preview.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -8,12 +9,15 @@ use std::thread::JoinHandle;
 
 use opencv::core::Mat;
 use rollcall::accounts::Presence;
+use rollcall::attendance::rooms::Rooms;
 use rollcall::storage::Store;
-use rollcall::vision::{AnalyzerOptions, FaceAnalyzer};
+use rollcall::vision::{AnalyzerOptions, FaceAnalyzer, SharedAnalyzer};
 
-/// The face engine, shared by the session loop, the enrolment preview and photo enrolment. Its
-/// ONNX sessions are created once; every later use borrows them.
-pub type Engine = Arc<OnceLock<Result<Mutex<FaceAnalyzer>, String>>>;
+use crate::camera::{self, LiveFeed};
+
+/// The face engine, shared by every room, the enrolment preview and photo enrolment: its ONNX
+/// sessions are created once, and each use takes its turn (`SharedAnalyzer`).
+pub type Engine = Arc<OnceLock<Result<Arc<SharedAnalyzer>, String>>>;
 
 /// A background loop (session or preview) and the flag that ends it.
 pub struct Running {
@@ -31,7 +35,10 @@ impl Running {
 pub struct AppState {
     pub store: Mutex<Store>,
     pub engine: Engine,
-    pub session: Mutex<Option<Running>>,
+    /// The rooms taking the roll; made when first needed (the engine must be loaded).
+    rooms: Mutex<Option<Rooms>>,
+    /// The Live page's line: every room's messages, tagged with the room.
+    pub feed: LiveFeed,
     pub preview: Mutex<Option<Running>>,
     /// The enrolment preview's last picture judged usable, for "capture".
     pub preview_frame: Arc<Mutex<Option<Mat>>>,
@@ -62,7 +69,17 @@ impl AppState {
         std::thread::spawn(move || {
             loader.get_or_init(load_engine);
         });
-        Ok(AppState { store: Mutex::new(store), engine, session: Mutex::new(None), preview: Mutex::new(None), preview_frame: Arc::default(), config_dir, closing: AtomicBool::new(false), presence: Mutex::new(None) })
+        Ok(AppState {
+            store: Mutex::new(store),
+            engine,
+            rooms: Mutex::new(None),
+            feed: LiveFeed::default(),
+            preview: Mutex::new(None),
+            preview_frame: Arc::default(),
+            config_dir,
+            closing: AtomicBool::new(false),
+            presence: Mutex::new(None),
+        })
     }
 
     pub fn store(&self) -> MutexGuard<'_, Store> {
@@ -70,8 +87,24 @@ impl AppState {
     }
 
     /// The engine, waiting for the start-up load if it is still running.
-    pub fn engine(&self) -> Result<&Mutex<FaceAnalyzer>, String> {
+    pub fn engine(&self) -> Result<&Arc<SharedAnalyzer>, String> {
         self.engine.get_or_init(load_engine).as_ref().map_err(Clone::clone)
+    }
+
+    /// Work on the rooms (made on first use, on the current database, once the engine is loaded).
+    pub fn with_rooms<R>(&self, f: impl FnOnce(&mut Rooms) -> R) -> Result<R, String> {
+        let mut slot = self.rooms.lock().unwrap_or_else(|e| e.into_inner());
+        if slot.is_none() {
+            let engine = self.engine()?.clone();
+            let db = self.store().path().to_path_buf();
+            *slot = Some(Rooms::new(engine, db, camera::observers(self.feed.clone())));
+        }
+        Ok(f(slot.as_mut().expect("made above")))
+    }
+
+    /// Forget the rooms (none running): the next ones open the database chosen since.
+    pub fn reset_rooms(&self) {
+        *self.rooms.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
 
     pub fn engine_status(&self) -> (&'static str, Option<String>) {
@@ -87,13 +120,14 @@ impl AppState {
     }
 
     pub fn session_running(&self) -> bool {
-        self.session.lock().unwrap_or_else(|e| e.into_inner()).as_ref().is_some_and(|r| !r.handle.is_finished())
+        self.rooms.lock().unwrap_or_else(|e| e.into_inner()).as_ref().is_some_and(|r| !r.running().is_empty())
     }
 
-    /// Stop every camera loop and wait for each to close what it opened (the session's marks
+    /// Stop every camera loop and wait for each to close what it opened (the sessions' marks
     /// and mood summaries are written by then).
     pub fn stop_all(&self) {
-        Self::stop(&self.session);
+        let events = self.rooms.lock().unwrap_or_else(|e| e.into_inner()).as_mut().map(Rooms::stop_all).unwrap_or_default();
+        camera::announce(&self.feed, events);
         Self::stop(&self.preview);
     }
 
@@ -106,11 +140,11 @@ impl AppState {
     }
 }
 
-fn load_engine() -> Result<Mutex<FaceAnalyzer>, String> {
+fn load_engine() -> Result<Arc<SharedAnalyzer>, String> {
     let started = std::time::Instant::now();
     let analyzer = FaceAnalyzer::load(&AnalyzerOptions::default()).map_err(|e| e.to_string())?;
     tracing::info!(ms = started.elapsed().as_millis() as u64, models = %analyzer.models_dir().display(), "face engine loaded");
-    Ok(Mutex::new(analyzer))
+    Ok(Arc::new(SharedAnalyzer::new(analyzer)))
 }
 
 /// `--db PATH` or `ROLLCALL_DB` (as for the CLI), else a data folder chosen in Settings; `None`:

@@ -600,3 +600,87 @@ test("a network camera that drops out mid-session: the live view says so, reconn
     cam.kill("SIGKILL");
   }
 });
+
+test("three rooms at once: two started by hand, one by the timetable; each marks its own class", { timeout: 300_000 }, async () => {
+  const db = school({ setupDone: true });
+  // Students in several classes: LMM also in Band, ALC also in Choir.
+  const roster = join(work, "three-rooms.csv");
+  writeFileSync(
+    roster,
+    "student_id,first_name,last_name,class,consent,consent_by,consent_date\n" +
+      "LMM,Lin-Manuel,Miranda,Stage,granted,Luz Miranda,2026-09-01\nALC,Alex,Lacamoire,Stage,granted,A Lacamoire,2026-09-01\nABS,Absent,Student,Stage,,,\n" +
+      "LMM,Lin-Manuel,Miranda,Band,granted,Luz Miranda,2026-09-01\nALC,Alex,Lacamoire,Choir,granted,A Lacamoire,2026-09-01\n",
+  );
+  cli(db, "roster", "import", roster);
+  // Each room's camera: the clip three times over (40 s), long enough to see all three at once.
+  const looped = join(work, "hamilton-x4.mp4");
+  if (!existsSync(looped)) execFileSync("ffmpeg", ["-loglevel", "error", "-y", "-stream_loop", "3", "-i", CLIP, "-c", "copy", looped]);
+  // Choir has a lesson on now, on its camera: the app's scheduler starts it once it is switched on.
+  const now = new Date();
+  const hhmm = (d) => `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
+  const from = new Date(Math.max(now.getTime() - 60_000, new Date(now).setHours(0, 0, 0, 0)));
+  const to = new Date(Math.min(now.getTime() + 30 * 60_000, new Date(now).setHours(23, 59, 0, 0)));
+  const day = now.toLocaleDateString("en-GB", { weekday: "long" });
+  const week = join(work, "choir-week.csv");
+  writeFileSync(week, `class,weekday,start,end,room,camera\nChoir,${day},${hhmm(from)},${hhmm(to)},Music room,${looped}\n`);
+  cli(db, "timetable", "import", week);
+  await launch(db);
+  const ended = sessionsEnded();
+
+  // Two rooms by hand: Stage, then Band ("Another room…").
+  const startRoom = async (klass) => {
+    const button = await browser.$("#start-session");
+    await button.waitForExist({ timeout: 60_000 });
+    await (await browser.$('select[name="class"]')).selectByAttribute("value", klass);
+    await (await browser.$("#live-source-file")).click();
+    await (await browser.$('input[name="source-file"]')).setValue(looped);
+    await button.click();
+    await (await browser.$("#stop-session")).waitForExist({
+      timeout: 60_000,
+      timeoutMsg: `${klass}'s room did not start: ${await browser.execute(() => document.querySelector(".notice-error")?.textContent ?? "no error shown")}`,
+    });
+  };
+  await startRoom("Stage");
+  await (await browser.$("#new-room")).click();
+  await startRoom("Band");
+
+  // The third by the timetable: the office switches it on.
+  await (await browser.$("#tab-timetable")).click();
+  const automatic = await browser.$("#timetable-sessions");
+  await automatic.waitForExist({ timeout: 30_000 });
+  assert.equal(await automatic.isSelected(), false, "off until the office turns it on");
+  await automatic.click();
+  await browser.waitUntil(async () => JSON.parse(cli(db, "--json", "settings")).timetable_sessions === "on", { timeout: 30_000, timeoutMsg: "the setting was not saved" });
+  await (await browser.$("#tab-live")).click();
+
+  // The grid: the room shown large and the two others, each with pictures and its own figures.
+  await browser.waitUntil(async () => (await browser.$$(".room-grid .room-tile")).length === 2, {
+    timeout: 60_000,
+    timeoutMsg: `three rooms did not run at once: ${await browser.execute(() => document.querySelector(".live")?.textContent)}`,
+  });
+  await browser.waitUntil(async () => (await browser.$$('.room-tile [data-testid="room-video"] canvas')).length === 2, { timeout: 60_000, timeoutMsg: "the small rooms show no picture" });
+  const rooms = await browser.execute(() => [document.querySelector('[data-testid="room-name"]')?.textContent, ...[...document.querySelectorAll(".room-tile .room-caption")].map((c) => c.textContent)]);
+  console.log(`rooms: ${rooms.join(" | ")}`);
+  await shot("15-three-rooms.png");
+  // The app's memory with three rooms (the process the driver started with this database).
+  const pid = execFileSync("pgrep", ["-n", "-f", `${APP} --db ${db}`], { encoding: "utf8" }).trim();
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  console.log(`app memory with three rooms: ${status.match(/VmRSS:.*/)[0].replace(/\s+/g, " ")}, peak ${status.match(/VmHWM:.*/)[0].replace(/\s+/g, " ")}`);
+
+  // A small room shown large: its roster is its class's.
+  await (await browser.$('.room-tile[data-room^="Choir"] .room-focus')).click();
+  await browser.waitUntil(async () => /Choir/.test(await (await browser.$('[data-testid="room-name"]')).getText()), { timeout: 30_000 });
+  await browser.waitUntil(async () => (await chipOf("ALC")) === "present", { timeout: 120_000, interval: 500, timeoutMsg: "ALC was not marked in Choir" });
+
+  // Every room ends with its clip; each class's register has its own marks.
+  await browser.waitUntil(async () => sessionsEnded() >= ended + 3, { timeout: 150_000, interval: 1000, timeoutMsg: `the three sessions did not end:\n${driverLog.slice(-3000)}` });
+  for (const line of driverLog.match(/session ended.*/g).slice(-3)) console.log(`room: ${line}`);
+  const status_ = (klass, id) => {
+    const r = JSON.parse(cli(db, "--json", "report", "--class", klass, "--date", "today"));
+    return r.lessons.flatMap((l) => l.students.filter((s) => s.student_id === id).map((s) => `${l.lesson} ${s.status}`));
+  };
+  assert.deepEqual(status_("Stage", "LMM").map((s) => s.split(" ")[1]), ["present"]);
+  assert.deepEqual(status_("Stage", "ALC").map((s) => s.split(" ")[1]), ["present"]);
+  assert.deepEqual(status_("Band", "LMM").map((s) => s.split(" ")[1]), ["present"]);
+  assert.deepEqual(status_("Choir", "ALC"), [`${hhmm(from)} present`], "the timetable's lesson, by its start");
+});

@@ -3,7 +3,7 @@
 // tests import it.
 import { mockIPC } from "@tauri-apps/api/mocks";
 import type { Channel } from "@tauri-apps/api/core";
-import type { Account, ConsentState, DailyReport, LiveMessage, Status } from "../src/api";
+import type { Account, ConsentState, DailyReport, LiveMessage, RoomMessage, Status } from "../src/api";
 
 const FRAME = "/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAMCAgICAgMCAgIDAwMDBAYEBAQEBAgGBgUGCQgKCgkICQkKDA8MCgsOCwkJDRENDg8QEBEQCgwSExIQEw8QEBD/2wBDAQMDAwQDBAgEBAgQCwkLEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBD/wAARCAA8AFADAREAAhEBAxEB/8QAHAABAQACAgMAAAAAAAAAAAAAAAgGBwIJAwQF/8QAKhAAAQQBAwMDAwUAAAAAAAAAAQACAwQFBgcRCBITITFBUVNhFDJxg6P/xAAYAQEBAQEBAAAAAAAAAAAAAAAAAQIFBv/EABYRAQEBAAAAAAAAAAAAAAAAAAABEf/aAAwDAQACEQMRAD8AkRewcIQEBAQEBAQEBAQEBAQZdo/aTcrXsbZ9JaMyWQrucWCyIvHXLh7jyv4ZyPpyia9zVmx27WiK0l3UuhMlXqwt75bETW2IY2/V0kRc1o/khDWCoogICAgICDf/AEobFUdzczZ1Zqur5tP4WVsTa7ge25aI7uwn5YwFrnD57mD1BKJavCvXr1K8VWrBHDBCxscccbQ1jGAcBrQPQAD0ACMvIgjbq82CxOnKo3R0Xj46lR8zYsvTgZxHG554ZO1o9Ggu4a4DgdzmkD1KLKlVGhAQEBAQdhHR5Xx0OxWKkpFvmnt3JLfH3vM5o5/rbGjNbrRBBgW/VfHWdmNZR5MtEIw9iRvP3mt7ov8AQMQjrJRsQEBAQEFO9Gu82M0rdt7aamuR1aeWsC1jrEjg1jLRaGujcT7d4azt5PAc0j3cjNWsiCCWOszebGV8E/aXAXI7F+7JHJl3RuDhXhY4PbCfo9zg1xHPIa3g/uRYjNGhAQEBAQEG2ND9UO8WhakOMp6hZk6FcBsVbKRfqAxoAAaH8iQNAAAb38D4ARMfQ1Z1db1aprSU4c1UwcMre14xNfxPI/Ejy6Rp/LXAoY0zJJJNI6WV7nveS5znHkuJ9yT8lFcUBAQEBAQEBAQEBAQEBAQEBAQEBAQEBB//2Q==";
 
@@ -62,6 +62,8 @@ function daily(state: MockState, klass: string, date: string): DailyReport {
 }
 
 export function installMockBackend(state: MockState) {
+  // The Live page's line (live_watch): every room's messages go down it.
+  let feed: Channel<RoomMessage> | null = null;
   mockIPC(
     (cmd, raw) => {
       const args = (raw ?? {}) as Record<string, any>;
@@ -118,9 +120,12 @@ export function installMockBackend(state: MockState) {
         case "override_mark":
           state.statuses[args.studentId] = args.status;
           return { old: "absent", new: args.status };
+        case "live_watch":
+          feed = args.channel as Channel<RoomMessage>;
+          return [];
         case "session_start": {
-          const channel = args.channel as Channel<LiveMessage>;
-          const send = (m: LiveMessage) => channel.onmessage(m);
+          const room = { class: args.class as string, lesson: "08:30" };
+          const send = (m: LiveMessage) => feed?.onmessage({ ...m, ...room } as RoomMessage);
           setTimeout(() => {
             send({ kind: "started", info: { session_id: 1, class: args.class, date: "", lesson: "08:30", until: null, starts_at: "", late_after_minutes: 10, source: args.source, enrolled: 1, mood: true } });
             send({
@@ -132,7 +137,7 @@ export function installMockBackend(state: MockState) {
             state.statuses.S1 = "present";
             send({ kind: "event", event: { event: "marked", student_id: "S1", name: "Ada Lovelace", status: "present", at: "2026-11-28T08:27:00", late_minutes: 0, similarity: 0.8 } });
           }, 50);
-          return { class: args.class, source: args.source };
+          return { ...room, source: args.source };
         }
         case "session_stop":
           return null;

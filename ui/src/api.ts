@@ -27,6 +27,8 @@ export interface Settings {
   retention_unmatched_days: string | null;
   retention_mood_days: string | null;
   retention_attendance_years: string | null;
+  /** "on": the app starts and stops each timetabled lesson's session by itself. */
+  timetable_sessions: string | null;
 }
 
 export type Role = "office" | "teacher";
@@ -318,7 +320,8 @@ export interface LiveStats {
 }
 
 export interface SessionInfo {
-  session_id: number;
+  /** null at the entrance (each student is marked in their own lesson). */
+  session_id: number | null;
   class: string;
   date: string;
   /** The lesson's scheduled start "HH:MM". */
@@ -344,6 +347,20 @@ export type LiveMessage =
   | { kind: "source_back" }
   | { kind: "ended"; summary: { frames: number; fps: number; marked_total: number } }
   | { kind: "failed"; error: string };
+
+/** A room's message: which room (class, and lesson start "HH:MM") and what happened there. */
+export type RoomMessage = LiveMessage & { class: string; lesson: string };
+
+/** A room taking the roll. */
+export interface RoomInfo {
+  class: string;
+  lesson: string;
+  source: string;
+  by_hand: boolean;
+}
+
+/** The key of a room in the Live page: class and lesson. */
+export const roomKey = (r: { class: string; lesson: string }) => `${r.class} ${r.lesson}`;
 
 export type PreviewMessage =
   | { kind: "frame"; picture: Picture }
@@ -396,9 +413,13 @@ export const api = {
   enrolPhotos: (studentId: string, photos: string[]) => call<{ verdicts: PhotoVerdict[]; advice: string | null }>("enrol_photos", { studentId, photos }),
 
   probeCameras: () => call<number[]>("probe_cameras"),
-  sessionStart: (klass: string, source: string, start: string | null, onMessage: (m: LiveMessage) => void) =>
-    call<{ class: string; source: string }>("session_start", { class: klass, source, start, channel: channel(onMessage) }),
-  sessionStop: () => call<void>("session_stop"),
+  /** Every room's messages from now on (replacing an earlier listener); the rooms running now. */
+  liveWatch: (onMessage: (m: RoomMessage) => void) => call<RoomInfo[]>("live_watch", { channel: channel(onMessage) }),
+  /** `entrance`: the whole school at the gate (office accounts), each student marked in their own lesson. */
+  sessionStart: (klass: string, source: string, start: string | null, entrance = false) =>
+    call<{ class: string; lesson: string; source: string }>("session_start", { class: klass, source, start, entrance }),
+  /** Stop one room, or (no class) every room this account sees. */
+  sessionStop: (room?: { class: string; lesson: string }) => call<void>("session_stop", { class: room?.class ?? null, lesson: room?.lesson ?? null }),
   previewStart: (source: string, onMessage: (m: PreviewMessage) => void) =>
     call<void>("preview_start", { source, channel: channel(onMessage) }),
   previewCapture: (studentId: string) =>

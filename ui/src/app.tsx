@@ -140,7 +140,7 @@ export function App() {
           <main>
             {/* Live stays mounted while hidden: a running session keeps streaming to it. */}
             <div hidden={page !== "live"}>
-              <LivePage classes={classes} defaultSource={source} sessionRunning={info.session_running} visible={page === "live" && !!account} onNavigate={(p) => setPage(p as Page)} />
+              <LivePage classes={classes} defaultSource={source} office={account?.role === "office"} visible={page === "live" && !!account} onNavigate={(p) => setPage(p as Page)} />
             </div>
             {account && page === "students" ? <StudentsPage classes={classes} reload={reload} defaultSource={source} /> : null}
             {account && page === "reports" ? <ReportsPage classes={classes} mood={s.mood === "on"} /> : null}

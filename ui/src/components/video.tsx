@@ -30,16 +30,16 @@ function Frame({ picture }: { picture: Picture }) {
   return <canvas ref={canvas} aria-label="camera" />;
 }
 
-export function VideoView({ picture, faces, placeholder }: { picture: Picture | null; faces?: FaceView[]; placeholder: string }) {
+export function VideoView({ picture, faces, placeholder, testid = "video" }: { picture: Picture | null; faces?: FaceView[]; placeholder: string; testid?: string }) {
   if (!picture) {
     return (
-      <div class="video video-empty" data-testid="video">
+      <div class="video video-empty" data-testid={testid}>
         <span>{placeholder}</span>
       </div>
     );
   }
   return (
-    <div class="video" data-testid="video">
+    <div class="video" data-testid={testid}>
       <Frame picture={picture} />
       <svg viewBox={`0 0 ${picture.width} ${picture.height}`} preserveAspectRatio="xMidYMid meet" aria-hidden="true">
         {(faces ?? []).map((f) => {

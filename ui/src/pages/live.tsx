@@ -1,45 +1,96 @@
-// Live: the camera with names over faces, and today's roster filling in as students arrive.
+// Live: every room taking the roll (a grid when there are several), one of them large with
+// names over faces, and its lesson's roster filling in as students arrive.
 import { useEffect, useRef, useState } from "preact/hooks";
-import { api, clock, errorText, isoDate, lessonInFocus, type ClassInfo, type DailyReport, type FaceView, type LiveMessage, type LiveStats, type Picture, type RollEvent } from "../api";
+import {
+  api,
+  clock,
+  errorText,
+  isoDate,
+  lessonInFocus,
+  roomKey,
+  type ClassInfo,
+  type DailyReport,
+  type FaceView,
+  type LiveStats,
+  type Picture,
+  type RollEvent,
+  type RoomInfo,
+  type RoomMessage,
+} from "../api";
 import { ClassSelect, Empty, Notice, StatusChip } from "../components/common";
 import { SourcePicker } from "../components/source";
 import { VideoView } from "../components/video";
 
+/** What the page knows of one room. */
+interface Room {
+  class: string;
+  lesson: string;
+  source: string;
+  running: boolean;
+  picture: Picture | null;
+  faces: FaceView[];
+  stats: LiveStats | null;
+  lost: string | null;
+  error: string | null;
+  log: RollEvent[];
+}
+
+const newRoom = (r: { class: string; lesson: string; source?: string }): Room => ({
+  class: r.class,
+  lesson: r.lesson,
+  source: r.source ?? "",
+  running: true,
+  picture: null,
+  faces: [],
+  stats: null,
+  lost: null,
+  error: null,
+  log: [],
+});
+
+/** The entrance's room (backend: commands::ENTRANCE). */
+const ENTRANCE = "Entrance";
+
 export function LivePage({
   classes,
   defaultSource,
-  sessionRunning,
+  office,
   visible,
   onNavigate,
 }: {
   classes: ClassInfo[];
   defaultSource: string;
-  /** The backend has a session running (perhaps started before the last sign-in, by someone else). */
-  sessionRunning: boolean;
-  /** The page stays mounted while hidden (a session streams to it); shown again, it reloads the roster. */
+  /** An office account may also take the roll at the entrance (the whole school). */
+  office: boolean;
+  /** The page stays mounted while hidden (the rooms stream to it); shown again, it reloads the roster. */
   visible: boolean;
   onNavigate: (page: string) => void;
 }) {
   const [klass, setKlass] = useState(classes[0]?.name ?? "");
   const [source, setSource] = useState(defaultSource);
-  const [running, setRunning] = useState(false);
-  const [picture, setPicture] = useState<Picture | null>(null);
-  const [faces, setFaces] = useState<FaceView[]>([]);
-  const [stats, setStats] = useState<LiveStats | null>(null);
+  const [rooms, setRooms] = useState<Record<string, Room>>({});
+  // The room shown large; null: the form to start one.
+  const [focus, setFocus] = useState<string | null>(null);
   const [report, setReport] = useState<DailyReport | null>(null);
-  // The lesson the running session registers (from its "started" message); empty: the timetable's.
-  const [lesson, setLesson] = useState<string | null>(null);
   const [startAt, setStartAt] = useState("");
+  const [atEntrance, setAtEntrance] = useState(false);
   const [error, setError] = useState<string | null>(null);
-  const [lost, setLost] = useState<string | null>(null);
-  const [log, setLog] = useState<RollEvent[]>([]);
-  const frameQueued = useRef<Extract<LiveMessage, { kind: "frame" }> | null>(null);
+  // Frames are drawn at the display's pace: only each room's newest waiting frame is rendered.
+  const frames = useRef<Record<string, Extract<RoomMessage, { kind: "frame" }>>>({});
+  const frameScheduled = useRef(false);
 
   useEffect(() => {
     if (!klass && classes.length) setKlass(classes[0].name);
   }, [classes]);
 
-  const refresh = async (k = klass) => {
+  const focused = focus ? rooms[focus] : undefined;
+  const entranceFocused = focused?.class === ENTRANCE;
+  const rosterClass = focused && !entranceFocused ? focused.class : klass;
+
+  // Bumped by any room's mark or end: the roster shown is read again (the messages arrive on a
+  // listener made once, so they ask for a refresh rather than call one with stale state).
+  const [changed, setChanged] = useState(0);
+  const refresh = async (k = rosterClass) => {
     if (!k) return;
     try {
       setReport(await api.reportDaily(k, isoDate(new Date())));
@@ -49,79 +100,102 @@ export function LivePage({
   };
   useEffect(() => {
     if (visible) refresh();
-  }, [klass, visible]);
+  }, [rosterClass, visible, changed]);
+  const changedNow = () => setChanged((c) => c + 1);
 
-  // Frames are drawn at the display's pace: only the newest waiting frame is rendered.
-  const onMessage = (m: LiveMessage) => {
+  const update = (key: string, change: (r: Room) => Partial<Room>, base?: { class: string; lesson: string }) =>
+    setRooms((all) => {
+      const r = all[key] ?? (base ? newRoom(base) : undefined);
+      return r ? { ...all, [key]: { ...r, ...change(r) } } : all;
+    });
+
+  const onMessage = (m: RoomMessage) => {
+    const key = roomKey(m);
     switch (m.kind) {
       case "frame":
-        if (!frameQueued.current) {
+        frames.current[key] = m;
+        if (!frameScheduled.current) {
+          frameScheduled.current = true;
           requestAnimationFrame(() => {
-            const f = frameQueued.current;
-            frameQueued.current = null;
-            if (f) {
-              setPicture(f.picture);
-              setFaces(f.faces);
-              setStats(f.stats);
-            }
+            frameScheduled.current = false;
+            const waiting = frames.current;
+            frames.current = {};
+            setRooms((all) => {
+              const next = { ...all };
+              for (const [k, f] of Object.entries(waiting)) if (next[k]) next[k] = { ...next[k], picture: f.picture, faces: f.faces, stats: f.stats };
+              return next;
+            });
           });
         }
-        frameQueued.current = m;
         break;
       case "event":
-        setLog((l) => [m.event, ...l].slice(0, 50));
-        if (m.event.event === "marked") refresh();
+        update(key, (r) => ({ log: [m.event, ...r.log].slice(0, 50) }));
+        if (m.event.event === "marked") changedNow();
         break;
       case "source_lost":
-        setLost(`Camera lost: reconnecting (attempt ${m.attempt}). Marks so far are saved.`);
+        update(key, () => ({ lost: `Camera lost: reconnecting (attempt ${m.attempt}). Marks so far are saved.` }));
         break;
       case "source_back":
-        setLost(null);
+        update(key, () => ({ lost: null }));
         break;
       case "started":
-        setLesson(m.info.lesson);
-        refresh();
+        update(key, () => ({ running: true, source: m.info.source }), m);
+        // A room the timetable started is shown large when nothing else is.
+        setFocus((f) => f ?? key);
+        changedNow();
         break;
       case "ended":
-        setRunning(false);
-        setLost(null);
-        refresh();
+        update(key, () => ({ running: false, lost: null }));
+        changedNow();
         break;
       case "failed":
-        setRunning(false);
-        setError(m.error);
-        refresh();
+        update(key, () => ({ running: false, lost: null, error: m.error }));
+        changedNow();
         break;
     }
   };
 
+  // Listen to every room (again after a sign-in: the page stays mounted); rooms already running
+  // (the timetable's, or started before the last sign-in) appear at once.
+  useEffect(() => {
+    if (!visible) return;
+    api
+      .liveWatch(onMessage)
+      .then((running: RoomInfo[]) => {
+        setRooms((all) => {
+          const next = { ...all };
+          for (const r of running) next[roomKey(r)] = { ...(next[roomKey(r)] ?? newRoom(r)), running: true, source: r.source };
+          return next;
+        });
+        if (running.length) setFocus((f) => f ?? roomKey(running[0]));
+      })
+      .catch((e) => setError(errorText(e)));
+  }, [visible]);
+
   const start = async () => {
     setError(null);
-    setLog([]);
     try {
-      await api.sessionStart(klass, source, startAt || null, onMessage);
-      setRunning(true);
+      const r = await api.sessionStart(klass, source, atEntrance ? null : startAt || null, atEntrance);
+      const key = roomKey(r);
+      setRooms((all) => ({ ...all, [key]: { ...newRoom(r), picture: all[key]?.picture ?? null } }));
+      setFocus(key);
     } catch (e) {
       setError(errorText(e));
     }
   };
+  const stop = async (room: Room) => {
+    await api.sessionStop({ class: room.class, lesson: room.lesson }).catch((e) => setError(errorText(e)));
+    update(roomKey(room), () => ({ running: false, lost: null }));
+  };
   // The alternative way: a person registers a student the camera may not (or cannot) recognise.
   const markPresent = async (studentId: string) => {
     try {
-      await api.markByHand(klass, isoDate(new Date()), roll?.lesson || null, studentId, "present");
+      await api.markByHand(rosterClass, isoDate(new Date()), roll?.lesson || null, studentId, "present");
       refresh();
     } catch (e) {
       setError(errorText(e));
     }
   };
-  const stop = async () => {
-    await api.sessionStop().catch((e) => setError(errorText(e)));
-    setRunning(false);
-    setOrphan(false);
-  };
-  // A session this page did not start (another account signed in meanwhile) can still be stopped.
-  const [orphan, setOrphan] = useState(false);
-  useEffect(() => setOrphan(sessionRunning && !running), [sessionRunning]);
 
   if (!classes.length) {
     return (
@@ -134,25 +208,42 @@ export function LivePage({
     );
   }
 
-  const current = classes.find((c) => c.name === klass);
-  const roll = report ? lessonInFocus(report, running ? lesson : null) : undefined;
+  const running = !!focused?.running;
+  const current = classes.find((c) => c.name === rosterClass);
+  const roll = report ? lessonInFocus(report, focused ? focused.lesson : null) : undefined;
+  const others = Object.entries(rooms).filter(([k, r]) => r.running && k !== focus);
   return (
     <section class="live">
       <h1>Live</h1>
       <div class="toolbar">
-        <ClassSelect name="class" classes={classes} value={klass} onChange={setKlass} disabled={running} />
-        {running ? (
-          <button class="primary danger" id="stop-session" onClick={stop}>
-            Stop session
-          </button>
+        {focused && running ? (
+          <>
+            <strong class="room-name" data-testid="room-name">
+              {focused.class} · lesson {focused.lesson}
+            </strong>
+            <button class="primary danger" id="stop-session" onClick={() => stop(focused)}>
+              Stop session
+            </button>
+            <button id="new-room" onClick={() => setFocus(null)} title="Take another class's roll on another camera at the same time">
+              Another room…
+            </button>
+          </>
         ) : (
-          <button class="primary" id="start-session" onClick={start} disabled={!klass || !source}>
-            Start session
-          </button>
+          <>
+            <ClassSelect name="class" classes={classes} value={klass} onChange={(k) => { setKlass(k); setFocus(null); }} disabled={atEntrance} />
+            {office ? (
+              <label title="One camera at the school's gate: every enrolled student is marked in the lesson on for them (or their next one today)">
+                <input type="checkbox" id="at-entrance" checked={atEntrance} onChange={(e) => setAtEntrance((e.target as HTMLInputElement).checked)} /> At the entrance (whole school)
+              </label>
+            ) : null}
+            <button class="primary" id="start-session" onClick={start} disabled={(!klass && !atEntrance) || !source}>
+              Start session
+            </button>
+          </>
         )}
-        {stats ? (
+        {focused?.stats ? (
           <span class="stats" data-testid="stats">
-            {stats.fps.toFixed(0)} fps · {stats.marked} marked
+            {focused.stats.fps.toFixed(0)} fps · {focused.stats.marked} marked
           </span>
         ) : null}
       </div>
@@ -166,19 +257,15 @@ export function LivePage({
           </label>
         </>
       ) : null}
-      {orphan && !running ? (
-        <Notice kind="info" testid="orphan-session">
-          A session started before the last sign-in is still taking the roll. <button id="stop-orphan" onClick={stop}>Stop it</button>
-        </Notice>
-      ) : null}
       {error ? (
         <Notice kind="error">
           {error} {running ? null : "Choose another camera, a video file or a stream above and start again."}
         </Notice>
       ) : null}
-      {lost ? (
+      {focused?.error ? <Notice kind="error">{`${focused.class} · lesson ${focused.lesson}: ${focused.error}`}</Notice> : null}
+      {focused?.lost ? (
         <Notice kind="info" testid="source-lost">
-          {lost}
+          {focused.lost}
         </Notice>
       ) : null}
       {current && current.enrolled === 0 ? (
@@ -186,11 +273,51 @@ export function LivePage({
           Nobody in {current.name} is enrolled yet, so every face will be "unknown". <button onClick={() => onNavigate("students")}>Enrol students</button>
         </Notice>
       ) : null}
+      {others.length ? (
+        <div class="room-grid" aria-label="Other rooms running">
+          {others.map(([k, r]) => (
+            <div class="room-tile" key={k} data-room={k}>
+              <button class="room-focus" onClick={() => setFocus(k)} title="Show this room large">
+                <VideoView picture={r.picture} faces={r.faces} placeholder="Waiting for the first picture…" testid="room-video" />
+              </button>
+              <div class="room-caption">
+                <strong>
+                  {r.class} · {r.lesson}
+                </strong>
+                <span class="stats">{r.stats ? `${r.stats.fps.toFixed(0)} fps · ${r.stats.marked} marked` : "starting…"}</span>
+                {r.lost ? <span class="room-lost">camera lost</span> : null}
+                <button class="room-stop" onClick={() => stop(r)}>
+                  Stop
+                </button>
+              </div>
+            </div>
+          ))}
+        </div>
+      ) : null}
       <div class="live-grid">
-        <VideoView picture={picture} faces={faces} placeholder={running ? "Waiting for the first picture…" : "Press Start session to take the roll."} />
+        <VideoView picture={focused?.picture ?? null} faces={focused?.faces ?? []} placeholder={running ? "Waiting for the first picture…" : "Press Start session to take the roll."} />
+        {entranceFocused ? (
+          <aside class="roster" aria-label="At the entrance">
+            <h2>At the entrance</h2>
+            <p class="hint">Each student recognised is marked in the lesson on for them now, or their next lesson today, in each of their classes.</p>
+            <ul data-testid="entrance-marks">
+              {focused.log
+                .filter((e) => e.event === "marked")
+                .map((e, i) =>
+                  e.event === "marked" ? (
+                    <li key={i} data-student={e.student_id}>
+                      <span class="name">{e.name}</span>
+                      <span class="seen">{clock(e.at)}</span>
+                      <StatusChip status={e.status} manual={false} />
+                    </li>
+                  ) : null,
+                )}
+            </ul>
+          </aside>
+        ) : (
         <aside class="roster" aria-label="Today's roster">
           <h2>
-            Today {roll?.lesson ? <small data-testid="lesson">lesson {roll.lesson}{roll.ends ? `–${roll.ends}` : ""}</small> : null}
+            {rosterClass} today {roll?.lesson ? <small data-testid="lesson">lesson {roll.lesson}{roll.ends ? `–${roll.ends}` : ""}</small> : null}
           </h2>
           {roll && roll.students.length ? (
             <ul>
@@ -221,10 +348,11 @@ export function LivePage({
             </p>
           ) : null}
         </aside>
+        )}
       </div>
-      {log.length ? (
+      {focused?.log.length ? (
         <ol class="event-log" aria-label="What happened">
-          {log.map((e, i) => (
+          {focused.log.map((e, i) => (
             <li key={i}>{e.event === "marked" ? `${clock(e.at)} ${e.name}: ${e.status}${e.status === "late" ? ` (${e.late_minutes} min)` : ""}` : "An unknown person was seen"}</li>
           ))}
         </ol>

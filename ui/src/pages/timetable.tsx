@@ -9,10 +9,21 @@ const DAYS: Lesson["weekday"][] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Su
 
 export function TimetablePage({ office }: { office: boolean }) {
   const [week, setWeek] = useState<Lesson[] | null>(null);
+  const [automatic, setAutomatic] = useState<boolean | null>(null);
   const [error, setError] = useState<string | null>(null);
   const load = async () => {
     try {
       setWeek(await api.timetable());
+      setAutomatic((await api.appInfo()).settings.timetable_sessions === "on");
+    } catch (e) {
+      setError(errorText(e));
+    }
+  };
+  const switchAutomatic = async (on: boolean) => {
+    setError(null);
+    try {
+      await api.saveSettings({ timetable_sessions: on ? "on" : "off" });
+      setAutomatic(on);
     } catch (e) {
       setError(errorText(e));
     }
@@ -25,6 +36,17 @@ export function TimetablePage({ office }: { office: boolean }) {
     <section class="timetable">
       <h1>Timetable</h1>
       {error ? <Notice kind="error">{error}</Notice> : null}
+      {automatic !== null ? (
+        <label class="card automatic">
+          <input type="checkbox" id="timetable-sessions" checked={automatic} disabled={!office} onChange={(e) => switchAutomatic((e.target as HTMLInputElement).checked)} />{" "}
+          <strong>Take each lesson's roll by itself</strong>
+          <small>
+            {" "}
+            Each lesson with a camera starts on it a quarter of an hour before the lesson and stops at its end, while this app is open (several rooms at once; Live shows them).
+            Off: a person starts each session on the Live page. A PC no one sits at runs <code>rollcall serve</code> instead.
+          </small>
+        </label>
+      ) : null}
       {week && week.length === 0 ? (
         <Empty title="No lessons yet">
           {office ? "Import the week from the timetabler's file below (class, weekday, start, end, room, camera)." : "The office imports the timetable."}
