@@ -196,6 +196,8 @@ pub struct Roll {
     /// Sightings whose first mark is queued (counted as marked already).
     pending_marks: std::collections::HashSet<(i32, i32)>,
     class_ids: Vec<i32>,
+    /// What the recognizer was trained on, kept so that photos added later are read alone.
+    gallery: Vec<Enrolled>,
     gallery_version: (i64, Option<i32>, Option<i32>),
     gallery_checked: Instant,
     /// A retraining under way on its own thread (see `follow_enrolment`).
@@ -203,7 +205,8 @@ pub struct Roll {
 }
 
 struct Retraining {
-    result: std::sync::mpsc::Receiver<anyhow::Result<Recognizer>>,
+    /// The new recognizer, and the gallery it was trained on (the roll's own from then on).
+    result: std::sync::mpsc::Receiver<(anyhow::Result<Recognizer>, Vec<Enrolled>)>,
     version: (i64, Option<i32>, Option<i32>),
 }
 
@@ -227,7 +230,8 @@ impl Roll {
 
     fn new(store: &mut Store, target: Target, class_ids: Vec<i32>, marked: usize, options: RollOptions) -> anyhow::Result<Roll> {
         let gallery_version = store.gallery_version(&class_ids, options.embedding_model)?;
-        let (recognizer, students) = Self::train(store, &class_ids, &options)?;
+        let (gallery, students) = Self::load(store, &class_ids, &options)?;
+        let recognizer = Self::fit(&gallery, &options)?;
         Ok(Roll {
             target,
             placed: HashMap::new(),
@@ -247,6 +251,7 @@ impl Roll {
             pending: BTreeMap::new(),
             pending_marks: Default::default(),
             class_ids,
+            gallery,
             gallery_version,
             gallery_checked: Instant::now(),
             retraining: None,
@@ -262,11 +267,6 @@ impl Roll {
             }
         }
         Ok(member_of)
-    }
-
-    fn train(store: &mut Store, class_ids: &[i32], options: &RollOptions) -> anyhow::Result<(Recognizer, HashMap<i32, Student>)> {
-        let (gallery, students) = Self::load(store, class_ids, options)?;
-        Ok((Self::fit(&gallery, options)?, students))
     }
 
     fn load(store: &mut Store, class_ids: &[i32], options: &RollOptions) -> anyhow::Result<(Vec<Enrolled>, HashMap<i32, Student>)> {
@@ -337,8 +337,8 @@ impl Roll {
     /// student is never marked while the new recognizer is being made).
     fn follow_enrolment(&mut self, store: &mut Store) -> anyhow::Result<()> {
         if let Some(pending) = &self.retraining {
-            let recognizer = match pending.result.try_recv() {
-                Ok(trained) => trained?,
+            let (recognizer, gallery) = match pending.result.try_recv() {
+                Ok((trained, gallery)) => (trained?, gallery),
                 Err(std::sync::mpsc::TryRecvError::Empty) => return Ok(()),
                 Err(std::sync::mpsc::TryRecvError::Disconnected) => {
                     self.retraining = None;
@@ -347,6 +347,7 @@ impl Roll {
             };
             let version = pending.version;
             self.retraining = None;
+            self.gallery = gallery;
             self.gallery_version = version;
             tracing::info!(students = recognizer.len(), threshold = recognizer.threshold(), "enrolment changed: recognizer retrained");
             self.recognizer = recognizer;
@@ -361,7 +362,27 @@ impl Roll {
         if version == self.gallery_version {
             return Ok(());
         }
-        let (gallery, students) = Self::load(store, &self.class_ids, &self.options)?;
+        let (was, model) = (self.gallery_version, self.options.embedding_model);
+        // Photos only added (nothing deleted, no consent changed): read just the new ones. A
+        // school-size gallery read whole costs a quarter of a second on this thread.
+        let added = version.2 == was.2 && version.0 > was.0 && version.1 > was.1;
+        let gallery = match added.then(|| store.gallery_after(&self.class_ids, model, was.1)).transpose()? {
+            Some(new) if new.iter().map(|e| e.embeddings.len() as i64).sum::<i64>() == version.0 - was.0 => {
+                let mut merged = self.gallery.clone();
+                for e in new {
+                    match merged.iter_mut().find(|m| m.key == e.key) {
+                        Some(m) => m.embeddings.extend(e.embeddings),
+                        None => merged.push(e),
+                    }
+                }
+                merged
+            }
+            _ => store.gallery(&self.class_ids, model)?,
+        };
+        let mut students = HashMap::new();
+        for &c in &self.class_ids {
+            students.extend(store.class_students(c)?.into_iter().map(|s| (s.id, s)));
+        }
         self.students = students;
         if let Target::Entrance { member_of, .. } = &mut self.target {
             *member_of = Self::memberships(store, &self.class_ids)?;
@@ -369,7 +390,8 @@ impl Roll {
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         let options = self.options.clone();
         std::thread::Builder::new().name("retrain".into()).spawn(move || {
-            let _ = tx.send(Self::fit(&gallery, &options));
+            let trained = Self::fit(&gallery, &options);
+            let _ = tx.send((trained, gallery));
         })?;
         self.retraining = Some(Retraining { result: rx, version });
         Ok(())

@@ -639,10 +639,18 @@ impl Store {
     /// The classes' enrolled embeddings made by `model_id`, of students whose consent is usable,
     /// keyed by the students' row ids (a student in several of the classes once).
     pub fn gallery(&mut self, class_ids: &[i32], model_id: &str) -> Result<Vec<Enrolled>> {
+        self.gallery_after(class_ids, model_id, None)
+    }
+
+    /// As `gallery`, only the enrolments newer than `after` (an enrolment id): what a running
+    /// roll adds to the gallery it has when photos were only added, without reading (and
+    /// decrypting) every template again.
+    pub fn gallery_after(&mut self, class_ids: &[i32], model_id: &str, after: Option<i32>) -> Result<Vec<Enrolled>> {
         let members = self.recognisable_rows(class_ids)?;
         let rows: Vec<(i32, Vec<u8>)> = enrolments::table
             .filter(enrolments::student_id.eq_any(&members))
             .filter(enrolments::model_id.eq(model_id))
+            .filter(enrolments::id.gt(after.unwrap_or(0)))
             .order((enrolments::student_id, enrolments::id))
             .select((enrolments::student_id, enrolments::embedding))
             .load(&mut self.conn)?;
