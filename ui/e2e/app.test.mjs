@@ -633,7 +633,8 @@ test("three rooms at once: two started by hand, one by the timetable; each marks
     await button.waitForExist({ timeout: 60_000 });
     await (await browser.$('select[name="class"]')).selectByAttribute("value", klass);
     await (await browser.$("#live-source-file")).click();
-    await (await browser.$('input[name="source-file"]')).setValue(looped);
+    // The field keeps the last room's file: set it as typing would (setValue appended to it once).
+    await fill('input[name="source-file"]', looped);
     await button.click();
     await (await browser.$("#stop-session")).waitForExist({
       timeout: 60_000,
