@@ -142,6 +142,26 @@ fn school_at_the_door(c: &mut Criterion) {
             total
         })
     });
+    // A student deleted (or consent ended): the kept gallery loses them, nothing is read again.
+    let mut leaving = others[1..].iter();
+    group.bench_function("frame_after_a_student_deleted", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let before = roll.recognizer().len();
+                store.delete_student(&leaving.next().expect("more students than iterations").student_id, "bench").unwrap();
+                let t = std::time::Instant::now();
+                roll.process(&mut store, &mut a, &frame, Local::now().naive_local()).unwrap();
+                total += t.elapsed();
+                while roll.retraining() {
+                    std::thread::sleep(Duration::from_millis(20));
+                    roll.process(&mut store, &mut a, &frame, Local::now().naive_local()).unwrap();
+                }
+                assert_eq!(roll.recognizer().len(), before - 1);
+            }
+            total
+        })
+    });
     group.finish();
 }
 

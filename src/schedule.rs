@@ -50,7 +50,8 @@ impl Clock for RehearsalClock {
     }
 }
 
-/// One lesson on one day: the key of a scheduled run.
+/// One lesson on one day: the key of a scheduled run (`class` is the room's name: the class, or
+/// the entrance's, `entrance_name`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct LessonOn {
     pub date: NaiveDate,
@@ -59,20 +60,37 @@ pub struct LessonOn {
 }
 
 /// The lessons whose roll is due at `now`: on `now`'s weekday, with a camera, from
-/// `OPENS_BEFORE` their start until their end.
+/// `OPENS_BEFORE` their start until their end (the entrance's hours from their start: they say
+/// when the gate opens).
 pub fn due(week: &[Lesson], now: NaiveDateTime) -> Vec<&Lesson> {
     let t = now.time();
-    week.iter().filter(|l| l.weekday == now.weekday() && !l.camera.trim().is_empty() && l.start - OPENS_BEFORE <= t && t < l.end).collect()
+    let opens = |l: &Lesson| if l.is_entrance() { l.start } else { l.start - OPENS_BEFORE };
+    week.iter().filter(|l| l.weekday == now.weekday() && !l.camera.trim().is_empty() && opens(l) <= t && t < l.end).collect()
+}
+
+/// The room the entrance's roll is shown and logged as: "Entrance", or "Entrance (Gate A)" for a
+/// named gate (each student's marks go to their own lessons).
+pub fn entrance_name(gate: &str) -> String {
+    match gate.trim() {
+        "" => "Entrance".to_string(),
+        gate => format!("Entrance ({gate})"),
+    }
 }
 
 /// The due lessons' runs, as the scheduler starts them (`serve` and the app alike): on the
-/// lesson's camera, judged against its timetabled start, with the school's settings. A video file
-/// named as a camera is played at its own speed, as a camera would deliver it.
+/// lesson's camera, judged against its timetabled start, with the school's settings; the
+/// entrance's hours as an entrance roll of every class. A video file named as a camera is played
+/// at its own speed, as a camera would deliver it.
 pub fn plans_due(week: &[Lesson], now: NaiveDateTime, defaults: &SessionDefaults) -> Vec<(LessonOn, SessionPlan)> {
     due(week, now)
         .into_iter()
         .map(|l| {
-            let lesson = LessonOn { date: now.date(), class: l.class.clone(), start: l.start };
+            let source = SourceSpec::parse(&l.camera);
+            let (room, of) = match l.is_entrance() {
+                true => (entrance_name(&l.room), SessionPlan::entrance(Vec::new(), source)),
+                false => (l.class.clone(), SessionPlan::new(&l.class, source)),
+            };
+            let lesson = LessonOn { date: now.date(), class: room, start: l.start };
             let plan = SessionPlan {
                 start: Some(l.start),
                 mood: defaults.mood,
@@ -80,7 +98,7 @@ pub fn plans_due(week: &[Lesson], now: NaiveDateTime, defaults: &SessionDefaults
                 strictness: defaults.strictness,
                 min_face: Some(defaults.min_face),
                 realtime: true,
-                ..SessionPlan::new(&l.class, SourceSpec::parse(&l.camera))
+                ..of
             };
             (lesson, plan)
         })
@@ -119,6 +137,27 @@ mod tests {
         assert_eq!(classes(at(9, 49)), ["7B 09:00"]);
         assert!(classes(at(9, 50)).is_empty());
         assert_eq!(classes(at(13, 50)), ["7B 14:00"]);
+    }
+
+    #[test]
+    fn the_entrances_hours_are_an_entrance_roll_of_every_class_named_by_its_gate_from_their_start() {
+        use crate::attendance::live::RollOf;
+        let at = |h, m| NaiveDate::from_ymd_opt(2026, 12, 7).unwrap().and_hms_opt(h, m, 0).unwrap();
+        let week = [
+            lesson(crate::storage::ENTRANCE, Weekday::Mon, (8, 15), (8, 45), "rtsp://gate"),
+            Lesson { room: "North gate".into(), ..lesson(crate::storage::ENTRANCE, Weekday::Mon, (8, 15), (8, 45), "1") },
+            lesson("7B", Weekday::Mon, (8, 50), (9, 40), ""),
+        ];
+        assert!(due(&week, at(8, 14)).is_empty(), "the gate opens at its start, not a quarter before");
+        let defaults = SessionDefaults { mood: false, min_face: 40.0, min_similarity: None, strictness: Default::default() };
+        let plans = plans_due(&week, at(8, 15), &defaults);
+        let rooms: Vec<&str> = plans.iter().map(|(l, _)| l.class.as_str()).collect();
+        assert_eq!(rooms, ["Entrance", "Entrance (North gate)"], "two gates at once are two rooms");
+        for (_, plan) in &plans {
+            assert!(matches!(&plan.roll_of, RollOf::Entrance(classes) if classes.is_empty()), "{:?}", plan.roll_of);
+            assert!(plan.realtime);
+        }
+        assert!(plans_due(&week, at(8, 45), &defaults).is_empty());
     }
 
     #[test]

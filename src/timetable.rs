@@ -7,18 +7,24 @@
 //! with problems changes nothing. Two lessons of one class may not overlap; nor may two classes
 //! be in one room at once, in the file or against the lessons already stored for other classes
 //! (one room's camera cannot take two rolls).
+//!
+//! A row whose class is `*` is the entrance's hours (registration at the gate): while it is on,
+//! its camera registers every class's students, each in the lesson on for them then (or their
+//! next that day), as `rollcall run --entrance` does. Its room names the gate; two gates may be
+//! open at once, one gate may not have two overlapping hours. A file with `*` rows replaces the
+//! entrance's hours too.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::str::FromStr;
 
 use chrono::{NaiveTime, Weekday};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::calendar::parse_time;
 use crate::roster::{sanitize, MAX_CLASS_CHARS};
 use crate::spreadsheet::{self, RowProblem, Table};
-use crate::storage::{Lesson, Store};
+use crate::storage::{Lesson, Store, ENTRANCE};
 
 pub const COLUMNS: [&str; 4] = ["class", "weekday", "start", "end"];
 pub const OPTIONAL_COLUMNS: [&str; 2] = ["room", "camera"];
@@ -191,8 +197,18 @@ fn overlap(a: &Lesson, b: &Lesson) -> bool {
     a.weekday == b.weekday && a.start < b.end && b.start < a.end
 }
 
-fn describe(l: &Lesson) -> String {
-    format!("{} {:?} {}-{}", l.class, l.weekday, l.start.format("%H:%M"), l.end.format("%H:%M"))
+/// Whether two lessons may not overlap: one class's, or the entrance's hours at one gate (two
+/// gates, each its own room, may be open at once).
+fn same_slot(a: &Lesson, b: &Lesson) -> bool {
+    a.class == b.class && (!a.is_entrance() || a.room == b.room)
+}
+
+fn gate_hint(a: &Lesson) -> &'static str {
+    if a.is_entrance() {
+        ": two gates open at once need a room each (the gate's name)"
+    } else {
+        ""
+    }
 }
 
 /// Lessons of one class that overlap, and two classes in one room at once, among `lessons`
@@ -211,12 +227,13 @@ fn clashes(lessons: &[Lesson], rows: &[usize]) -> Vec<RowProblem> {
                 if !overlap(a, b) {
                     continue;
                 }
-                if a.class == b.class {
-                    problems.push(RowProblem { row: rows[i], problem: format!("{} overlaps row {} ({})", describe(a), rows[j], describe(b)) });
-                } else if !a.room.is_empty() && a.room == b.room {
+                if same_slot(a, b) {
+                    problems
+                        .push(RowProblem { row: rows[i], problem: format!("{} overlaps row {} ({}){}", a.describe(), rows[j], b.describe(), gate_hint(a)) });
+                } else if a.class != b.class && !a.room.is_empty() && a.room == b.room {
                     problems.push(RowProblem {
                         row: rows[i],
-                        problem: format!("room {:?} has two classes at once: {} and row {} ({})", a.room, describe(a), rows[j], describe(b)),
+                        problem: format!("room {:?} has two classes at once: {} and row {} ({})", a.room, a.describe(), rows[j], b.describe()),
                     });
                 }
             }
@@ -234,7 +251,7 @@ fn rooms_taken(lessons: &[Lesson], rows: &[usize], others: &[Lesson]) -> Vec<Row
         .filter_map(|(a, &row)| {
             taken(a).map(|b| RowProblem {
                 row,
-                problem: format!("room {:?} has two classes at once: {} and {} (already in the timetable)", a.room, describe(a), describe(b)),
+                problem: format!("room {:?} has two classes at once: {} and {} (already in the timetable)", a.room, a.describe(), b.describe()),
             })
         })
         .collect()
@@ -247,7 +264,7 @@ pub fn apply(store: &mut Store, plan: &mut TimetablePlan, dry_run: bool, actor: 
     let known: BTreeSet<String> = store.classes()?.into_iter().map(|c| c.name).collect();
     let named: BTreeSet<String> = plan.lessons.iter().map(|l| l.class.clone()).collect();
     for (l, &row) in plan.lessons.iter().zip(&plan.rows) {
-        if !known.contains(&l.class) {
+        if !known.contains(&l.class) && !l.is_entrance() {
             plan.problems.push(RowProblem { row, problem: format!("unknown class {:?}: import its roster first (or create it in the app)", l.class) });
         }
     }
@@ -295,6 +312,83 @@ pub fn import_file(store: &mut Store, path: &Path, dry_run: bool, actor: &str) -
     changes.removed = changes.removed.into_iter().map(shown).collect();
     let applied = plan.problems.is_empty() && !dry_run;
     Ok(TimetableImport { file: path.to_path_buf(), dry_run, lessons: plan.lessons.len(), encoding: plan.encoding, problems: plan.problems, changes, applied })
+}
+
+/// One lesson as a person types it on the Timetable page (or the CLI): the words of a file's row.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct LessonInput {
+    pub class: String,
+    pub weekday: String,
+    pub start: String,
+    pub end: String,
+    #[serde(default)]
+    pub room: String,
+    #[serde(default)]
+    pub camera: String,
+}
+
+/// A stored lesson, named by its class, weekday and start (one class's lessons never overlap);
+/// the entrance's hours also by their room (two gates may open at once).
+#[derive(Debug, Clone, Deserialize)]
+pub struct LessonRef {
+    pub class: String,
+    pub weekday: String,
+    pub start: String,
+    #[serde(default)]
+    pub room: String,
+}
+
+/// Change one lesson: `was` names the stored lesson (none: add one), `now` is what it becomes
+/// (none: remove it). Checked as an imported row is (day, times, lengths), and against the rest
+/// of the week: the class must exist, its lessons may not overlap, nor may two classes share a
+/// room at once. Every problem is named and nothing changes. An unchanged redacted stream
+/// address (`rtsp://user:***@…`, as the page shows it) keeps the stored one. Returns the lesson
+/// as stored (shown), if any.
+pub fn edit_lesson(store: &mut Store, was: Option<&LessonRef>, now: Option<&LessonInput>, actor: &str) -> anyhow::Result<Option<Lesson>> {
+    anyhow::ensure!(was.is_some() || now.is_some(), "nothing to change: name a lesson to change or remove, or give one to add");
+    let week = store.timetable(None)?;
+    let old = match was {
+        Some(r) => {
+            let day = parse_weekday(&r.weekday).ok_or_else(|| anyhow::anyhow!("weekday {:?} is not a day of the week", sanitize(&r.weekday)))?;
+            let start = lesson_time(&r.start).map_err(|e| anyhow::anyhow!("start: {e}"))?;
+            let found = week.iter().find(|l| l.class == r.class && l.weekday == day && l.start == start && (!l.is_entrance() || l.room == r.room));
+            let named = format!("{} {:?} {}", if r.class == ENTRANCE { "entrance" } else { &r.class }, day, start.format("%H:%M"));
+            Some(found.cloned().ok_or(crate::storage::StoreError::LessonGone(named))?)
+        }
+        None => None,
+    };
+    let new = match now {
+        Some(i) => {
+            let mut l = lesson(i.class.trim().to_string(), &i.weekday, &i.start, &i.end, i.room.trim().to_string(), i.camera.trim().to_string())
+                .map_err(|p| anyhow::anyhow!("{p}"))?;
+            if let Some(o) = old.as_ref().filter(|o| shown((*o).clone()).camera == l.camera) {
+                l.camera = o.camera.clone();
+            }
+            if !l.is_entrance() {
+                store.class(&l.class)?;
+            }
+            Some(l)
+        }
+        None => None,
+    };
+    if let Some(l) = &new {
+        let rest = week.iter().filter(|b| Some(*b) != old.as_ref());
+        let problems: Vec<String> = rest
+            .filter(|b| overlap(l, b))
+            .filter_map(|b| {
+                if same_slot(l, b) {
+                    Some(format!("{} overlaps {}{}", l.describe(), b.describe(), gate_hint(l)))
+                } else if l.class != b.class && !l.room.is_empty() && l.room == b.room {
+                    Some(format!("room {:?} has two classes at once: {} and {}", l.room, l.describe(), b.describe()))
+                } else {
+                    None
+                }
+            })
+            .collect();
+        anyhow::ensure!(problems.is_empty(), "{}: nothing was changed", problems.join("; "));
+    }
+    store.edit_lesson(old.as_ref(), new.as_ref(), actor)?;
+    Ok(new.map(shown))
 }
 
 #[cfg(test)]

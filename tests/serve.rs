@@ -164,3 +164,78 @@ fn sigterm_closes_every_room_and_a_camera_that_refuses_stops_no_other() {
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(text.contains("asked to stop") && text.contains("room failed"), "{text}");
 }
+
+#[test]
+fn the_gate_from_the_timetable_registers_each_student_in_their_next_lesson() {
+    let Some(d) = datasets() else { return };
+    // On the real clock (a mark is judged at the moment it is made): the gate opens this minute,
+    // the classes' lessons, with no camera of their own, start after it (Choir has none today:
+    // its day register).
+    let now = chrono::Local::now().naive_local().time();
+    if now > chrono::NaiveTime::from_hms_opt(23, 0, 0).unwrap() {
+        return;
+    }
+    let at = |m: i64| (now + chrono::Duration::minutes(m)).format("%H:%M").to_string();
+    let env = school(&d);
+    let cam = d.join(CLIP);
+    let day = today();
+    let tt = env.write(
+        "week.csv",
+        &format!(
+            "class,weekday,start,end,room,camera
+             *,{day},{},{},Main gate,{}
+             Stage,{day},{},{},Hall,
+Band,{day},{},{},Music,
+",
+            at(0),
+            at(20),
+            cam.display(),
+            at(30),
+            at(50),
+            at(30),
+            at(50)
+        ),
+    );
+    env.cmd().args(["timetable", "import"]).arg(&tt).assert().success();
+    let listed = env.json(&["timetable"]);
+    assert_eq!(listed["lessons"][0]["class"], "*", "{listed}");
+    let log = env.dir.path().join("serve.log");
+    let mut serve = std::process::Command::new(assert_cmd::cargo::cargo_bin("rollcall"))
+        .envs(env.vars())
+        .args(["--json", "serve", "--log"])
+        .arg(&log)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lesson_of = |class: &str| {
+        let report = env.json(&["report", "--class", class, "--date", "today"]);
+        report["lessons"].as_array().unwrap().iter().find(|l| l["lesson"] == at(30).as_str()).cloned().unwrap_or_else(|| panic!("{report}"))
+    };
+    let until = Instant::now() + Duration::from_secs(120);
+    while !(marked_in(&lesson_of("Stage"), "ALC") && marked_in(&lesson_of("Band"), "LMM")) {
+        assert!(Instant::now() < until, "nobody marked from the gate:\n{}", std::fs::read_to_string(&log).unwrap_or_default());
+        assert!(serve.try_wait().unwrap().is_none(), "serve ended early");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert!(std::process::Command::new("kill").args(["-TERM", &serve.id().to_string()]).status().unwrap().success());
+    let out = serve.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rooms = summary["rooms"].as_array().unwrap();
+    assert_eq!(rooms.len(), 1, "{summary}");
+    assert_eq!(rooms[0]["class"], "Entrance (Main gate)", "{summary}");
+    for (class, present, absent) in [("Stage", &["LMM", "ALC"][..], &[][..]), ("Band", &["LMM"][..], &["ABS"][..])] {
+        let lesson = lesson_of(class);
+        for id in present {
+            let s = lesson["students"].as_array().unwrap().iter().find(|s| s["student_id"] == *id).unwrap();
+            assert_eq!(s["status"], "present", "{class} {id}: at the gate before the lesson: {lesson}");
+        }
+        for id in absent {
+            let status = &lesson["students"].as_array().unwrap().iter().find(|s| s["student_id"] == *id).unwrap()["status"];
+            assert!(status.is_null() || status == "absent", "{lesson}");
+        }
+    }
+    let choir = env.json(&["report", "--class", "Choir", "--date", "today"]);
+    assert!(choir["lessons"].as_array().unwrap().iter().any(|l| marked_in(l, "LMM")), "{choir}");
+}

@@ -346,10 +346,6 @@ pub struct Started {
     pub source: String,
 }
 
-/// The entrance's room, as the Live page names it (an office account's; its marks go to each
-/// student's own lesson).
-const ENTRANCE: &str = "Entrance";
-
 /// A room taking the roll, as the Live page lists it.
 #[derive(Debug, Serialize)]
 pub struct RoomView {
@@ -419,7 +415,7 @@ pub fn session_start(state: State<'_, AppState>, class: String, source: String, 
         let lesson = match classes.first() {
             // The entrance's room is named by when it opened (each student's mark goes to their lesson).
             _ if entrance => {
-                LessonOn { date: now.date(), class: ENTRANCE.into(), start: NaiveTime::from_hms_opt(now.hour(), now.minute(), 0).unwrap_or(NaiveTime::MIN) }
+                LessonOn { date: now.date(), class: rollcall::schedule::entrance_name(""), start: NaiveTime::from_hms_opt(now.hour(), now.minute(), 0).unwrap_or(NaiveTime::MIN) }
             }
             Some(klass) => {
                 LessonOn { date: now.date(), class: class.clone(), start: lessons::for_run(&mut store, klass, now, start).map_err(say)?.lesson.start }
@@ -555,6 +551,18 @@ pub fn timetable(state: State<'_, AppState>) -> Answer<Vec<rollcall::storage::Le
 pub fn timetable_import(state: State<'_, AppState>, path: PathBuf, dry_run: bool) -> Answer<rollcall::timetable::TimetableImport> {
     let me = office(&state, "import the timetable")?;
     rollcall::timetable::import_file(&mut state.store(), &path, dry_run, &me.name).map_err(say)
+}
+
+/// Change one lesson from the Timetable page: `was` names the stored lesson (none: add), `now`
+/// is what it becomes (none: remove). Checked against the rest of the week as an import is.
+#[tauri::command(async)]
+pub fn timetable_edit(
+    state: State<'_, AppState>,
+    was: Option<rollcall::timetable::LessonRef>,
+    now: Option<rollcall::timetable::LessonInput>,
+) -> Answer<Option<rollcall::storage::Lesson>> {
+    let me = office(&state, "change the timetable")?;
+    rollcall::timetable::edit_lesson(&mut state.store(), was.as_ref(), now.as_ref(), &me.name).map_err(say)
 }
 
 /// Export to `path`. An existing file is replaced only with `overwrite` (the UI asks first: the

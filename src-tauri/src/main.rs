@@ -166,6 +166,7 @@ fn main() {
             commands::report_daily,
             commands::timetable,
             commands::timetable_import,
+            commands::timetable_edit,
             commands::report_history,
             commands::report_summary,
             commands::override_mark,

@@ -21,7 +21,7 @@ use super::lessons;
 use super::mood::MoodAccumulator;
 use super::rules::{AttendanceRules, Status};
 use crate::recognition::{Decision, Enrolled, Recognizer, Strictness};
-use crate::storage::{Class, LessonSlot, MarkOutcome, Session, SessionOpening, Store, StoreError, Student};
+use crate::storage::{Class, GalleryEntry, LessonSlot, MarkOutcome, Session, SessionOpening, Store, StoreError, Student};
 use crate::tracking::Tracker;
 use crate::vision::embedder::EMBEDDING_MODEL_ID;
 use crate::vision::{DetectOptions, Expression, Face, FaceAnalyzer};
@@ -196,8 +196,10 @@ pub struct Roll {
     /// Sightings whose first mark is queued (counted as marked already).
     pending_marks: std::collections::HashSet<(i32, i32)>,
     class_ids: Vec<i32>,
-    /// What the recognizer was trained on, kept so that photos added later are read alone.
+    /// What the recognizer was trained on, and its index (each student's template count and
+    /// newest id), kept so that after an enrolment change only the students who changed are read.
     gallery: Vec<Enrolled>,
+    gallery_index: HashMap<String, GalleryEntry>,
     gallery_version: (i64, Option<i32>, Option<i32>),
     gallery_checked: Instant,
     /// A retraining under way on its own thread (see `follow_enrolment`).
@@ -208,6 +210,7 @@ struct Retraining {
     /// The new recognizer, and the gallery it was trained on (the roll's own from then on).
     result: std::sync::mpsc::Receiver<(anyhow::Result<Recognizer>, Vec<Enrolled>)>,
     version: (i64, Option<i32>, Option<i32>),
+    index: HashMap<String, GalleryEntry>,
 }
 
 impl Roll {
@@ -229,7 +232,9 @@ impl Roll {
     }
 
     fn new(store: &mut Store, target: Target, class_ids: Vec<i32>, marked: usize, options: RollOptions) -> anyhow::Result<Roll> {
+        // Version and index before the gallery: a photo added in between is read again later.
         let gallery_version = store.gallery_version(&class_ids, options.embedding_model)?;
+        let gallery_index = Self::index(store, &class_ids, &options)?;
         let (gallery, students) = Self::load(store, &class_ids, &options)?;
         let recognizer = Self::fit(&gallery, &options)?;
         Ok(Roll {
@@ -252,6 +257,7 @@ impl Roll {
             pending_marks: Default::default(),
             class_ids,
             gallery,
+            gallery_index,
             gallery_version,
             gallery_checked: Instant::now(),
             retraining: None,
@@ -267,6 +273,10 @@ impl Roll {
             }
         }
         Ok(member_of)
+    }
+
+    fn index(store: &mut Store, class_ids: &[i32], options: &RollOptions) -> anyhow::Result<HashMap<String, GalleryEntry>> {
+        Ok(store.gallery_index(class_ids, options.embedding_model)?.into_iter().map(|e| (e.student.to_string(), e)).collect())
     }
 
     fn load(store: &mut Store, class_ids: &[i32], options: &RollOptions) -> anyhow::Result<(Vec<Enrolled>, HashMap<i32, Student>)> {
@@ -345,9 +355,10 @@ impl Roll {
                     anyhow::bail!("retraining the recognizer failed (its thread ended)");
                 }
             };
-            let version = pending.version;
+            let (version, index) = (pending.version, pending.index.clone());
             self.retraining = None;
             self.gallery = gallery;
+            self.gallery_index = index;
             self.gallery_version = version;
             tracing::info!(students = recognizer.len(), threshold = recognizer.threshold(), "enrolment changed: recognizer retrained");
             self.recognizer = recognizer;
@@ -362,23 +373,19 @@ impl Roll {
         if version == self.gallery_version {
             return Ok(());
         }
-        let (was, model) = (self.gallery_version, self.options.embedding_model);
-        // Photos only added (nothing deleted, no consent changed): read just the new ones. A
-        // school-size gallery read whole costs a quarter of a second on this thread.
-        let added = version.2 == was.2 && version.0 > was.0 && version.1 > was.1;
-        let gallery = match added.then(|| store.gallery_after(&self.class_ids, model, was.1)).transpose()? {
-            Some(new) if new.iter().map(|e| e.embeddings.len() as i64).sum::<i64>() == version.0 - was.0 => {
-                let mut merged = self.gallery.clone();
-                for e in new {
-                    match merged.iter_mut().find(|m| m.key == e.key) {
-                        Some(m) => m.embeddings.extend(e.embeddings),
-                        None => merged.push(e),
-                    }
-                }
-                merged
-            }
-            _ => store.gallery(&self.class_ids, model)?,
-        };
+        // Read only the students whose templates changed (a photo added, a student newly
+        // consented or moved in); keep the rest, and drop those gone (deleted, consent ended,
+        // moved out). A school-size gallery read whole costs a quarter of a second on this thread.
+        let index = Self::index(store, &self.class_ids, &self.options)?;
+        let changed: Vec<i32> = index.iter().filter(|(key, e)| self.gallery_index.get(*key) != Some(*e)).map(|(_, e)| e.student).collect();
+        // The kept students move to the retraining (no copy of a school's templates); until it
+        // is done the roll holds none, so a failed retraining means a whole read next time.
+        let was = std::mem::take(&mut self.gallery_index);
+        let mut gallery: Vec<Enrolled> =
+            std::mem::take(&mut self.gallery).into_iter().filter(|e| index.get(&e.key).is_some_and(|now| was.get(&e.key) == Some(now))).collect();
+        gallery.extend(store.gallery_of(&changed, self.options.embedding_model)?);
+        // In the order a whole read gives (by student row), so that either way trains the same.
+        gallery.sort_by_key(|e| e.key.parse::<i32>().unwrap_or(i32::MAX));
         let mut students = HashMap::new();
         for &c in &self.class_ids {
             students.extend(store.class_students(c)?.into_iter().map(|s| (s.id, s)));
@@ -393,7 +400,7 @@ impl Roll {
             let trained = Self::fit(&gallery, &options);
             let _ = tx.send((trained, gallery));
         })?;
-        self.retraining = Some(Retraining { result: rx, version });
+        self.retraining = Some(Retraining { result: rx, version, index });
         Ok(())
     }
 

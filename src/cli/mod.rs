@@ -26,6 +26,7 @@ use clap::{Args, Parser, Subcommand};
 use rollcall::attendance::RegisterRef;
 use rollcall::calendar::{parse_date, parse_time};
 use rollcall::settings::MIN_FACE_RANGE;
+use rollcall::timetable::{LessonInput, LessonRef};
 use rollcall::status::Status;
 use rollcall::vision::{EmbedderModel, Margin};
 
@@ -168,7 +169,8 @@ enum Command {
     Classes,
     /// The weekly timetable (`timetable [--class C]`), or `timetable import FILE.csv|xlsx
     /// [--dry-run]` (columns class, weekday, start, end, and optionally room, camera): the file
-    /// is the week of the classes it names, their earlier lessons are replaced.
+    /// is the week of the classes it names, their earlier lessons are replaced. A row of class
+    /// `*` is the entrance's hours: its camera registers every class, as `run --entrance` does.
     Timetable {
         #[command(subcommand)]
         action: Option<TimetableCommand>,
@@ -464,6 +466,38 @@ enum TimetableCommand {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Add one lesson to a class's week (checked against the rest of the week as an import is);
+    /// class `*` adds hours of the entrance (its room names the gate).
+    Add {
+        #[arg(long)]
+        class: String,
+        /// Monday … Sunday, Mon, or 1-7 from Monday.
+        #[arg(long)]
+        day: String,
+        /// HH:MM
+        #[arg(long)]
+        start: String,
+        /// HH:MM
+        #[arg(long)]
+        end: String,
+        #[arg(long, default_value = "")]
+        room: String,
+        /// A camera number, a video file or an RTSP/HTTP URL.
+        #[arg(long, default_value = "")]
+        camera: String,
+    },
+    /// Remove one lesson: the class's lesson starting then on that day (class `*`: the
+    /// entrance's hours at the gate named by --room).
+    Remove {
+        #[arg(long)]
+        class: String,
+        #[arg(long)]
+        day: String,
+        #[arg(long)]
+        start: String,
+        #[arg(long, default_value = "")]
+        room: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -611,6 +645,12 @@ fn try_main(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Classes => attendance::classes(&out, at),
         Command::Timetable { action: None, class } => timetable::show(&out, at, class.as_deref()),
         Command::Timetable { action: Some(TimetableCommand::Import { file, dry_run }), .. } => timetable::import(&out, at, &file, dry_run),
+        Command::Timetable { action: Some(TimetableCommand::Add { class, day, start, end, room, camera }), .. } => {
+            timetable::edit(&out, at, None, Some(LessonInput { class, weekday: day, start, end, room, camera }))
+        }
+        Command::Timetable { action: Some(TimetableCommand::Remove { class, day, start, room }), .. } => {
+            timetable::edit(&out, at, Some(LessonRef { class, weekday: day, start, room }), None)
+        }
         Command::Class { name, start, late_after } => attendance::class_rules(&out, at, &name, start.as_deref(), late_after),
         Command::Enroll { student_id, photos, dir, allow_lookalike } => {
             attendance::enroll(&out, at, engine, student_id.as_deref(), &photos, dir.as_deref(), allow_lookalike)

@@ -1,17 +1,19 @@
 //! `rollcall timetable`: the week's lessons (`timetable [--class C]`), and `timetable import
-//! FILE [--dry-run]`, which replaces the week of the classes the file names (`rollcall::timetable`).
+//! FILE [--dry-run]`, which replaces the week of the classes the file names (`rollcall::timetable`),
+//! and `timetable add|remove`, one lesson at a time (as the Timetable page edits it).
 
 use std::fmt::Write as _;
 use std::path::Path;
 
 use rollcall::storage::Lesson;
-use rollcall::timetable::{self, shown};
+use rollcall::timetable::{self, shown, LessonInput, LessonRef};
 
 use super::session::{Caller, Need};
 use super::{Outcome, Printer};
 
 fn line(l: &Lesson) -> String {
-    let mut s = format!("{:<10} {:<9} {}-{}", l.class, format!("{:?}", l.weekday), l.start.format("%H:%M"), l.end.format("%H:%M"));
+    let who = if l.is_entrance() { "entrance" } else { &l.class };
+    let mut s = format!("{who:<10} {:<9} {}-{}", format!("{:?}", l.weekday), l.start.format("%H:%M"), l.end.format("%H:%M"));
     if !l.room.is_empty() {
         s += &format!("  room {}", l.room);
     }
@@ -26,7 +28,10 @@ pub fn show(out: &Printer, at: &Caller, class: Option<&str>) -> anyhow::Result<O
     let lessons: Vec<Lesson> = store.timetable(class)?.into_iter().filter(|l| me.sees_class(&l.class)).map(shown).collect();
     out.print(&serde_json::json!({ "lessons": lessons }), |s| {
         if lessons.is_empty() {
-            writeln!(s, "no lessons in the timetable yet (rollcall timetable import FILE.csv: class, weekday, start, end, room, camera)")?;
+            writeln!(
+                s,
+                "no lessons in the timetable yet (rollcall timetable import FILE.csv: class, weekday, start, end, room, camera; class * is the entrance)"
+            )?;
         }
         for l in &lessons {
             writeln!(s, "{}", line(l))?;
@@ -60,5 +65,15 @@ pub fn import(out: &Printer, at: &Caller, file: &Path, dry_run: bool) -> anyhow:
         }
     })?;
     anyhow::ensure!(ok, "the timetable has {} problem(s): nothing was imported", r.problems.len());
+    Ok(Outcome::Done)
+}
+
+pub fn edit(out: &Printer, at: &Caller, was: Option<LessonRef>, now: Option<LessonInput>) -> anyhow::Result<Outcome> {
+    let (mut store, me) = at.signed(Need::Office("change the timetable"))?;
+    let stored = timetable::edit_lesson(&mut store, was.as_ref(), now.as_ref(), &me.name)?;
+    out.print(&serde_json::json!({ "lesson": stored, "removed": was.is_some() && stored.is_none() }), |s| match &stored {
+        Some(l) => writeln!(s, "added   {}", line(l)),
+        None => writeln!(s, "removed the lesson"),
+    })?;
     Ok(Outcome::Done)
 }

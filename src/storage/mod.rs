@@ -37,10 +37,10 @@ use crate::keys::{DatabaseKey, KeyStore};
 
 pub use backup::Contents;
 pub use consent::ConsentChange;
-pub use people::{Membership, RosterChange, RosterChanges, RosterConsent, RosterEntry, RosterOptions, StudentEntry, Template, TemplateInfo};
+pub use people::{GalleryEntry, Membership, RosterChange, RosterChanges, RosterConsent, RosterEntry, RosterOptions, StudentEntry, Template, TemplateInfo};
 pub use register::{LessonSlot, MarkOutcome, PurgeCounts, PurgeCutoffs, SessionOpening, StaleSessions};
 pub use staff::{AccountInfo, AccountRow, FailedSignIn};
-pub use timetable::Lesson;
+pub use timetable::{Lesson, ENTRANCE};
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 /// How long a write waits for another writer before it reports `Locked`.
@@ -73,6 +73,8 @@ pub enum StoreError {
     /// Biometric data of this student may not be processed (the sentence says why and what to do).
     #[error("{0}")]
     NoConsent(String),
+    #[error("the lesson {0} is no longer in the timetable (someone else changed it): reload the timetable and try again")]
+    LessonGone(String),
     #[error("class {0} already exists")]
     ClassExists(String),
     #[error("no session for class {class:?} on {date}")]

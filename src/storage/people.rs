@@ -135,6 +135,16 @@ fn today() -> NaiveDate {
 /// SQLite allows 32,766 parameters per statement: insert in chunks well below that.
 const INSERT_CHUNK: usize = 2000;
 
+/// One student's place in the gallery index (`Store::gallery_index`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GalleryEntry {
+    /// The student's row id (an `Enrolled` key is its decimal form).
+    pub student: i32,
+    pub templates: i64,
+    /// The newest template's id: a photo replaced by another keeps the count, not this.
+    pub newest: i32,
+}
+
 impl Store {
     // ---- classes -------------------------------------------------------------------
 
@@ -639,28 +649,43 @@ impl Store {
     /// The classes' enrolled embeddings made by `model_id`, of students whose consent is usable,
     /// keyed by the students' row ids (a student in several of the classes once).
     pub fn gallery(&mut self, class_ids: &[i32], model_id: &str) -> Result<Vec<Enrolled>> {
-        self.gallery_after(class_ids, model_id, None)
+        let members = self.recognisable_rows(class_ids)?;
+        self.gallery_of(&members, model_id)
     }
 
-    /// As `gallery`, only the enrolments newer than `after` (an enrolment id): what a running
-    /// roll adds to the gallery it has when photos were only added, without reading (and
-    /// decrypting) every template again.
-    pub fn gallery_after(&mut self, class_ids: &[i32], model_id: &str, after: Option<i32>) -> Result<Vec<Enrolled>> {
+    /// The classes' recognisable students with templates by `model_id`: for each, how many and
+    /// the newest one's id, read from the index alone (no template is read or decrypted). A
+    /// running roll compares it with the gallery it holds to read only the students that changed.
+    pub fn gallery_index(&mut self, class_ids: &[i32], model_id: &str) -> Result<Vec<GalleryEntry>> {
         let members = self.recognisable_rows(class_ids)?;
-        let rows: Vec<(i32, Vec<u8>)> = enrolments::table
+        let rows: Vec<(i32, i64, Option<i32>)> = enrolments::table
             .filter(enrolments::student_id.eq_any(&members))
             .filter(enrolments::model_id.eq(model_id))
-            .filter(enrolments::id.gt(after.unwrap_or(0)))
-            .order((enrolments::student_id, enrolments::id))
-            .select((enrolments::student_id, enrolments::embedding))
+            .group_by(enrolments::student_id)
+            .select((enrolments::student_id, diesel::dsl::count(enrolments::id), diesel::dsl::max(enrolments::id)))
             .load(&mut self.conn)?;
+        Ok(rows.into_iter().map(|(student, templates, newest)| GalleryEntry { student, templates, newest: newest.unwrap_or(0) }).collect())
+    }
+
+    /// The templates by `model_id` of these students alone (their row ids), as `gallery` gives
+    /// them; a student with none is left out.
+    pub fn gallery_of(&mut self, students: &[i32], model_id: &str) -> Result<Vec<Enrolled>> {
         let mut out: Vec<Enrolled> = Vec::new();
-        for (sid, blob) in rows {
-            let key = sid.to_string();
-            let embedding = embedding_from_bytes(&self.seal.open(sid, &blob)?);
-            match out.last_mut() {
-                Some(last) if last.key == key => last.embeddings.push(embedding),
-                _ => out.push(Enrolled { key, embeddings: vec![embedding] }),
+        // SQLite binds at most 32,766 parameters a statement; a whole school is far fewer.
+        for chunk in students.chunks(10_000) {
+            let rows: Vec<(i32, Vec<u8>)> = enrolments::table
+                .filter(enrolments::student_id.eq_any(chunk))
+                .filter(enrolments::model_id.eq(model_id))
+                .order((enrolments::student_id, enrolments::id))
+                .select((enrolments::student_id, enrolments::embedding))
+                .load(&mut self.conn)?;
+            for (sid, blob) in rows {
+                let key = sid.to_string();
+                let embedding = embedding_from_bytes(&self.seal.open(sid, &blob)?);
+                match out.last_mut() {
+                    Some(last) if last.key == key => last.embeddings.push(embedding),
+                    _ => out.push(Enrolled { key, embeddings: vec![embedding] }),
+                }
             }
         }
         Ok(out)

@@ -116,6 +116,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    entrance_hours (id) {
+        id -> Integer,
+        weekday -> Integer,
+        start_time -> Text,
+        end_time -> Text,
+        room -> Text,
+        camera -> Text,
+    }
+}
+
+diesel::table! {
     audit_log (id) {
         id -> Integer,
         at -> Timestamp,
@@ -174,6 +185,7 @@ diesel::joinable!(mood_summaries -> students (student_id));
 diesel::allow_tables_to_appear_in_same_query!(
     classes,
     lessons,
+    entrance_hours,
     students,
     memberships,
     consent_events,

@@ -482,7 +482,7 @@ test("consent: the camera cannot enrol a student without it; the editor records 
   assert.ok(audit.some((e) => e.action === "purge" && e.actor === "Rollcall (retention schedule)"), JSON.stringify(audit));
 });
 
-test("the timetable: the office checks and imports the week; a day of two lessons is two registers", { timeout: 240_000 }, async () => {
+test("the timetable: the office checks and imports the week, then changes, adds and removes a lesson; a day of two lessons is two registers", { timeout: 240_000 }, async () => {
   const db = school({ setupDone: true });
   // Two lessons of Stage today, each its own register (the CLI takes their roll on the clip).
   for (const start of ["00:00", "00:05"]) cli(db, "run", "--class", "Stage", "--start", start, "--max-frames", "90", "--source", CLIP);
@@ -519,6 +519,42 @@ test("the timetable: the office checks and imports the week; a day of two lesson
   await shot("14-reports-lessons.png");
   const report = JSON.parse(cli(db, "--json", "report", "--class", "Stage", "--date", "today"));
   assert.deepEqual(report.lessons.map((l) => [l.lesson, l.ends, l.students.find((s) => s.student_id === "ABS").status]), [["00:00", "00:04", "absent"], ["00:05", "00:09", "excused"]]);
+
+  // One lesson at a time: the office moves the second lesson to another room, is refused a
+  // lesson overlapping the first (the core's reason shown), adds one after, then removes it.
+  await (await browser.$("#tab-timetable")).click();
+  const rows = () => browser.$$('table[data-day] tr[data-class="Stage"]');
+  await browser.waitUntil(async () => (await rows()).length === 2, { timeout: 30_000, timeoutMsg: "the week did not show" });
+  await (await (await rows())[1].$("button.lesson-edit")).click();
+  await (await browser.$('[data-testid="lesson-editor"]')).waitForExist({ timeout: 30_000 });
+  await fill('input[name="lesson-room"]', "Studio");
+  await (await browser.$("#lesson-save")).click();
+  const edited = await browser.$('[data-testid="timetable-edited"]');
+  await edited.waitForExist({ timeout: 30_000 });
+  assert.match(await edited.getText(), /Changed: Stage \w+ 00:05–00:09 room Studio/);
+  await (await browser.$("#lesson-add")).click();
+  await (await browser.$('select[name="lesson-class"]')).selectByAttribute("value", "Stage");
+  await (await browser.$('select[name="lesson-weekday"]')).selectByAttribute("value", day.slice(0, 3));
+  await fill('input[name="lesson-start"]', "00:03");
+  await fill('input[name="lesson-end"]', "00:06");
+  await (await browser.$("#lesson-save")).click();
+  const refusal = await browser.$('[data-testid="lesson-editor"] .notice-error');
+  await refusal.waitForExist({ timeout: 30_000 });
+  assert.match(await refusal.getText(), /Stage \w+ 00:03-00:06 overlaps Stage \w+ 00:00-00:04.*nothing was changed/);
+  await fill('input[name="lesson-start"]', "00:10");
+  await fill('input[name="lesson-end"]', "00:14");
+  await shot("16-timetable-edit.png");
+  await (await browser.$("#lesson-save")).click();
+  await browser.waitUntil(async () => /Added: Stage \w+ 00:10–00:14/.test(await (await browser.$('[data-testid="timetable-edited"]')).getText().catch(() => "")), {
+    timeout: 30_000,
+    timeoutMsg: "the added lesson was not confirmed",
+  });
+  await browser.waitUntil(async () => (await rows()).length === 3, { timeout: 30_000, timeoutMsg: "the added lesson did not show" });
+  await (await (await rows())[2].$("button.lesson-remove")).click();
+  await (await browser.$("button.lesson-remove-confirm")).click();
+  await browser.waitUntil(async () => (await rows()).length === 2, { timeout: 30_000, timeoutMsg: "the removed lesson still shows" });
+  const week_ = JSON.parse(cli(db, "--json", "timetable")).lessons;
+  assert.deepEqual(week_.map((l) => [l.start, l.end, l.room]), [["00:00", "00:04", "Hall"], ["00:05", "00:09", "Studio"]]);
 });
 
 test("closing the window mid-session ends the session cleanly with its marks saved", { timeout: 180_000 }, async () => {

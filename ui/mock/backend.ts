@@ -115,6 +115,8 @@ export function installMockBackend(state: MockState) {
           return { class: args.class, from: args.from, to: args.to, lessons: [{ date: args.to, lesson: "08:30" }], students: [], counts: { present: 1, late: 0, absent: 1, excused: 0 }, attendance_rate: 0.5 };
         case "timetable":
           return [{ class: "7B", weekday: "Mon", start: "08:30", end: "09:20", room: "12", camera: "0" }];
+        case "timetable_edit":
+          return args.now ? { ...(args.now as object) } : null;
         case "default_export_path":
           return `/home/office/Documents/${args.class}.xlsx`;
         case "override_mark":

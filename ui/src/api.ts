@@ -228,6 +228,16 @@ export interface Lesson {
   camera: string;
 }
 
+/** A lesson as typed on the Timetable page: the words of a timetable file's row. */
+export interface LessonInput {
+  class: string;
+  weekday: string;
+  start: string;
+  end: string;
+  room: string;
+  camera: string;
+}
+
 /** What a timetable import did, or as a dry run would do. */
 export interface TimetableImport {
   file: string;
@@ -447,6 +457,9 @@ export const api = {
   purge: (dryRun: boolean) => call<PurgeReport>("purge", { dryRun }),
   timetable: () => call<Lesson[]>("timetable"),
   timetableImport: (path: string, dryRun: boolean) => call<TimetableImport>("timetable_import", { path, dryRun }),
+  /** Change one lesson (`was` names it by class, weekday and start; null adds), or remove it (`now` null). */
+  timetableEdit: (was: { class: string; weekday: string; start: string } | null, now: LessonInput | null) =>
+    call<Lesson | null>("timetable_edit", { was, now }),
   privacyReport: () => call<string>("privacy_report"),
   /** Fails with code "exists" when the file is there and `overwrite` is false. */
   savePrivacyReport: (path: string, overwrite = false) => call<{ path: string }>("save_privacy_report", { path, overwrite }),

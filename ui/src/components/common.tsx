@@ -61,7 +61,6 @@ export function MoodBars({ distribution, label }: { distribution: Record<string,
   );
 }
 
-/** What to show where a list is empty: what it is, and what to do next. */
 /** The class picker of the Live and Reports toolbars. */
 export function ClassSelect({ name, classes, value, onChange, disabled }: { name: string; classes: ClassInfo[]; value: string; onChange: (name: string) => void; disabled?: boolean }) {
   return (
@@ -78,6 +77,7 @@ export function ClassSelect({ name, classes, value, onChange, disabled }: { name
   );
 }
 
+/** What to show where a list is empty: what it is, and what to do next. */
 export function Empty({ title, children }: { title: string; children?: ComponentChildren }) {
   return (
     <div class="empty" role="status">

@@ -48,8 +48,8 @@ const newRoom = (r: { class: string; lesson: string; source?: string }): Room =>
   log: [],
 });
 
-/** The entrance's room (backend: commands::ENTRANCE). */
-const ENTRANCE = "Entrance";
+/** The entrance's room: "Entrance", or "Entrance (Gate A)" from the timetable (core: schedule::entrance_name). */
+const isEntrance = (room: string | undefined) => room === "Entrance" || !!room?.startsWith("Entrance (");
 
 export function LivePage({
   classes,
@@ -84,7 +84,7 @@ export function LivePage({
   }, [classes]);
 
   const focused = focus ? rooms[focus] : undefined;
-  const entranceFocused = focused?.class === ENTRANCE;
+  const entranceFocused = isEntrance(focused?.class);
   const rosterClass = focused && !entranceFocused ? focused.class : klass;
 
   // Bumped by any room's mark or end: the roster shown is read again (the messages arrive on a
@@ -296,7 +296,7 @@ export function LivePage({
       ) : null}
       <div class="live-grid">
         <VideoView picture={focused?.picture ?? null} faces={focused?.faces ?? []} placeholder={running ? "Waiting for the first picture…" : "Press Start session to take the roll."} />
-        {entranceFocused ? (
+        {entranceFocused && focused ? (
           <aside class="roster" aria-label="At the entrance">
             <h2>At the entrance</h2>
             <p class="hint">Each student recognised is marked in the lesson on for them now, or their next lesson today, in each of their classes.</p>
