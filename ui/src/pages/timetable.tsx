@@ -169,7 +169,11 @@ function LessonEditor({ lesson, classes, onCancel, onSaved }: { lesson: Lesson |
     lesson ? { ...lesson } : { class: classes[0]?.name ?? "", weekday: "Mon", start: "09:00", end: "09:50", room: "", camera: "" },
   );
   const [error, setError] = useState<string | null>(null);
-  const set = (k: keyof LessonInput) => (e: Event) => setForm({ ...form, [k]: (e.target as HTMLInputElement).value });
+  // From the latest form, not this render's: two fields changed before a repaint both stay.
+  const set = (k: keyof LessonInput) => (e: Event) => {
+    const value = (e.target as HTMLInputElement).value;
+    setForm((f) => ({ ...f, [k]: value }));
+  };
   const save = async () => {
     setError(null);
     try {
