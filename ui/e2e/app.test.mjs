@@ -535,14 +535,14 @@ test("the timetable: the office checks and imports the week, then changes, adds 
   await (await browser.$("#lesson-add")).click();
   await (await browser.$('select[name="lesson-class"]')).selectByAttribute("value", "Stage");
   await (await browser.$('select[name="lesson-weekday"]')).selectByAttribute("value", day.slice(0, 3));
-  await fill('input[name="lesson-start"]', "00:03");
-  await fill('input[name="lesson-end"]', "00:06");
+  await fill('input[name="lesson-from"]', "00:03");
+  await fill('input[name="lesson-to"]', "00:06");
   await (await browser.$("#lesson-save")).click();
   const refusal = await browser.$('[data-testid="lesson-editor"] .notice-error');
   await refusal.waitForExist({ timeout: 30_000 });
   assert.match(await refusal.getText(), /Stage \w+ 00:03-00:06 overlaps Stage \w+ 00:00-00:04.*nothing was changed/);
-  await fill('input[name="lesson-start"]', "00:10");
-  await fill('input[name="lesson-end"]', "00:14");
+  await fill('input[name="lesson-from"]', "00:10");
+  await fill('input[name="lesson-to"]', "00:14");
   await shot("16-timetable-edit.png");
   await (await browser.$("#lesson-save")).click();
   await browser.waitUntil(async () => /Added: Stage \w+ 00:10–00:14/.test(await (await browser.$('[data-testid="timetable-edited"]')).getText().catch(() => "")), {

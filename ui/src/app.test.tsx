@@ -93,3 +93,22 @@ test("the live roster shows what the backend reports as a session marks a studen
   expect(state.calls.filter((c) => c.cmd === "report_daily").length).toBeGreaterThan(1);
   await screen.findByText(/Ada Lovelace: present/);
 });
+
+test("a lesson added on the Timetable page is sent with every field as typed", async () => {
+  const state = freshState(true);
+  installMockBackend(state);
+  const { container } = render(<App />);
+  fireEvent.click(await screen.findByText("Timetable"));
+  fireEvent.click(await screen.findByText("Add a lesson"));
+  const field = (name: string) => container.querySelector(`[name="${name}"]`) as HTMLInputElement;
+  await waitFor(() => expect(field("lesson-from")).toBeTruthy());
+  fireEvent.change(field("lesson-weekday"), { target: { value: "Tue" } });
+  fireEvent.input(field("lesson-from"), { target: { value: "10:00" } });
+  fireEvent.input(field("lesson-to"), { target: { value: "10:50" } });
+  fireEvent.input(field("lesson-room"), { target: { value: "Lab" } });
+  fireEvent.click(screen.getByText("Add the lesson"));
+  await screen.findByText(/Added: 7B Tue 10:00–10:50 room Lab/);
+  const sent = state.calls.find((c) => c.cmd === "timetable_edit")!.args as { was: unknown; now: Record<string, string> };
+  expect(sent.was).toBeNull();
+  expect(sent.now).toMatchObject({ class: "7B", weekday: "Tue", start: "10:00", end: "10:50", room: "Lab" });
+});

@@ -209,10 +209,10 @@ function LessonEditor({ lesson, classes, onCancel, onSaved }: { lesson: Lesson |
           </select>
         </label>
         <label>
-          From <input name="lesson-start" type="time" value={form.start} onInput={set("start")} />
+          From <input name="lesson-from" type="time" value={form.start} onInput={set("start")} />
         </label>
         <label>
-          to <input name="lesson-end" type="time" value={form.end} onInput={set("end")} />
+          to <input name="lesson-to" type="time" value={form.end} onInput={set("end")} />
         </label>
       </div>
       <div class="row">
