@@ -85,7 +85,13 @@ pub const EXPRESSION: ModelFile = ModelFile {
     relative_path: "emotion_fer_minixception.onnx",
     sha256: "bf2189c7ec40c195f9671d426b9fc611f2ad31c318064cf19e209d4f63b5a263",
 };
-pub const ALL_MODELS: [ModelFile; 6] = [PNET, RNET, ONET, FACENET, FACENET_INT8, EXPRESSION];
+/// MiniFASNet V2 (2.7x view) and V1SE (4x view) in one graph: is the face live or held up.
+pub const LIVENESS: ModelFile = ModelFile {
+    name: "MiniFASNet anti-spoofing (V2 + V1SE)",
+    relative_path: "liveness_minifasnet.onnx",
+    sha256: "1aad3c3bedd65f3625a885a6c719eb3301d2767f4e654190428a94739c5742ee",
+};
+pub const ALL_MODELS: [ModelFile; 7] = [PNET, RNET, ONET, FACENET, FACENET_INT8, EXPRESSION, LIVENESS];
 
 /// How a session uses threads. The small MTCNN nets are called many times per frame, where ONNX
 /// Runtime's default spin-waiting costs more than it gains (models/README.md measured 33 -> 56 ms

@@ -226,3 +226,28 @@ fn unreadable_files_are_named_in_the_error() {
     std::fs::write(&cut, &bytes[..200]).unwrap();
     let _ = load_image(&cut); // an error or a partial image, never a panic
 }
+
+/// The liveness check on spoof_dev, as `rollcall eval liveness` runs it: whole pictures are
+/// judged with the rates models/README.md states; tight crops (no surroundings) are not judged at
+/// all, never taken for live; the measuring switch scores them anyway.
+#[test]
+fn liveness_on_spoof_dev_judges_whole_pictures_and_leaves_tight_crops_unjudged() {
+    use rollcall::eval::liveness;
+    let Some(d) = datasets() else { return };
+    let mut a = analyzer();
+    let labels = d.join("spoof_dev/labels.csv");
+    let r = liveness::run(&mut a, &labels, rollcall::vision::liveness::THRESHOLD, false).unwrap();
+    let frames = &r.per_kind["frame"];
+    assert!(frames.live >= 250 && frames.spoof >= 180, "{} live and {} spoof whole pictures judged", frames.live, frames.spoof);
+    assert!(frames.bpcer.unwrap() <= 0.02, "live faces rejected: {:?}", frames.bpcer);
+    assert!(frames.auc.unwrap() >= 0.9, "AUC {:?}", frames.auc);
+    assert!(frames.apcer.unwrap() <= 0.45, "attacks accepted: {:?}", frames.apcer);
+    let crops = &r.per_kind["crop"];
+    assert_eq!((crops.live, crops.spoof, crops.cannot_judge), (0, 0, 1611));
+    assert_eq!(r.cannot_judge.live + r.cannot_judge.spoof, r.images - r.live - r.spoof);
+    assert_eq!(r.roc.len(), 18);
+    let anyway = liveness::run(&mut a, &labels, 0.05, true).unwrap();
+    let crops = &anyway.per_kind["crop"];
+    assert_eq!(crops.live + crops.spoof + crops.cannot_judge, 1611);
+    assert!(crops.live + crops.spoof >= 1500, "only {} crops scored", crops.live + crops.spoof);
+}

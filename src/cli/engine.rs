@@ -251,6 +251,14 @@ pub fn eval_expression(out: &Printer, engine: &EngineArgs, labels: &Path, detect
     measured(r.evaluated, "image", &r.errors)
 }
 
+pub fn eval_liveness(out: &Printer, engine: &EngineArgs, labels: &Path, threshold: f32, judge_crops: bool) -> anyhow::Result<Outcome> {
+    anyhow::ensure!((0.0..=1.0).contains(&threshold), "--threshold must be between 0 and 1 (a probability), not {threshold}");
+    let mut a = analyzer(engine, false)?;
+    let r = eval::liveness::run(&mut a, labels, threshold, judge_crops)?;
+    out.json(&r)?;
+    measured(r.live + r.spoof, "face", &r.errors)
+}
+
 fn annotation_path(out: &Path, input: &Path, many: bool) -> anyhow::Result<PathBuf> {
     if !many {
         return Ok(out.to_path_buf());

@@ -562,6 +562,20 @@ enum EvalCommand {
         #[arg(long)]
         boxes: PathBuf,
     },
+    /// Liveness (presentation-attack detection) on a labels CSV (path,label with label live or
+    /// spoof; optional attack, kind, source): apcer, bpcer, accuracy, auc, the ROC, and rates per
+    /// attack, kind and source.
+    Liveness {
+        #[arg(long)]
+        labels: PathBuf,
+        /// A face scoring at or above this is judged live (default: the product's).
+        #[arg(long, default_value_t = rollcall::vision::liveness::THRESHOLD)]
+        threshold: f32,
+        /// Score rows of kind `crop` (tight face crops) anyway, though the check needs the face's
+        /// surroundings: by default they cannot be judged, as in the live loop.
+        #[arg(long)]
+        judge_crops: bool,
+    },
     /// Expression accuracy on a labels CSV (path,expression).
     Expression {
         #[arg(long)]
@@ -639,6 +653,7 @@ fn try_main(cli: Cli) -> anyhow::Result<Outcome> {
         }
         Command::Eval(EvalCommand::Detect { boxes }) => engine::eval_detect(&out, engine, &boxes),
         Command::Eval(EvalCommand::Expression { labels, detect }) => engine::eval_expression(&out, engine, &labels, detect),
+        Command::Eval(EvalCommand::Liveness { labels, threshold, judge_crops }) => engine::eval_liveness(&out, engine, &labels, threshold, judge_crops),
         Command::Roster(RosterCommand::Import { file, dry_run, remove_missing }) => attendance::roster_import(&out, at, &file, dry_run, remove_missing),
         Command::Settings { action: None } => attendance::settings_show(&out, at),
         Command::Settings { action: Some(SettingsCommand::Set { key, value, purge }) } => attendance::settings_set(&out, at, &key, &value, purge),

@@ -5,6 +5,7 @@
 pub mod detect;
 pub mod expression;
 pub mod identify;
+pub mod liveness;
 pub mod verify;
 
 use std::path::{Path, PathBuf};

@@ -1,4 +1,5 @@
-//! Faces in pixels: detection (MTCNN), embeddings (FaceNet) and expressions (mini-Xception).
+//! Faces in pixels: detection (MTCNN), embeddings (FaceNet), expressions (mini-Xception) and
+//! liveness (MiniFASNet).
 //!
 //! Invariant: this module knows nothing of students, classes or storage. It turns images into
 //! boxes, vectors and probabilities; what they mean for attendance is decided elsewhere.
@@ -11,6 +12,7 @@ pub mod expression;
 pub mod face;
 pub mod geometry;
 pub mod image;
+pub mod liveness;
 pub mod shared;
 
 pub use analyzer::{AnalyzedFace, AnalyzerOptions, FaceAnalyzer};
@@ -19,6 +21,7 @@ pub use face::{DetectOptions, Face};
 pub use embedder::{cosine, Embedder, EmbedderModel, Embedding, Margin};
 pub use expression::{Expression, ExpressionClassifier, ExpressionResult};
 pub use image::{load_image, ImageError};
+pub use liveness::{CannotJudge, Liveness, LivenessCheck};
 pub use shared::{SharedAnalyzer, TakeTurns};
 
 /// Anything that can go wrong while running a network on pixels.
