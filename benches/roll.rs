@@ -12,7 +12,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use opencv::core::{Mat, Rect, Size, CV_8UC3};
 use opencv::imgproc;
 use opencv::prelude::*;
-use rollcall::attendance::{Roll, RollOptions};
+use rollcall::attendance::{LivenessMode, Roll, RollOptions};
 use rollcall::storage::{RosterEntry, Store};
 use rollcall::vision::embedder::EMBEDDING_MODEL_ID;
 use rollcall::vision::{load_image, AnalyzerOptions, DetectOptions, DetectorConfig, FaceAnalyzer};
@@ -192,24 +192,28 @@ fn crowd_at_the_door(c: &mut Criterion) {
     let class = store.class("B").unwrap();
     let mut group = c.benchmark_group("crowd");
     group.sample_size(10).measurement_time(Duration::from_secs(15));
-    group.bench_function("frame_with_30_new_faces", |b| {
-        // A fresh roll each time (untimed): every face is a new track that must be embedded.
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                let mut roll = {
-                    let now = Local::now().naive_local();
-                    Roll::start(&mut store, &class, rollcall::storage::LessonSlot::at(now.time()), now, "bench", RollOptions::default())
+    // With the liveness check (what the CLI, the app and serve run: warn by default), each new
+    // face is also judged (one batch) and sampled for stillness.
+    for (name, liveness) in [("frame_with_30_new_faces", LivenessMode::Off), ("frame_with_30_new_faces_liveness_on", LivenessMode::Warn)] {
+        group.bench_function(name, |b| {
+            // A fresh roll each time (untimed): every face is a new track that must be embedded.
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let mut roll = {
+                        let now = Local::now().naive_local();
+                        Roll::start(&mut store, &class, rollcall::storage::LessonSlot::at(now.time()), now, "bench", RollOptions { liveness, ..RollOptions::default() })
+                    }
+                    .unwrap();
+                    let t = std::time::Instant::now();
+                    let out = roll.process(&mut store, &mut a, &frame, Local::now().naive_local()).unwrap();
+                    total += t.elapsed();
+                    assert!(out.embedded >= 28);
                 }
-                .unwrap();
-                let t = std::time::Instant::now();
-                let out = roll.process(&mut store, &mut a, &frame, Local::now().naive_local()).unwrap();
-                total += t.elapsed();
-                assert!(out.embedded >= 28);
-            }
-            total
-        })
-    });
+                total
+            })
+        });
+    }
     group.finish();
 }
 

@@ -32,6 +32,9 @@ pub struct AcceptedPhoto {
     pub embedding: Vec<f32>,
     pub face_size: f32,
     pub sharpness: f64,
+    /// Where the face is in the picture.
+    #[serde(skip)]
+    pub face: Face,
 }
 
 /// Check one photo and embed its face, or say why it cannot be used.
@@ -74,7 +77,7 @@ pub fn check_image(analyzer: &mut FaceAnalyzer, image: &Mat) -> Result<AcceptedP
         .map_err(|e| format!("embedding failed: {e}"))?
         .remove(0)
         .ok_or("the face is cut off by the edge of the photo")?;
-    Ok(AcceptedPhoto { embedding: embedding.0, face_size: face.height(), sharpness })
+    Ok(AcceptedPhoto { embedding: embedding.0, face_size: face.height(), sharpness, face: *face })
 }
 
 /// What became of one enrolment photo.
@@ -233,6 +236,16 @@ pub fn enrol_image(store: &mut Store, analyzer: &mut FaceAnalyzer, student_id: &
         return Ok(Err(why));
     }
     let mut verdict = check_image(analyzer, image);
+    // A camera capture can be of a photo or a screen held up: refused unless the school switched
+    // the check off. One frame, so only a face the model judges a spoof is refused (about 1 live
+    // face in 70 is, on spoof_dev: the student tries again); one it cannot judge is let through.
+    if let (Ok(a), Some(check)) = (&verdict, analyzer.liveness.as_mut()) {
+        if crate::settings::liveness(store)? != crate::attendance::LivenessMode::Off {
+            if let Some(score) = check.judge(image, std::slice::from_ref(&a.face))?[0].score().filter(|&s| s < crate::vision::liveness::THRESHOLD) {
+                verdict = Err(format!("this looks like a photo or a screen held up to the camera (liveness {score:.2}): the student must stand in front of the camera"));
+            }
+        }
+    }
     if let (Ok(a), false) = (&verdict, options.allow_lookalike) {
         if let Some(reason) = lookalike(&a.embedding, &store.templates_except(student.id, analyzer.embedder.model_id())?) {
             verdict = Err(reason);

@@ -96,6 +96,7 @@ pub fn plans_due(week: &[Lesson], now: NaiveDateTime, defaults: &SessionDefaults
                 mood: defaults.mood,
                 min_similarity: defaults.min_similarity,
                 strictness: defaults.strictness,
+                liveness: defaults.liveness,
                 min_face: Some(defaults.min_face),
                 realtime: true,
                 ..of
@@ -149,7 +150,7 @@ mod tests {
             lesson("7B", Weekday::Mon, (8, 50), (9, 40), ""),
         ];
         assert!(due(&week, at(8, 14)).is_empty(), "the gate opens at its start, not a quarter before");
-        let defaults = SessionDefaults { mood: false, min_face: 40.0, min_similarity: None, strictness: Default::default() };
+        let defaults = SessionDefaults { mood: false, min_face: 40.0, min_similarity: None, strictness: Default::default(), liveness: Default::default() };
         let plans = plans_due(&week, at(8, 15), &defaults);
         let rooms: Vec<&str> = plans.iter().map(|(l, _)| l.class.as_str()).collect();
         assert_eq!(rooms, ["Entrance", "Entrance (North gate)"], "two gates at once are two rooms");

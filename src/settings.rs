@@ -1,6 +1,7 @@
 //! The app-wide settings kept in the database's `settings` table: which keys exist, what values
 //! they accept, and how they are read. The CLI and the desktop app share them.
 
+use crate::attendance::LivenessMode;
 use crate::recognition::Strictness;
 use crate::storage::{Store, StoreError};
 
@@ -36,7 +37,10 @@ pub const DEFAULT_BACKUP_KEEP: u32 = 14;
 /// "on": the app starts and stops each timetabled lesson's session by itself (as `rollcall
 /// serve` does); "off" (or absent): a person starts them.
 pub const TIMETABLE_SESSIONS: &str = "timetable_sessions";
-pub const KEYS: [&str; 15] = [
+/// "off", "warn" (or absent) or "block": what a face judged a photo or a screen held up does
+/// (`attendance::LivenessMode`).
+pub const LIVENESS: &str = "liveness";
+pub const KEYS: [&str; 16] = [
     SCHOOL_NAME,
     CAMERA,
     MOOD,
@@ -52,6 +56,7 @@ pub const KEYS: [&str; 15] = [
     BACKUP_FOLDER,
     BACKUP_KEEP,
     TIMETABLE_SESSIONS,
+    LIVENESS,
 ];
 
 /// The live loop's default: large enough to skip the tiny-face pyramid levels that cost the most.
@@ -96,6 +101,7 @@ pub fn validate(key: &str, value: &str) -> Result<(), String> {
         }
         BACKUP_KEEP => value.parse::<u32>().ok().filter(|n| (1..=365).contains(n)).map(|_| ()).ok_or_else(|| "keep from 1 to 365 automatic backups".to_string()),
         BACKUP_FOLDER if !value.is_empty() && !std::path::Path::new(value).is_absolute() => Err("the backup folder is a full path (e.g. a network share or a USB drive)".into()),
+        LIVENESS if LivenessMode::parse(value).is_none() => Err("liveness is \"off\", \"warn\" (mark, but flag for review) or \"block\" (do not mark)".into()),
         STRICTNESS if Strictness::parse(value).is_none() => Err("the strictness is \"standard\", \"strict\" or \"strictest\"".into()),
         k if KEYS.contains(&k) => Ok(()),
         k => Err(format!("unknown setting {k}")),
@@ -143,6 +149,11 @@ pub fn strictness(store: &mut Store) -> Result<Strictness, StoreError> {
     Ok(store.setting(STRICTNESS)?.and_then(|v| Strictness::parse(&v)).unwrap_or_default())
 }
 
+/// What the school chose for faces judged a photo or a screen (warn unless it chose).
+pub fn liveness(store: &mut Store) -> Result<LivenessMode, StoreError> {
+    Ok(store.setting(LIVENESS)?.and_then(|v| LivenessMode::parse(&v)).unwrap_or_default())
+}
+
 /// What a session takes from the settings, read in one place for the CLI and the app.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SessionDefaults {
@@ -150,10 +161,11 @@ pub struct SessionDefaults {
     pub min_face: f32,
     pub min_similarity: Option<f32>,
     pub strictness: Strictness,
+    pub liveness: LivenessMode,
 }
 
 pub fn session_defaults(store: &mut Store) -> Result<SessionDefaults, StoreError> {
-    Ok(SessionDefaults { mood: mood_enabled(store)?, min_face: min_face(store)?, min_similarity: min_similarity(store)?, strictness: strictness(store)? })
+    Ok(SessionDefaults { mood: mood_enabled(store)?, min_face: min_face(store)?, min_similarity: min_similarity(store)?, strictness: strictness(store)?, liveness: liveness(store)? })
 }
 
 #[cfg(test)]

@@ -403,6 +403,7 @@ pub fn session_start(state: State<'_, AppState>, class: String, source: String, 
             mood: defaults.mood,
             min_similarity: defaults.min_similarity,
             strictness: defaults.strictness,
+            liveness: defaults.liveness,
             min_face: Some(defaults.min_face),
             // A video file stands in for a camera here: play it at its own speed.
             realtime: true,

@@ -54,6 +54,8 @@ pub struct SessionPlan {
     /// Smallest face, in pixels, to look for in this camera's frames (settings::MIN_FACE);
     /// `None`: the detector's own setting.
     pub min_face: Option<f32>,
+    /// What a face judged a photo or a screen held up does (settings::LIVENESS).
+    pub liveness: super::LivenessMode,
 }
 
 impl SessionPlan {
@@ -79,6 +81,7 @@ impl SessionPlan {
             min_similarity: None,
             strictness: Default::default(),
             min_face: None,
+            liveness: super::LivenessMode::Off,
         }
     }
 }
@@ -103,6 +106,11 @@ pub struct SessionInfo {
     pub unknown_threshold: f32,
     pub threshold_method: &'static str,
     pub mood: bool,
+    /// "off", "warn" or "block"; "unavailable" when asked for but the model could not be loaded
+    /// (the run then goes on without it, and `liveness_unavailable` says why).
+    pub liveness: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub liveness_unavailable: Option<String>,
 }
 
 /// Running figures, updated every frame.
@@ -130,6 +138,8 @@ pub struct SessionSummary {
     pub faces: usize,
     pub new_marks: Vec<RollEvent>,
     pub strangers: usize,
+    /// Faces judged a photo or a screen held up (`RollEvent::Spoof`).
+    pub spoofs: Vec<RollEvent>,
     pub marked_total: usize,
     pub source_outages: u32,
     /// Frames of a file played as a camera that were passed over (the engine was busy).
@@ -308,14 +318,20 @@ fn watch(
     observer: &mut dyn SessionObserver,
 ) -> anyhow::Result<SessionSummary> {
     let run_started = Local::now().naive_local();
-    let (has_expression, model_id) = engine.with(|a| (a.expression.is_some(), a.embedder.model_id()));
+    let (has_expression, model_id, liveness_unavailable) = engine.with(|a| (a.expression.is_some(), a.embedder.model_id(), a.liveness.is_none().then(|| a.liveness_unavailable.clone().unwrap_or_default())));
     let mood = plan.mood && has_expression;
+    let liveness_unavailable = liveness_unavailable.filter(|_| plan.liveness != super::LivenessMode::Off);
+    if let Some(why) = &liveness_unavailable {
+        tracing::warn!("liveness is {} but unavailable, so not checked: {why}", plan.liveness.as_str());
+    }
     let options = RollOptions {
         mood,
         min_similarity: plan.min_similarity,
         strictness: plan.strictness,
         embedding_model: model_id,
         detect: DetectOptions { min_face: plan.min_face },
+        liveness: plan.liveness,
+        camera: plan.source.describe(),
         ..RollOptions::default()
     };
     let described = plan.source.describe();
@@ -357,6 +373,8 @@ fn watch(
         unknown_threshold: cal.threshold,
         threshold_method: cal.method,
         mood,
+        liveness: if liveness_unavailable.is_some() { "unavailable" } else { plan.liveness.as_str() },
+        liveness_unavailable,
     };
     observer.started(&info);
 
@@ -364,6 +382,7 @@ fn watch(
     let mut frame = Mat::default();
     let mut new_marks = Vec::new();
     let mut strangers = 0;
+    let mut spoofs = Vec::new();
     let mut stats = LiveStats { marked: roll.marked(), ..LiveStats::default() };
     let started = Instant::now();
     let (mut window, mut window_frames) = (Instant::now(), 0u32);
@@ -422,6 +441,7 @@ fn watch(
             match e {
                 RollEvent::Marked { .. } => new_marks.push(e),
                 RollEvent::Stranger { .. } => strangers += 1,
+                RollEvent::Spoof { .. } => spoofs.push(e),
             }
         }
     }
@@ -438,6 +458,7 @@ fn watch(
         faces: stats.faces_seen,
         new_marks,
         strangers,
+        spoofs,
         marked_total: roll.marked(),
         source_outages: stats.source_outages,
         frames_skipped: stats.frames_skipped,

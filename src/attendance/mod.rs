@@ -9,7 +9,7 @@ pub mod rooms;
 pub mod rules;
 
 pub use roll::{FaceView, FrameOutcome, Roll, RollEvent, RollOptions, RunVerdict};
-pub use rules::{AttendanceRules, Status};
+pub use rules::{AttendanceRules, LivenessMode, Status};
 
 use chrono::{Local, NaiveDate, NaiveTime};
 use serde::Serialize;

@@ -19,11 +19,12 @@ use serde::Serialize;
 
 use super::lessons;
 use super::mood::MoodAccumulator;
-use super::rules::{AttendanceRules, Status};
+use super::rules::{AttendanceRules, LivenessMode, Status};
 use crate::recognition::{Decision, Enrolled, Recognizer, Strictness};
 use crate::storage::{Class, GalleryEntry, LessonSlot, MarkOutcome, Session, SessionOpening, Store, StoreError, Student};
 use crate::tracking::Tracker;
 use crate::vision::embedder::EMBEDDING_MODEL_ID;
+use crate::vision::liveness::THRESHOLD as LIVE_THRESHOLD;
 use crate::vision::{DetectOptions, Expression, Face, FaceAnalyzer};
 
 #[derive(Debug, Clone)]
@@ -57,6 +58,11 @@ pub struct RollOptions {
     pub embedding_model: &'static str,
     /// What the detector looks for in this camera's frames (the smallest face size).
     pub detect: DetectOptions,
+    /// What a face judged a photo or a screen held up does (`settings::LIVENESS`). Off here; the
+    /// CLI, the app and `serve` pass the school's setting (warn unless it chose).
+    pub liveness: LivenessMode,
+    /// Where the frames come from, for the audit log's account of a spoof attempt.
+    pub camera: String,
 }
 
 impl Default for RollOptions {
@@ -75,6 +81,8 @@ impl Default for RollOptions {
             gallery_check_every: Duration::from_secs(5),
             embedding_model: EMBEDDING_MODEL_ID,
             detect: DetectOptions::default(),
+            liveness: LivenessMode::Off,
+            camera: String::new(),
         }
     }
 }
@@ -85,6 +93,28 @@ enum Identity {
     Pending,
     Student(i32),
     Stranger,
+    /// Looked like this student, but judged a photo or a screen held up: not marked (block mode).
+    Spoof(i32),
+}
+
+/// A picture fed as a video does not change between frames; a camera's own noise alone changes
+/// every frame by more than this (mean absolute difference of the face's 16x16 sample, in grey
+/// levels; nearest-neighbour sampling keeps the noise, which averaging would smooth away).
+const STILL_CHANGE: f32 = 0.5;
+/// Frame-to-frame changes seen before liveness is decided (a video can repeat a frame or two; a
+/// picture repeats them all).
+const STILL_PAIRS: usize = 4;
+const THUMB: i32 = 16;
+
+/// A track's liveness, from its frames so far.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum LiveVerdict {
+    /// Too few frames yet to tell a still picture from a face.
+    Wait,
+    Live,
+    /// The mean score of the judged frames, if any; `still`: nothing in the face moved.
+    Spoof { score: Option<f32>, still: bool },
+    CannotJudge,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -97,6 +127,29 @@ struct TrackState {
     votes: Vec<Option<String>>,
     identity: Identity,
     first_seen: Option<NaiveDateTime>,
+    /// Liveness scores of the judged frames (at most `max_track_frames`).
+    live: Vec<f32>,
+    /// Frame-to-frame changes of the face's pixels (see `STILL_CHANGE`), and the last sample
+    /// with where it was taken (the next frame is sampled there too: the box itself jitters).
+    changes: Vec<f32>,
+    thumb: Option<(opencv::core::Rect, Vec<u8>)>,
+}
+
+impl TrackState {
+    /// `enough`: no more frames will come for this decision (the track has had its allowance).
+    fn liveness(&self, enough: bool) -> LiveVerdict {
+        if self.changes.len() < STILL_PAIRS && !enough {
+            return LiveVerdict::Wait;
+        }
+        let still = self.changes.len() >= STILL_PAIRS && self.changes.iter().all(|&c| c < STILL_CHANGE);
+        let score = (!self.live.is_empty()).then(|| self.live.iter().sum::<f32>() / self.live.len() as f32);
+        match score {
+            _ if still => LiveVerdict::Spoof { score, still },
+            Some(s) if s >= LIVE_THRESHOLD => LiveVerdict::Live,
+            Some(_) => LiveVerdict::Spoof { score, still },
+            None => LiveVerdict::CannotJudge,
+        }
+    }
 }
 
 /// Something the roll did that a person may want to see.
@@ -105,6 +158,10 @@ struct TrackState {
 pub enum RollEvent {
     Marked { student_id: String, name: String, status: Status, at: NaiveDateTime, late_minutes: i64, similarity: f32 },
     Stranger { track: u64 },
+    /// A face that looked like this student was judged a photo or a screen held up: not marked
+    /// (block) or marked and flagged for review (warn). `score`: the mean liveness score of its
+    /// frames (none judged: `still` decided it).
+    Spoof { student_id: String, name: String, score: Option<f32>, still: bool, marked: bool },
 }
 
 /// A face in the frame as the roll sees it (what the live view draws).
@@ -116,6 +173,8 @@ pub struct FaceView {
     pub name: Option<String>,
     pub stranger: bool,
     pub mood: Option<Expression>,
+    /// Judged a photo or a screen held up (the live view says so on the face).
+    pub spoof: bool,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -422,7 +481,7 @@ impl Roll {
                 Identity::Student(row) if !self.students.contains_key(&row) => {
                     *st = TrackState { first_seen: st.first_seen, ..TrackState::default() };
                 }
-                Identity::Student(_) => {}
+                Identity::Student(_) | Identity::Spoof(_) => {}
             }
         }
     }
@@ -472,12 +531,37 @@ impl Roll {
 
         // Embed, in one batch, only the faces whose track is still undecided.
         let mut decided: Vec<(i32, NaiveDateTime, f32)> = Vec::new();
+        // Faces judged a photo or screen: (student row, mean score, still, marked anyway).
+        let mut spoofs: Vec<(i32, Option<f32>, bool, bool)> = Vec::new();
         let pending: Vec<usize> = (0..faces.len()).filter(|&i| self.tracker.tracks()[track_of[i]].state.identity == Identity::Pending).collect();
         if !pending.is_empty() {
             let batch: Vec<Face> = pending.iter().map(|&i| faces[i]).collect();
             let embeddings = analyzer.embedder.embed(frame, &batch)?;
             out.embedded = pending.len();
-            for (&i, e) in pending.iter().zip(embeddings) {
+            let checking = self.options.liveness != LivenessMode::Off && analyzer.liveness.is_some();
+            let verdicts = match analyzer.liveness.as_mut().filter(|_| checking) {
+                Some(check) => check.judge(frame, &batch)?.into_iter().map(|v| v.score()).collect(),
+                None => vec![None; batch.len()],
+            };
+            for ((&i, e), live) in pending.iter().zip(embeddings).zip(verdicts) {
+                if checking {
+                    let st = &mut self.tracker.tracks_mut()[track_of[i]].state;
+                    if let Some((rect, prev)) = st.thumb.take() {
+                        let now = thumbnail(frame, rect)?;
+                        if !now.is_empty() && now.len() == prev.len() {
+                            st.changes.push(prev.iter().zip(&now).map(|(a, b)| a.abs_diff(*b) as f32).sum::<f32>() / now.len() as f32);
+                        }
+                    }
+                    let rect = face_rect(&faces[i], frame);
+                    st.thumb = Some((rect, thumbnail(frame, rect)?));
+                    st.live.extend(live);
+                    let cap = self.options.max_track_frames;
+                    for v in [&mut st.live, &mut st.changes] {
+                        if v.len() > cap {
+                            v.remove(0);
+                        }
+                    }
+                }
                 let Some(e) = e else { continue };
                 let vote = self.recognizer.vote(&e.0);
                 let track = &mut self.tracker.tracks_mut()[track_of[i]];
@@ -502,8 +586,26 @@ impl Roll {
                             // Only a student still in the class: one deleted a moment ago may
                             // still be known to the recognizer until its retraining is done.
                             if let Some(row) = key.parse::<i32>().ok().filter(|r| self.students.contains_key(r)) {
-                                st.identity = Identity::Student(row);
-                                decided.push((row, st.first_seen.unwrap_or(at), similarity));
+                                let verdict = if checking { st.liveness(st.embeddings.len() >= self.options.max_track_frames) } else { LiveVerdict::Live };
+                                tracing::debug!(track = track.id, ?verdict, live = ?st.live, changes = ?st.changes, "liveness at the decision");
+                                match (self.options.liveness, verdict) {
+                                    (_, LiveVerdict::Wait) => {}
+                                    (LivenessMode::Block, LiveVerdict::Spoof { score, still }) => {
+                                        st.identity = Identity::Spoof(row);
+                                        spoofs.push((row, score, still, false));
+                                    }
+                                    // Not marked until the face can be judged (closer, or further back).
+                                    (LivenessMode::Block, LiveVerdict::CannotJudge) => {}
+                                    (_, LiveVerdict::Spoof { score, still }) => {
+                                        st.identity = Identity::Student(row);
+                                        decided.push((row, st.first_seen.unwrap_or(at), similarity));
+                                        spoofs.push((row, score, still, true));
+                                    }
+                                    _ => {
+                                        st.identity = Identity::Student(row);
+                                        decided.push((row, st.first_seen.unwrap_or(at), similarity));
+                                    }
+                                }
                             }
                         }
                     }
@@ -536,6 +638,24 @@ impl Roll {
                 }
             }
             self.last_written.insert(row, at);
+        }
+
+        // Spoof attempts: in the audit log (time, camera, the student it resembled, the score; no
+        // picture), and on the live view.
+        for (row, score, still, marked) in spoofs {
+            let Some(s) = self.students.get(&row) else { continue };
+            let why = match (still, score) {
+                (true, _) => "nothing in the face moved from frame to frame: a still picture".to_string(),
+                (false, Some(score)) => format!("liveness score {score:.3}, under {LIVE_THRESHOLD}"),
+                (false, None) => "not judged".to_string(),
+            };
+            let outcome = if marked { "marked, flagged for review" } else { "not marked" };
+            let reason = format!("a face like {} on {} at {}: possible photo or screen held up ({why})", s.name(), self.options.camera, at.format("%H:%M:%S"));
+            if let Err(e) = store.audit_liveness(self.session().map(|x| x.id), (row, &s.student_id), outcome, reason) {
+                tracing::warn!("could not write a spoof attempt to the audit log: {e}");
+            }
+            tracing::warn!(student = %s.student_id, ?score, still, marked, "possible photo or screen held up");
+            out.events.push(RollEvent::Spoof { student_id: s.student_id.clone(), name: s.name(), score, still, marked });
         }
 
         // Recognised faces: keep last_seen fresh (throttled) and sample their mood.
@@ -578,7 +698,12 @@ impl Roll {
                 }
                 _ => (None, None, None),
             };
-            out.faces.push(FaceView { face: *face, track: track.id, student_id, name, stranger: track.state.identity == Identity::Stranger, mood });
+            let spoof = match track.state.identity {
+                Identity::Spoof(_) => true,
+                Identity::Student(_) => spoof_seen(&track.state),
+                _ => false,
+            };
+            out.faces.push(FaceView { face: *face, track: track.id, student_id, name, stranger: track.state.identity == Identity::Stranger, mood, spoof });
         }
         Ok(out)
     }
@@ -745,4 +870,28 @@ impl Roll {
             wait = (wait * 2).min(Duration::from_secs(2));
         }
     }
+}
+
+/// Whether a track's frames so far say photo or screen (what the live view shows on the face).
+fn spoof_seen(st: &TrackState) -> bool {
+    matches!(st.liveness(true), LiveVerdict::Spoof { .. })
+}
+
+fn face_rect(face: &Face, frame: &Mat) -> opencv::core::Rect {
+    use opencv::core::Rect;
+    use opencv::prelude::*;
+    Rect::new(face.x1.max(0.0) as i32, face.y1.max(0.0) as i32, face.width().max(1.0) as i32, face.height().max(1.0) as i32) & Rect::new(0, 0, frame.cols(), frame.rows())
+}
+
+/// The frame's pixels in `r` sampled on a 16x16 grid (nearest neighbour: a camera's noise stays in).
+fn thumbnail(frame: &Mat, r: opencv::core::Rect) -> anyhow::Result<Vec<u8>> {
+    use opencv::core::{Rect, Size};
+    use opencv::prelude::*;
+    let r = r & Rect::new(0, 0, frame.cols(), frame.rows());
+    if r.width < 1 || r.height < 1 {
+        return Ok(Vec::new());
+    }
+    let mut small = Mat::default();
+    opencv::imgproc::resize(&Mat::roi(frame, r)?, &mut small, Size::new(THUMB, THUMB), 0.0, 0.0, opencv::imgproc::INTER_NEAREST)?;
+    Ok(small.data_bytes()?.to_vec())
 }

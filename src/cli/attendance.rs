@@ -298,38 +298,44 @@ struct TerminalObserver {
 
 impl SessionObserver for TerminalObserver {
     fn started(&mut self, info: &SessionInfo) {
+        let mood = if info.mood { "on" } else { "off" };
         if info.session_id.is_none() {
             eprintln!(
-                "{} on {}: each student recognised is marked in the lesson on for them (or their next that day); {} enrolled student(s), unknown threshold {:.3} ({}); mood {}",
-                info.class,
+                "{} on {}: each student recognised is marked in the lesson on for them (or their next that day); {} enrolled student(s), unknown threshold {:.3} ({}); mood {mood}; liveness {}",
+                info.class, info.date, info.enrolled, info.unknown_threshold, info.threshold_method, info.liveness
+            );
+        } else {
+            eprintln!(
+                "session {} lesson {} for class {} (starts {}, late after {} min{}); {} enrolled student(s), unknown threshold {:.3} ({}); mood {mood}; liveness {}",
                 info.date,
+                info.lesson,
+                info.class,
+                info.starts_at.format("%H:%M"),
+                info.late_after_minutes,
+                info.until.map(|u| format!(", until {}", u.format("%H:%M"))).unwrap_or_default(),
                 info.enrolled,
                 info.unknown_threshold,
                 info.threshold_method,
-                if info.mood { "on" } else { "off" }
+                info.liveness
             );
-            return;
         }
-        eprintln!(
-            "session {} lesson {} for class {} (starts {}, late after {} min{}); {} enrolled student(s), unknown threshold {:.3} ({}); mood {}",
-            info.date,
-            info.lesson,
-            info.class,
-            info.starts_at.format("%H:%M"),
-            info.late_after_minutes,
-            info.until.map(|u| format!(", until {}", u.format("%H:%M"))).unwrap_or_default(),
-            info.enrolled,
-            info.unknown_threshold,
-            info.threshold_method,
-            if info.mood { "on" } else { "off" }
-        );
+        if let Some(why) = &info.liveness_unavailable {
+            eprintln!("warning: the liveness check is unavailable, so photos or screens held up are not caught: {why}");
+        }
     }
 
     fn frame(&mut self, _frame: &Mat, outcome: &FrameOutcome, stats: &LiveStats) {
         for e in &outcome.events {
-            if let RollEvent::Marked { name, status, at, late_minutes, .. } = e {
-                let late = if *status == Status::Late { format!(" ({late_minutes} min late)") } else { String::new() };
-                eprintln!("{}  {}: {status}{late}", at.format("%H:%M:%S"), rollcall::roster::sanitize(name));
+            match e {
+                RollEvent::Marked { name, status, at, late_minutes, .. } => {
+                    let late = if *status == Status::Late { format!(" ({late_minutes} min late)") } else { String::new() };
+                    eprintln!("{}  {}: {status}{late}", at.format("%H:%M:%S"), rollcall::roster::sanitize(name));
+                }
+                RollEvent::Spoof { name, marked, .. } => {
+                    let what = if *marked { "marked, flagged for review" } else { "not marked" };
+                    eprintln!("possible photo or screen held up, looking like {}: {what} (in the audit log)", rollcall::roster::sanitize(name));
+                }
+                RollEvent::Stranger { .. } => {}
             }
         }
         if self.last_progress.elapsed() >= Duration::from_secs(1) {
@@ -362,6 +368,7 @@ pub fn run(out: &Printer, at: &Caller, engine: &EngineArgs, args: &RunArgs) -> a
     let plan = SessionPlan {
         min_similarity: args.min_similarity.or(defaults.min_similarity),
         strictness: args.strictness.unwrap_or(defaults.strictness),
+        liveness: args.liveness.unwrap_or(defaults.liveness),
         until: args.until,
         start: args.start,
         mood,

@@ -407,6 +407,10 @@ pub struct RunArgs {
     /// share of strangers at any school size). Default: the `strictness` setting, else standard.
     #[arg(long, value_parser = parse_strictness)]
     pub strictness: Option<rollcall::recognition::Strictness>,
+    /// A face judged a photo or a screen held up: off (not checked), warn (marked, flagged for
+    /// review in the audit log) or block (not marked). Default: the `liveness` setting, else warn.
+    #[arg(long)]
+    pub liveness: Option<rollcall::attendance::LivenessMode>,
     /// Stop after this many frames.
     #[arg(long)]
     pub max_frames: Option<u64>,

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use opencv::core::Mat;
 use serde::Serialize;
 
-use super::{DetectOptions, DetectorConfig, Embedder, EmbedderModel, Embedding, ExpressionClassifier, ExpressionResult, Face, FaceDetector, VisionError};
+use super::{DetectOptions, DetectorConfig, Embedder, EmbedderModel, Embedding, ExpressionClassifier, ExpressionResult, Face, FaceDetector, LivenessCheck, VisionError};
 use crate::runtime::{self, Threads};
 
 #[derive(Debug, Clone)]
@@ -22,6 +22,9 @@ pub struct AnalyzerOptions {
     pub embedder_threads: Threads,
     /// Load and run the expression model. A school may switch mood recognition off entirely.
     pub expressions: bool,
+    /// Load the liveness check (a photo or screen held up). Unlike the other models, a missing or
+    /// broken liveness model does not stop the engine: it is unavailable, and says why.
+    pub liveness: bool,
 }
 
 impl Default for AnalyzerOptions {
@@ -34,6 +37,7 @@ impl Default for AnalyzerOptions {
             embedder_model: EmbedderModel::default(),
             embedder_threads: Threads::new(cores),
             expressions: true,
+            liveness: true,
         }
     }
 }
@@ -55,6 +59,9 @@ pub struct FaceAnalyzer {
     detector: FaceDetector,
     pub embedder: Embedder,
     pub expression: Option<ExpressionClassifier>,
+    pub liveness: Option<LivenessCheck>,
+    /// Why the liveness check could not be loaded (sessions then run without it and say so).
+    pub liveness_unavailable: Option<String>,
     models_dir: PathBuf,
 }
 
@@ -68,7 +75,15 @@ impl FaceAnalyzer {
         } else {
             None
         };
-        Ok(FaceAnalyzer { detector, embedder, expression, models_dir })
+        let (liveness, liveness_unavailable) = match options.liveness.then(|| LivenessCheck::load(&models_dir, Threads::single())) {
+            None => (None, Some("switched off for this engine".to_string())),
+            Some(Ok(check)) => (Some(check), None),
+            Some(Err(e)) => {
+                tracing::warn!("the liveness check is unavailable: {e}");
+                (None, Some(e.to_string()))
+            }
+        };
+        Ok(FaceAnalyzer { detector, embedder, expression, liveness, liveness_unavailable, models_dir })
     }
 
     pub fn models_dir(&self) -> &Path {

@@ -16,6 +16,8 @@ export interface Settings {
   min_similarity: string | null;
   /** "standard" (or null), "strict" or "strictest": the same share of strangers at any school size. */
   strictness: string | null;
+  /** "off", "warn" (or null) or "block": what a face judged a photo or a screen held up does. */
+  liveness: string | null;
   setup_done: string | null;
   /** Minutes without use before the app locks (default 10). */
   idle_lock_minutes: string | null;
@@ -312,6 +314,8 @@ export interface FaceView {
   name: string | null;
   stranger: boolean;
   mood: Mood | null;
+  /** Judged a photo or a screen held up. */
+  spoof: boolean;
 }
 
 export interface Picture {
@@ -343,11 +347,15 @@ export interface SessionInfo {
   source: string;
   enrolled: number;
   mood: boolean;
+  /** "off", "warn", "block", or "unavailable" (asked for, but the model could not be loaded: why in liveness_unavailable). */
+  liveness: string;
+  liveness_unavailable?: string;
 }
 
 export type RollEvent =
   | { event: "marked"; student_id: string; name: string; status: Status; at: string; late_minutes: number; similarity: number }
-  | { event: "stranger"; track: number };
+  | { event: "stranger"; track: number }
+  | { event: "spoof"; student_id: string; name: string; score: number | null; still: boolean; marked: boolean };
 
 export type LiveMessage =
   | { kind: "started"; info: SessionInfo }

@@ -43,9 +43,15 @@ export function VideoView({ picture, faces, placeholder, testid = "video" }: { p
       <Frame picture={picture} />
       <svg viewBox={`0 0 ${picture.width} ${picture.height}`} preserveAspectRatio="xMidYMid meet" aria-hidden="true">
         {(faces ?? []).map((f) => {
-          const colour = f.name ? "#2ecc71" : f.stranger ? "#e67e22" : "#f1c40f";
+          const colour = f.spoof ? "#e74c3c" : f.name ? "#2ecc71" : f.stranger ? "#e67e22" : "#f1c40f";
           const w = f.face.x2 - f.face.x1;
-          const label = f.name ? `${f.name}${f.mood ? ` · ${f.mood}` : ""}` : f.stranger ? "unknown" : "…";
+          const label = f.spoof
+            ? `possible photo or screen held up${f.name ? ` (${f.name})` : ""}`
+            : f.name
+              ? `${f.name}${f.mood ? ` · ${f.mood}` : ""}`
+              : f.stranger
+                ? "unknown"
+                : "…";
           const font = Math.max(4, picture.width / 40);
           return (
             <g key={f.track}>

@@ -32,6 +32,8 @@ interface Room {
   stats: LiveStats | null;
   lost: string | null;
   error: string | null;
+  /** Why the liveness check is not running although the school asked for it. */
+  unchecked: string | null;
   log: RollEvent[];
 }
 
@@ -45,6 +47,7 @@ const newRoom = (r: { class: string; lesson: string; source?: string }): Room =>
   stats: null,
   lost: null,
   error: null,
+  unchecked: null,
   log: [],
 });
 
@@ -139,7 +142,7 @@ export function LivePage({
         update(key, () => ({ lost: null }));
         break;
       case "started":
-        update(key, () => ({ running: true, source: m.info.source }), m);
+        update(key, () => ({ running: true, source: m.info.source, unchecked: m.info.liveness_unavailable ?? null }), m);
         // A room the timetable started is shown large when nothing else is.
         setFocus((f) => f ?? key);
         changedNow();
@@ -263,6 +266,11 @@ export function LivePage({
         </Notice>
       ) : null}
       {focused?.error ? <Notice kind="error">{`${focused.class} · lesson ${focused.lesson}: ${focused.error}`}</Notice> : null}
+      {focused?.unchecked ? (
+        <Notice kind="error" testid="liveness-unavailable">
+          {`The liveness check is unavailable, so a photo or a screen held up is not caught: ${focused.unchecked}`}
+        </Notice>
+      ) : null}
       {focused?.lost ? (
         <Notice kind="info" testid="source-lost">
           {focused.lost}
@@ -353,7 +361,13 @@ export function LivePage({
       {focused?.log.length ? (
         <ol class="event-log" aria-label="What happened">
           {focused.log.map((e, i) => (
-            <li key={i}>{e.event === "marked" ? `${clock(e.at)} ${e.name}: ${e.status}${e.status === "late" ? ` (${e.late_minutes} min)` : ""}` : "An unknown person was seen"}</li>
+            <li key={i} class={e.event === "spoof" ? "spoof" : undefined}>
+              {e.event === "marked"
+                ? `${clock(e.at)} ${e.name}: ${e.status}${e.status === "late" ? ` (${e.late_minutes} min)` : ""}`
+                : e.event === "spoof"
+                  ? `Possible photo or screen held up, looking like ${e.name}: ${e.marked ? "marked, flagged for review" : "not marked"} (in the audit log)`
+                  : "An unknown person was seen"}
+            </li>
           ))}
         </ol>
       ) : null}

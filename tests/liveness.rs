@@ -1,0 +1,91 @@
+//! Liveness in the live loop, through the CLI on real video: a photo of an enrolled student
+//! played as a camera (the "buddy punching" attack, made here from the shared reference photo) is
+//! not marked in block mode and is marked but flagged in warn mode; the Hamilton clip's two live
+//! people are marked in both.
+
+mod common;
+
+use common::{datasets, enrolled_stage, Env};
+use serde_json::Value;
+
+/// The reference photo of LMM as 4 s of H.264 at 10 fps, framed in 640x480 as a camera sees a
+/// photo held up (the face with its surroundings).
+fn photo_as_video(env: &Env, d: &std::path::Path) -> std::path::PathBuf {
+    let out = env.dir.path().join("photo.mp4");
+    let photo = d.join("video_hamilton/reference/lin_manuel_miranda.png");
+    let ok = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-loop", "1", "-i"])
+        .arg(&photo)
+        .args(["-t", "4", "-r", "10", "-vf", "scale=320:-2,pad=640:480:(ow-iw)/2:(oh-ih)/2", "-pix_fmt", "yuv420p", "-c:v", "libx264"])
+        .arg(&out)
+        .status()
+        .expect("ffmpeg (installed by scripts/setup.sh)");
+    assert!(ok.success());
+    out
+}
+
+fn spoof_audits(env: &Env) -> Vec<Value> {
+    let audit = env.json(&["audit"]);
+    audit["audit"].as_array().unwrap().iter().filter(|e| e["action"] == "liveness_spoof").cloned().collect()
+}
+
+fn run(env: &Env, source: &std::path::Path, start: &str, mode: &str) -> String {
+    let out = env.cmd().args(["run", "--class", "Stage", "--start", start, "--liveness", mode, "--source"]).arg(source).assert().success();
+    String::from_utf8_lossy(&out.get_output().stderr).to_string()
+}
+
+fn lesson_status(env: &Env, lesson: &str, id: &str) -> String {
+    let report = env.json(&["report", "--class", "Stage", "--date", "today"]);
+    let lesson = report["lessons"].as_array().unwrap().iter().find(|l| l["lesson"] == lesson).unwrap_or_else(|| panic!("no lesson {lesson}: {report}"));
+    lesson["students"].as_array().unwrap().iter().find(|s| s["student_id"] == id).unwrap()["status"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn a_photo_played_as_a_camera_is_not_marked_in_block_mode_and_is_flagged_in_warn_mode() {
+    let Some(d) = datasets() else { return };
+    let env = enrolled_stage(&d);
+    let video = photo_as_video(&env, &d);
+
+    let said = run(&env, &video, "08:00", "block");
+    assert!(said.contains("liveness block"), "{said}");
+    assert!(said.contains("possible photo or screen held up, looking like Lin-Manuel Miranda: not marked"), "{said}");
+    assert_eq!(lesson_status(&env, "08:00", "LMM"), "absent");
+    let audits = spoof_audits(&env);
+    assert_eq!(audits.len(), 1, "{audits:?}");
+    assert_eq!(audits[0]["student_id"], "LMM");
+    assert_eq!(audits[0]["new_value"], "not marked");
+    let reason = audits[0]["reason"].as_str().unwrap();
+    assert!(reason.contains("photo.mp4") && reason.contains("a still picture"), "{reason}");
+
+    let said = run(&env, &video, "09:00", "warn");
+    assert!(said.contains("looking like Lin-Manuel Miranda: marked, flagged for review"), "{said}");
+    assert_ne!(lesson_status(&env, "09:00", "LMM"), "absent");
+    let audits = spoof_audits(&env);
+    assert_eq!(audits.len(), 2);
+    assert_eq!(audits[1]["new_value"], "marked, flagged for review");
+
+    // Off: not checked, marked, nothing audited.
+    run(&env, &video, "10:00", "off");
+    assert_ne!(lesson_status(&env, "10:00", "LMM"), "absent");
+    assert_eq!(spoof_audits(&env).len(), 2);
+}
+
+#[test]
+fn the_clips_two_live_people_are_marked_in_block_and_in_warn_mode() {
+    let Some(d) = datasets() else { return };
+    let env = enrolled_stage(&d);
+    let clip = d.join("video_hamilton/short_hamilton_clip.mp4");
+    for (start, mode) in [("08:00", "block"), ("09:00", "warn")] {
+        let said = run(&env, &clip, start, mode);
+        assert!(!said.contains("possible photo"), "{mode}: {said}");
+        for id in ["LMM", "ALC"] {
+            assert_ne!(lesson_status(&env, start, id), "absent", "{id} in {mode} mode: {said}");
+        }
+    }
+    assert!(spoof_audits(&env).is_empty());
+    // The school's setting is what `run` uses without --liveness; a wrong value is refused.
+    env.cmd().args(["settings", "set", "liveness", "sometimes"]).assert().failure();
+    env.cmd().args(["settings", "set", "liveness", "block"]).assert().success();
+    let out = env.cmd().args(["run", "--class", "Stage", "--start", "10:00", "--max-frames", "5", "--source"]).arg(&clip).assert().success();
+    assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("liveness block"));
+}
