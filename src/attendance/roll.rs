@@ -105,6 +105,8 @@ const STILL_CHANGE: f32 = 0.5;
 /// picture repeats them all).
 const STILL_PAIRS: usize = 4;
 const THUMB: i32 = 16;
+/// Liveness scores averaged for a track's verdict.
+const LIVE_FRAMES: usize = 3;
 
 /// A track's liveness, from its frames so far.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -539,10 +541,16 @@ impl Roll {
             let embeddings = analyzer.embedder.embed(frame, &batch)?;
             out.embedded = pending.len();
             let checking = self.options.liveness != LivenessMode::Off && analyzer.liveness.is_some();
-            let verdicts = match analyzer.liveness.as_mut().filter(|_| checking) {
-                Some(check) => check.judge(frame, &batch)?.into_iter().map(|v| v.score()).collect(),
-                None => vec![None; batch.len()],
-            };
+            // Scored until a track has LIVE_FRAMES scores (its decision comes after STILL_PAIRS + 1
+            // frames): the check costs about a quarter of a new face's work.
+            let mut verdicts: Vec<Option<f32>> = vec![None; batch.len()];
+            if let Some(check) = analyzer.liveness.as_mut().filter(|_| checking) {
+                let wanted: Vec<usize> = (0..batch.len()).filter(|&k| self.tracker.tracks()[track_of[pending[k]]].state.live.len() < LIVE_FRAMES).collect();
+                let faces: Vec<Face> = wanted.iter().map(|&k| batch[k]).collect();
+                for (&k, v) in wanted.iter().zip(check.judge(frame, &faces)?) {
+                    verdicts[k] = v.score();
+                }
+            }
             for ((&i, e), live) in pending.iter().zip(embeddings).zip(verdicts) {
                 if checking {
                     let st = &mut self.tracker.tracks_mut()[track_of[i]].state;

@@ -75,7 +75,7 @@ impl FaceAnalyzer {
         } else {
             None
         };
-        let (liveness, liveness_unavailable) = match options.liveness.then(|| LivenessCheck::load(&models_dir, Threads::single())) {
+        let (liveness, liveness_unavailable) = match options.liveness.then(|| LivenessCheck::load(&models_dir, options.embedder_threads)) {
             None => (None, Some("switched off for this engine".to_string())),
             Some(Ok(check)) => (Some(check), None),
             Some(Err(e)) => {
