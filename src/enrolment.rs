@@ -238,7 +238,7 @@ pub fn enrol_image(store: &mut Store, analyzer: &mut FaceAnalyzer, student_id: &
     let mut verdict = check_image(analyzer, image);
     // A camera capture can be of a photo or a screen held up: refused unless the school switched
     // the check off. One frame, so only a face the model judges a spoof is refused (about 1 live
-    // face in 70 is, on spoof_dev: the student tries again); one it cannot judge is let through.
+    // face in 60 is, on spoof_dev: the student tries again); one it cannot judge is let through.
     if let (Ok(a), Some(check)) = (&verdict, analyzer.liveness.as_mut()) {
         if crate::settings::liveness(store)? != crate::attendance::LivenessMode::Off {
             if let Some(score) = check.judge(image, std::slice::from_ref(&a.face))?[0].score().filter(|&s| s < crate::vision::liveness::THRESHOLD) {

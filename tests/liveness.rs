@@ -89,3 +89,46 @@ fn the_clips_two_live_people_are_marked_in_block_and_in_warn_mode() {
     let out = env.cmd().args(["run", "--class", "Stage", "--start", "10:00", "--max-frames", "5", "--source"]).arg(&clip).assert().success();
     assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("liveness block"));
 }
+
+/// A missing liveness model: the session says the check is unavailable and runs as "off" (the
+/// students are marked), never silently.
+#[test]
+fn without_the_liveness_model_a_session_says_so_and_runs_unchecked() {
+    let Some(d) = datasets() else { return };
+    let env = enrolled_stage(&d);
+    let models = env.dir.path().join("models");
+    let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
+    for entry in walk(&shipped) {
+        let rel = entry.strip_prefix(&shipped).unwrap();
+        if rel != std::path::Path::new("liveness_minifasnet.onnx") {
+            std::fs::create_dir_all(models.join(rel).parent().unwrap()).unwrap();
+            std::fs::copy(&entry, models.join(rel)).unwrap();
+        }
+    }
+    let clip = d.join("video_hamilton/short_hamilton_clip.mp4");
+    let out = env
+        .cmd()
+        .arg("--models")
+        .arg(&models)
+        .args(["run", "--class", "Stage", "--start", "08:00", "--liveness", "block", "--source"])
+        .arg(&clip)
+        .assert()
+        .success();
+    let said = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(said.contains("liveness unavailable"), "{said}");
+    assert!(said.contains("the liveness check is unavailable") && said.contains("liveness_minifasnet.onnx"), "{said}");
+    assert_ne!(lesson_status(&env, "08:00", "LMM"), "absent", "{said}");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}

@@ -65,7 +65,7 @@ pub enum LivenessMode {
     /// Not checked.
     Off,
     /// Marked, and flagged for a person to review (the audit log and the live view say so). The
-    /// default: the check rejects about 1 live face in 70 and misses about a third of printed
+    /// default: the check rejects about 1 live face in 60 and misses about a third of printed
     /// photos (models/README.md), so a school sees it work on its own camera before blocking.
     #[default]
     Warn,

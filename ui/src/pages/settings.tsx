@@ -131,7 +131,7 @@ export function SettingsPage({ info, classes, reload }: { info: AppInfo; classes
           <small class="hint">
             {" "}
             Each face is checked over its first frames: a picture in which nothing moves, or a face the liveness model takes for a print or a
-            screen, is flagged on the live view and in the audit log. Measured on photos of printed faces: about 1 live face in 70 is
+            screen, is flagged on the live view and in the audit log. Measured on photos of printed faces: about 1 live face in 60 is
             wrongly flagged, and about a third of printed photos held up still pass the model (a still picture played as a camera is
             always caught). Keep "warn" until you have seen it work with your own camera; "block" then refuses such faces, and a face too
             close to the camera or too small to check is not marked until it can be checked.
