@@ -68,6 +68,66 @@ fn a_photo_played_as_a_camera_is_not_marked_in_block_mode_and_is_flagged_in_warn
     run(&env, &video, "10:00", "off");
     assert_ne!(lesson_status(&env, "10:00", "LMM"), "absent");
     assert_eq!(spoof_audits(&env).len(), 2);
+
+    // The flagged mark says so wherever the register is read: the day report (JSON and text) and
+    // the Excel export; the unflagged marks do not.
+    let report = env.json(&["report", "--class", "Stage", "--date", "today"]);
+    let review = |lesson: &str| {
+        let l = report["lessons"].as_array().unwrap().iter().find(|l| l["lesson"] == lesson).unwrap();
+        l["students"].as_array().unwrap().iter().find(|s| s["student_id"] == "LMM").unwrap()["review"].clone()
+    };
+    assert!(review("09:00").as_str().is_some_and(|r| r.contains("possible photo or screen held up")), "{report}");
+    assert_eq!((review("08:00"), review("10:00")), (Value::Null, Value::Null));
+    let text = env.cmd().args(["report", "--class", "Stage", "--date", "today"]).assert().success();
+    let text = String::from_utf8_lossy(&text.get_output().stdout).to_string();
+    assert_eq!(text.matches("possible photo or screen held up").count(), 1, "{text}");
+    let xlsx = env.dir.path().join("stage.xlsx");
+    env.cmd().args(["export", "--class", "Stage", "--from", "today", "--to", "today", "--out"]).arg(&xlsx).assert().success();
+    let mut wb = calamine::open_workbook_auto(&xlsx).unwrap();
+    let detail = calamine::Reader::worksheet_range(&mut wb, "Daily detail").unwrap();
+    let header: Vec<String> = detail.rows().next().unwrap().iter().map(|c| c.to_string()).collect();
+    let check = header.iter().position(|h| h == "Check").expect("a Check column");
+    let flagged: Vec<(String, String)> =
+        detail.rows().skip(1).filter(|r| !r[check].to_string().is_empty()).map(|r| (r[1].to_string(), r[2].to_string())).collect();
+    assert_eq!(flagged, vec![("09:00".to_string(), "LMM".to_string())]);
+}
+
+/// A camera enrolment (the app's Capture) of a picture the model judges a photo or a screen is
+/// refused with a sentence saying so, and nothing is enrolled; with the check off it is taken.
+#[test]
+fn a_camera_enrolment_of_a_photo_or_screen_is_refused() {
+    use rollcall::enrolment::{enrol_image, EnrolOptions};
+    use rollcall::vision::{liveness::THRESHOLD, load_image, AnalyzerOptions, DetectOptions, FaceAnalyzer};
+    let Some(d) = datasets() else { return };
+    let env = enrolled_stage(&d);
+    let mut analyzer = FaceAnalyzer::load(&AnalyzerOptions { expressions: false, ..AnalyzerOptions::default() }).unwrap();
+    let options = EnrolOptions { allow_lookalike: true };
+    let spoof_dev = d.join("spoof_dev");
+    let mut rdr = csv::Reader::from_path(spoof_dev.join("labels.csv")).unwrap();
+    let before = env.json(&["students"]);
+    // The printed photos of whole pictures (CelebA-Spoof): the first one the model judges a
+    // spoof and that passes every other enrolment check.
+    let mut refused = None;
+    for r in rdr.records().map(Result::unwrap).filter(|r| &r[1] == "spoof" && &r[4] == "frame") {
+        let Ok(image) = load_image(&spoof_dev.join(&r[0])) else { continue };
+        let faces = analyzer.detect(&image, &DetectOptions::default()).unwrap();
+        let [face] = faces[..] else { continue };
+        let Some(score) = analyzer.liveness.as_mut().unwrap().judge(&image, &[face]).unwrap()[0].score() else { continue };
+        if score >= THRESHOLD {
+            continue;
+        }
+        match enrol_image(&mut env.store(), &mut analyzer, "ALC", &image, "capture", options).unwrap() {
+            Err(why) if why.contains("photo or a screen held up") => {
+                refused = Some(image);
+                break;
+            }
+            _ => continue,
+        }
+    }
+    let image = refused.expect("a printed photo in spoof_dev the model judges a spoof");
+    assert_eq!(env.json(&["students"]), before, "nothing enrolled");
+    env.cmd().args(["settings", "set", "liveness", "off"]).assert().success();
+    assert!(enrol_image(&mut env.store(), &mut analyzer, "ALC", &image, "capture", options).unwrap().is_ok());
 }
 
 #[test]

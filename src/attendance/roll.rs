@@ -23,7 +23,7 @@ use super::lessons;
 use super::mood::MoodAccumulator;
 use super::rules::{AttendanceRules, LivenessMode, Status};
 use crate::recognition::{Decision, Enrolled, Recognizer, Strictness};
-use crate::storage::{Class, GalleryEntry, LessonSlot, MarkOutcome, Session, SessionOpening, Store, StoreError, Student};
+use crate::storage::{Class, GalleryEntry, LessonSlot, MarkOutcome, Session, SessionOpening, Sighting, Store, StoreError, Student};
 use crate::tracking::Tracker;
 use crate::vision::embedder::EMBEDDING_MODEL_ID;
 use crate::vision::liveness::THRESHOLD as LIVE_THRESHOLD;
@@ -213,15 +213,9 @@ pub struct FrameOutcome {
     pub embedded: usize,
 }
 
-/// A sighting the database was too busy to take: written as soon as it is free.
-#[derive(Debug, Clone, Copy)]
-struct PendingSighting {
-    first_seen: NaiveDateTime,
-    last_seen: NaiveDateTime,
-    status: Status,
-    late_minutes: i64,
-    confidence: f32,
-}
+/// What a mark made in warn mode of a face judged a photo or a screen says to the teacher (the
+/// day report, the Excel export); the attempt's details are in the audit log.
+pub const SPOOF_REVIEW: &str = "possible photo or screen held up: check this mark (audit log, liveness_spoof)";
 
 /// How a run ended, as `Roll::finish` judged it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -280,7 +274,7 @@ pub struct Roll {
     faces: u64,
     frames_with_gallery: u64,
     /// Sightings waiting for a busy database, by session and student row.
-    pending: BTreeMap<(i32, i32), PendingSighting>,
+    pending: BTreeMap<(i32, i32), Sighting>,
     /// Sightings whose first mark is queued (counted as marked already).
     pending_marks: std::collections::HashSet<(i32, i32)>,
     class_ids: Vec<i32>,
@@ -564,7 +558,7 @@ impl Roll {
         }
 
         // Embed, in one batch, only the faces whose track is still unrecognised.
-        let mut decided: Vec<(i32, NaiveDateTime, f32)> = Vec::new();
+        let mut decided: Vec<(i32, NaiveDateTime, f32, Option<&'static str>)> = Vec::new();
         // Faces judged a photo or screen: (student row, mean score, still, marked anyway).
         let mut spoofs: Vec<(i32, Option<f32>, bool, bool)> = Vec::new();
         let pending: Vec<usize> = (0..faces.len()).filter(|&i| self.tracker.tracks()[track_of[i]].state.identity == Identity::Pending).collect();
@@ -601,7 +595,7 @@ impl Roll {
                                     st.identity = Identity::Judging { row, similarity };
                                 } else {
                                     st.identity = Identity::Student(row);
-                                    decided.push((row, st.first_seen.unwrap_or(at), similarity));
+                                    decided.push((row, st.first_seen.unwrap_or(at), similarity, None));
                                 }
                             }
                         }
@@ -637,21 +631,21 @@ impl Roll {
                 (_, LiveVerdict::Spoof { score, still }) => {
                     st.identity = Identity::Student(row);
                     st.flagged = true;
-                    decided.push((row, st.first_seen.unwrap_or(at), similarity));
+                    decided.push((row, st.first_seen.unwrap_or(at), similarity, Some(SPOOF_REVIEW)));
                     spoofs.push((row, score, still, true));
                 }
                 _ => {
                     st.identity = Identity::Student(row);
-                    decided.push((row, st.first_seen.unwrap_or(at), similarity));
+                    decided.push((row, st.first_seen.unwrap_or(at), similarity, None));
                 }
             }
         }
 
         // Students recognised in this frame: marked in their register(s).
-        for (row, first_seen, similarity) in decided {
+        for (row, first_seen, similarity, review) in decided {
             for (session, rules) in self.registers_for(store, row, at)? {
                 let (status, late) = rules.judge(first_seen);
-                let sighting = PendingSighting { first_seen, last_seen: at, status, late_minutes: late, confidence: similarity };
+                let sighting = Sighting { first_seen, last_seen: at, status, late_minutes: late, confidence: similarity, review };
                 if let Some(MarkOutcome::Marked { status, late_minutes }) = self.write_sighting(store, session, row, sighting)? {
                     if let Some(s) = self.students.get(&row) {
                         out.events.push(RollEvent::Marked {
@@ -695,7 +689,7 @@ impl Roll {
                 let mood_due = self.options.mood && (frame_no - track.first_frame) % self.options.mood_every.max(1) == 0;
                 let due = self.last_written.get(&row).is_none_or(|t| (at - *t).to_std().unwrap_or_default() >= self.options.seen_every);
                 if due {
-                    let seen = PendingSighting { first_seen: at, last_seen: at, status: Status::Present, late_minutes: 0, confidence: 0.0 };
+                    let seen = Sighting::again(at);
                     for (session, _) in self.placed.get(&row).cloned().unwrap_or_default() {
                         self.write_sighting(store, session, row, seen)?;
                     }
@@ -773,13 +767,14 @@ impl Roll {
 
     /// Write a sighting now, or queue it if the database is busy. Returns what it did to the
     /// record: `None` when queued (a first sighting of this run then counts as a new mark).
-    fn write_sighting(&mut self, store: &mut Store, session: i32, row: i32, s: PendingSighting) -> anyhow::Result<Option<MarkOutcome>> {
+    fn write_sighting(&mut self, store: &mut Store, session: i32, row: i32, s: Sighting) -> anyhow::Result<Option<MarkOutcome>> {
         if let Some(p) = self.pending.get_mut(&(session, row)) {
             p.first_seen = p.first_seen.min(s.first_seen);
             p.last_seen = p.last_seen.max(s.last_seen);
+            p.review = p.review.or(s.review);
             return Ok(None);
         }
-        match store.record_sighting(session, row, s.first_seen, s.last_seen, s.status, s.late_minutes, s.confidence) {
+        match store.record_sighting(session, row, &s) {
             Ok(outcome) => {
                 if matches!(outcome, MarkOutcome::Marked { .. }) {
                     self.marked += 1;
@@ -802,7 +797,7 @@ impl Roll {
     /// Try the queued sightings again; those the database is still too busy for stay queued.
     fn write_pending(&mut self, store: &mut Store) -> anyhow::Result<()> {
         while let Some((&(session, row), &s)) = self.pending.iter().next() {
-            match store.record_sighting(session, row, s.first_seen, s.last_seen, s.status, s.late_minutes, s.confidence) {
+            match store.record_sighting(session, row, &s) {
                 Ok(outcome) => {
                     self.pending.remove(&(session, row));
                     // Counted when queued; a mark a person or another run made meanwhile wins.

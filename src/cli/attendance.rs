@@ -423,6 +423,9 @@ pub fn report_day(out: &Printer, at: &Caller, class: &str, date: NaiveDate) -> a
                 let by = if s.source.as_deref() == Some("manual") { " (set by teacher)" } else { "" };
                 let status = s.status.map_or("—", Status::as_str);
                 writeln!(w, "  {:<10} {:<26} {:<8} {:>8}  {:<12} {}{}", s.student_id, s.name, status, seen, late, s.mood.clone().unwrap_or_default(), by)?;
+                if let Some(why) = &s.review {
+                    writeln!(w, "  {:<10} ! {why}", "")?;
+                }
             }
             if l.held {
                 writeln!(w, "  {}", counts_line(&l.counts))?;

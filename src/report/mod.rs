@@ -40,6 +40,8 @@ pub struct StudentDay {
     /// What the camera decided, when a person changed it.
     pub auto_status: Option<Status>,
     pub confidence: Option<f32>,
+    /// Why a person should check the mark (the camera marked a face judged a photo or a screen).
+    pub review: Option<String>,
 }
 
 /// One lesson's register on a day.
@@ -95,6 +97,7 @@ fn student_day(s: &Student, session: Option<&Session>, mark: Option<&Mark>, mood
         by_hand: false,
         auto_status: mark.and_then(|m| m.auto_status.as_deref()).and_then(Status::parse).filter(|a| Some(*a) != mark.and_then(|m| Status::parse(&m.status))),
         confidence: mark.and_then(|m| m.confidence),
+        review: mark.and_then(|m| m.review.clone()),
     }
 }
 

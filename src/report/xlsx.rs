@@ -127,11 +127,13 @@ fn write(summary: &ClassSummary, daily: &[super::DailyReport], out: &Path) -> Re
     // Daily detail
     let ws = wb.add_worksheet();
     ws.set_name("Daily detail")?;
-    let cols: Vec<&str> = ["Date", "Lesson", "Student ID", "Name", "Status", "First seen", "Last seen", "Late minutes", "Mood", "How"]
+    let cols: Vec<&str> = ["Date", "Lesson", "Student ID", "Name", "Status", "First seen", "Last seen", "Late minutes", "Mood", "How", "Check"]
         .into_iter()
         .filter(|c| mood || *c != "Mood")
         .collect();
-    let set_by = cols.len() as u16 - 1;
+    let set_by = cols.len() as u16 - 2;
+    let check = set_by + 1;
+    let warn = Format::new().set_font_color(Color::RGB(0x9C0006)).set_background_color(Color::RGB(0xFFC7CE));
     for (k, h) in cols.iter().enumerate() {
         ws.write_with_format(0, k as u16, *h, &header)?;
     }
@@ -157,13 +159,20 @@ fn write(summary: &ClassSummary, daily: &[super::DailyReport], out: &Path) -> Re
                     ws.write(row, 8, s.mood.clone().unwrap_or_default())?;
                 }
                 ws.write(row, set_by, s.how.unwrap_or(""))?;
+                if let Some(why) = &s.review {
+                    ws.write_with_format(row, check, why, &warn)?;
+                }
                 row += 1;
             }
         }
     }
     ws.set_freeze_panes(1, 0)?;
-    ws.autofilter(0, 0, row.saturating_sub(1).max(1), set_by)?;
-    widths(ws, &[12.0, 8.0, 12.0, 26.0, 10.0, 11.0, 11.0, 13.0, 11.0, 10.0][..cols.len()])?;
+    ws.autofilter(0, 0, row.saturating_sub(1).max(1), check)?;
+    let mut w = vec![12.0, 8.0, 12.0, 26.0, 10.0, 11.0, 11.0, 13.0, 11.0, 10.0, 40.0];
+    if !mood {
+        w.remove(8);
+    }
+    widths(ws, &w)?;
 
     if mood {
         mood_sheet(&mut wb, summary, &header)?;

@@ -38,7 +38,7 @@ use crate::keys::{DatabaseKey, KeyStore};
 pub use backup::Contents;
 pub use consent::ConsentChange;
 pub use people::{GalleryEntry, Membership, RosterChange, RosterChanges, RosterConsent, RosterEntry, RosterOptions, StudentEntry, Template, TemplateInfo};
-pub use register::{LessonSlot, MarkOutcome, PurgeCounts, PurgeCutoffs, SessionOpening, StaleSessions};
+pub use register::{LessonSlot, MarkOutcome, PurgeCounts, PurgeCutoffs, SessionOpening, Sighting, StaleSessions};
 pub use staff::{AccountInfo, AccountRow, FailedSignIn};
 pub use timetable::{Lesson, ENTRANCE};
 
@@ -202,6 +202,9 @@ pub struct Mark {
     pub late_minutes: i32,
     pub confidence: Option<f32>,
     pub source: String,
+    /// Why a person should check this mark (a face judged a photo or a screen, marked in warn
+    /// mode); `None`: nothing to check.
+    pub review: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]

@@ -24,6 +24,26 @@ pub enum MarkOutcome {
     Seen,
 }
 
+/// What the camera saw of a student in a session: a new mark, or a later sighting of one.
+#[derive(Debug, Clone, Copy)]
+pub struct Sighting {
+    pub first_seen: NaiveDateTime,
+    pub last_seen: NaiveDateTime,
+    pub status: Status,
+    pub late_minutes: i64,
+    /// The recognizer's similarity (0: a later sighting of a face already decided).
+    pub confidence: f32,
+    /// Why a person should check the mark (kept on the mark once set, until a person changes it).
+    pub review: Option<&'static str>,
+}
+
+impl Sighting {
+    /// A decided face seen again: keeps `last_seen` fresh, never changes the mark's status.
+    pub fn again(at: NaiveDateTime) -> Sighting {
+        Sighting { first_seen: at, last_seen: at, status: Status::Present, late_minutes: 0, confidence: 0.0, review: None }
+    }
+}
+
 /// How a run found its session, so that a run which watched nothing can put it back as it was.
 #[derive(Debug, Clone, Copy)]
 pub struct SessionOpening {
@@ -275,16 +295,8 @@ impl Store {
     /// Record that a student was seen. The first sighting creates the mark with the status the
     /// rules gave; later ones only move `first_seen`/`last_seen` (and never touch a person's
     /// override). One transaction: committed when this returns.
-    pub fn record_sighting(
-        &mut self,
-        session_id: i32,
-        student_row: i32,
-        first_seen: NaiveDateTime,
-        last_seen: NaiveDateTime,
-        status: Status,
-        late_minutes: i64,
-        confidence: f32,
-    ) -> Result<MarkOutcome> {
+    pub fn record_sighting(&mut self, session_id: i32, student_row: i32, s: &Sighting) -> Result<MarkOutcome> {
+        let Sighting { first_seen, last_seen, status, late_minutes, confidence, review } = *s;
         self.conn
             .immediate_transaction(|conn| -> std::result::Result<MarkOutcome, DieselError> {
                 let existing: Option<Mark> = marks::table
@@ -298,6 +310,9 @@ impl Store {
                         let first = m.first_seen.map_or(first_seen, |f| f.min(first_seen));
                         let last = m.last_seen.map_or(last_seen, |l| l.max(last_seen));
                         diesel::update(marks::table.find(m.id)).set((marks::first_seen.eq(Some(first)), marks::last_seen.eq(Some(last)))).execute(conn)?;
+                        if let (Some(why), None) = (review, &m.review) {
+                            diesel::update(marks::table.find(m.id)).set(marks::review.eq(Some(why))).execute(conn)?;
+                        }
                         Ok(MarkOutcome::Seen)
                     }
                     None => {
@@ -314,6 +329,7 @@ impl Store {
                                 marks::late_minutes.eq(late_minutes as i32),
                                 marks::confidence.eq(Some(confidence)),
                                 marks::source.eq("auto"),
+                                marks::review.eq(review),
                             ))
                             .execute(conn)?;
                         Ok(MarkOutcome::Marked { status, late_minutes })

@@ -89,6 +89,7 @@ diesel::table! {
         late_minutes -> Integer,
         confidence -> Nullable<Float>,
         source -> Text,
+        review -> Nullable<Text>,
     }
 }
 

@@ -51,6 +51,7 @@ function daily(state: MockState, klass: string, date: string): DailyReport {
       source: state.statuses[s.student_id] === "absent" ? null : "auto",
       auto_status: null,
       confidence: null,
+      review: null,
       how: state.statuses[s.student_id] === "absent" ? null : ("camera" as const),
       by_hand: s.consent !== "granted" || s.enrolled_photos === 0,
     }));

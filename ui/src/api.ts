@@ -140,6 +140,8 @@ export interface StudentDay {
   source: string | null;
   auto_status: Status | null;
   confidence: number | null;
+  /** Why a person should check the mark (the camera marked a face judged a photo or a screen). */
+  review: string | null;
   /** "camera", "by hand" or "corrected"; null: no mark. */
   how: "camera" | "by hand" | "corrected" | null;
   /** The camera cannot recognise them (no consent, or no face enrolled): a person marks them. */

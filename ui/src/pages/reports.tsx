@@ -203,7 +203,14 @@ function LessonTable({ roll, mood, several, onHistory, onCorrect }: { roll: Less
                 <StatusChip status={s.status} manual={s.source === "manual"} />
                 {s.auto_status ? <small> (camera: {s.auto_status})</small> : null}
               </td>
-              <td class="how">{s.how ?? (s.by_hand ? "to mark by hand" : "")}</td>
+              <td class="how">
+                {s.how ?? (s.by_hand ? "to mark by hand" : "")}
+                {s.review ? (
+                  <div class="review warn" title={s.review}>
+                    check: possible photo or screen
+                  </div>
+                ) : null}
+              </td>
               <td>{clock(s.first_seen)}</td>
               <td>{s.status === "late" ? s.late_minutes : ""}</td>
               {mood ? <td>{s.mood_distribution ? <MoodBars distribution={s.mood_distribution} label={`${s.mood} (${s.mood_samples} samples)`} /> : ""}</td> : null}
