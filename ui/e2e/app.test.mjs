@@ -594,6 +594,39 @@ test("closing the window mid-session ends the session cleanly with its marks sav
   assert.equal(status("ABS"), "excused");
 });
 
+test("a photo held up as the camera: the live view labels the face, the log says so, the report flags the mark", { timeout: 180_000 }, async () => {
+  const db = school({ setupDone: true });
+  cli(db, "settings", "set", "liveness", "warn");
+  // The reference photo of LMM turned into 8 s of video at 10 fps (as tests/liveness.rs does):
+  // a picture fed to the app as its camera.
+  const photo = join(work, "photo-as-camera.mp4");
+  execFileSync("ffmpeg", ["-v", "error", "-y", "-loop", "1", "-i", join(DATASETS, "video_hamilton/reference/lin_manuel_miranda.png"),
+    "-t", "8", "-r", "10", "-vf", "scale=320:-2,pad=640:480:(ow-iw)/2:(oh-ih)/2", "-pix_fmt", "yuv420p", "-c:v", "libx264", photo]);
+  await launch(db);
+  const startButton = await browser.$("#start-session");
+  await startButton.waitForExist({ timeout: 30_000 });
+  await (await browser.$("#live-source-file")).click();
+  await (await browser.$('input[name="source-file"]')).setValue(photo);
+  await startButton.click();
+  // On the face, while the session runs: the red label.
+  const labelled = () =>
+    browser.execute(() => [...document.querySelectorAll('[data-testid="video"] svg text')].some((t) => t.textContent.startsWith("possible photo or screen held up")));
+  await browser.waitUntil(labelled, { timeout: 90_000, interval: 100, timeoutMsg: "the face was not labelled as a photo or screen" });
+  await shot("09-photo-held-up.png");
+  const log = await browser.$("ol.event-log li.spoof");
+  await log.waitForExist({ timeout: 30_000 });
+  assert.match(await log.getText(), /looking like Lin-Manuel Miranda: marked, flagged for review/);
+  // The class list beside it: present, to be checked.
+  await (await browser.$('li[data-student="LMM"] .review')).waitForExist({ timeout: 30_000 });
+  // Warn mode marks; the day's register says the mark is to be checked.
+  await (await browser.$("#start-session")).waitForExist({ timeout: 60_000 });
+  await (await browser.$("#tab-reports")).click();
+  const flag = await browser.$('#daily-table tr[data-student="LMM"] .review');
+  await flag.waitForExist({ timeout: 30_000 });
+  assert.match(await flag.getText(), /check: possible photo or screen/);
+  assert.equal(await (await browser.$('#daily-table tr[data-student="ALC"] .review')).isExisting(), false);
+});
+
 test("a network camera that drops out mid-session: the live view says so, reconnects, and goes on", { timeout: 180_000 }, async () => {
   const port = 18500 + (process.pid % 400);
   const url = `http://127.0.0.1:${port}/cam`;

@@ -53,11 +53,14 @@ export function VideoView({ picture, faces, placeholder, testid = "video" }: { p
                 ? "unknown"
                 : "…";
           const font = Math.max(4, picture.width / 40);
+          // A long label is moved left to stay inside the picture.
+          const labelW = Math.max(w, label.length * font * 0.6);
+          const labelX = Math.max(0, Math.min(f.face.x1, picture.width - labelW));
           return (
             <g key={f.track}>
               <rect x={f.face.x1} y={f.face.y1} width={w} height={f.face.y2 - f.face.y1} fill="none" stroke={colour} stroke-width={Math.max(2, picture.width / 300)} />
-              <rect x={f.face.x1} y={f.face.y1 - font * 1.4} width={Math.max(w, label.length * font * 0.6)} height={font * 1.4} fill={colour} opacity={0.85} />
-              <text x={f.face.x1 + 4} y={f.face.y1 - font * 0.35} font-size={font} fill="#000">
+              <rect x={labelX} y={f.face.y1 - font * 1.4} width={labelW} height={font * 1.4} fill={colour} opacity={0.85} />
+              <text x={labelX + 4} y={f.face.y1 - font * 0.35} font-size={font} fill="#000">
                 {label}
               </text>
               {f.mood ? <circle cx={f.face.x2 - 8} cy={f.face.y2 - 8} r={6} fill={MOOD_COLOURS[f.mood]} /> : null}

@@ -334,6 +334,12 @@ export function LivePage({
                   <span class="name">
                     {s.name}
                     {s.by_hand ? <small title="no consent for the camera, or no face enrolled"> by hand</small> : null}
+                    {s.review ? (
+                      <small class="review warn" title={s.review}>
+                        {" "}
+                        check: photo or screen?
+                      </small>
+                    ) : null}
                   </span>
                   <span class="seen">{s.first_seen ? clock(s.first_seen) : ""}</span>
                   {s.by_hand && !s.how ? (
