@@ -91,16 +91,7 @@ pub fn plans_due(week: &[Lesson], now: NaiveDateTime, defaults: &SessionDefaults
                 false => (l.class.clone(), SessionPlan::new(&l.class, source)),
             };
             let lesson = LessonOn { date: now.date(), class: room, start: l.start };
-            let plan = SessionPlan {
-                start: Some(l.start),
-                mood: defaults.mood,
-                min_similarity: defaults.min_similarity,
-                strictness: defaults.strictness,
-                liveness: defaults.liveness,
-                min_face: Some(defaults.min_face),
-                realtime: true,
-                ..of
-            };
+            let plan = SessionPlan { start: Some(l.start), realtime: true, ..defaults.apply(of) };
             (lesson, plan)
         })
         .collect()

@@ -164,6 +164,21 @@ pub struct SessionDefaults {
     pub liveness: LivenessMode,
 }
 
+impl SessionDefaults {
+    /// `plan` as the school set it up: mood, the recognition floor and strictness, liveness and
+    /// the smallest face (what the CLI, the app and the timetable's sessions all start from).
+    pub fn apply(&self, plan: crate::attendance::live::SessionPlan) -> crate::attendance::live::SessionPlan {
+        crate::attendance::live::SessionPlan {
+            mood: self.mood,
+            min_similarity: self.min_similarity,
+            strictness: self.strictness,
+            liveness: self.liveness,
+            min_face: Some(self.min_face),
+            ..plan
+        }
+    }
+}
+
 pub fn session_defaults(store: &mut Store) -> Result<SessionDefaults, StoreError> {
     Ok(SessionDefaults { mood: mood_enabled(store)?, min_face: min_face(store)?, min_similarity: min_similarity(store)?, strictness: strictness(store)?, liveness: liveness(store)? })
 }

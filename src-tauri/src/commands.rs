@@ -400,15 +400,10 @@ pub fn session_start(state: State<'_, AppState>, class: String, source: String, 
         let mut store = state.store();
         let defaults = settings::session_defaults(&mut store).map_err(say)?;
         let plan = SessionPlan {
-            mood: defaults.mood,
-            min_similarity: defaults.min_similarity,
-            strictness: defaults.strictness,
-            liveness: defaults.liveness,
-            min_face: Some(defaults.min_face),
             // A video file stands in for a camera here: play it at its own speed.
             realtime: true,
             start,
-            ..if entrance { SessionPlan::entrance(Vec::new(), spec.clone()) } else { SessionPlan::new(&class, spec.clone()) }
+            ..defaults.apply(if entrance { SessionPlan::entrance(Vec::new(), spec.clone()) } else { SessionPlan::new(&class, spec.clone()) })
         };
         // A session that cannot watch is refused here, before the camera opens.
         let classes = check_plan(&mut store, &plan, model_id).map_err(say)?;

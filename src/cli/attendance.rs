@@ -365,20 +365,22 @@ pub fn run(out: &Printer, at: &Caller, engine: &EngineArgs, args: &RunArgs) -> a
     if let Some(v) = args.min_similarity {
         settings::validate(settings::MIN_SIMILARITY, &v.to_string()).map_err(|e| anyhow::anyhow!("--min-similarity: {e}"))?;
     }
+    let school = defaults.apply(match &args.class {
+        Some(class) => SessionPlan::new(class, SourceSpec::parse(&args.source)),
+        None => SessionPlan::entrance(args.classes.clone(), SourceSpec::parse(&args.source)),
+    });
+    // What this run's options change of the school's set-up.
     let plan = SessionPlan {
-        min_similarity: args.min_similarity.or(defaults.min_similarity),
-        strictness: args.strictness.unwrap_or(defaults.strictness),
-        liveness: args.liveness.unwrap_or(defaults.liveness),
+        min_similarity: args.min_similarity.or(school.min_similarity),
+        strictness: args.strictness.unwrap_or(school.strictness),
+        liveness: args.liveness.unwrap_or(school.liveness),
         until: args.until,
         start: args.start,
         mood,
         max_frames: args.max_frames,
         max_seconds: args.max_seconds,
-        min_face: Some(engine.min_face.unwrap_or(defaults.min_face)),
-        ..match &args.class {
-            Some(class) => SessionPlan::new(class, SourceSpec::parse(&args.source)),
-            None => SessionPlan::entrance(args.classes.clone(), SourceSpec::parse(&args.source)),
-        }
+        min_face: engine.min_face.or(school.min_face),
+        ..school
     };
     // Refuse a session that cannot watch before the models are even loaded.
     rollcall::attendance::live::check_plan(&mut store, &plan, engine.embedder.unwrap_or_default().id())?;
