@@ -76,14 +76,6 @@ impl Store {
         Ok(())
     }
 
-    /// Record a face judged a photo or a screen held up: the student it resembled, what became of
-    /// the mark, and the reason (time, camera, score; never a picture).
-    pub fn audit_liveness(&mut self, session_id: Option<i32>, student: (i32, &str), outcome: &str, reason: String) -> Result<()> {
-        let entry = Audit { actor: "camera", action: "liveness_spoof", session_id, student: Some(student), old_value: None, new_value: Some(outcome.to_string()), reason };
-        self.conn.immediate_transaction(|conn| entry.write(conn))?;
-        Ok(())
-    }
-
     /// Empty the write-ahead log into the file and close: the file alone is then the database
     /// (before it is replaced by a restore).
     pub fn close_into_file(mut self) -> Result<()> {

@@ -421,6 +421,14 @@ impl Store {
             .map_err(Into::into)
     }
 
+    /// Record a face judged a photo or a screen held up: the student it resembled, what became of
+    /// the mark, and the reason (time, camera, score; never a picture).
+    pub fn audit_liveness(&mut self, session_id: Option<i32>, student: (i32, &str), outcome: &str, reason: String) -> Result<()> {
+        let entry = Audit { actor: "camera", action: "liveness_spoof", session_id, student: Some(student), old_value: None, new_value: Some(outcome.to_string()), reason };
+        self.conn.immediate_transaction(|conn| entry.write(conn))?;
+        Ok(())
+    }
+
     pub fn audit_log(&mut self) -> Result<Vec<AuditEntry>> {
         Ok(audit_log::table.order(audit_log::id).select(AuditEntry::as_select()).load(&mut self.conn)?)
     }
