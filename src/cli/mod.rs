@@ -473,19 +473,11 @@ enum TimetableCommand {
     /// Add one lesson to a class's week (checked against the rest of the week as an import is);
     /// class `*` adds hours of the entrance (its room names the gate).
     Add {
-        #[arg(long)]
-        class: String,
-        /// Monday … Sunday, Mon, or 1-7 from Monday.
-        #[arg(long)]
-        day: String,
-        /// HH:MM
-        #[arg(long)]
-        start: String,
+        #[command(flatten)]
+        lesson: LessonKeyArgs,
         /// HH:MM
         #[arg(long)]
         end: String,
-        #[arg(long, default_value = "")]
-        room: String,
         /// A camera number, a video file or an RTSP/HTTP URL.
         #[arg(long, default_value = "")]
         camera: String,
@@ -493,15 +485,24 @@ enum TimetableCommand {
     /// Remove one lesson: the class's lesson starting then on that day (class `*`: the
     /// entrance's hours at the gate named by --room).
     Remove {
-        #[arg(long)]
-        class: String,
-        #[arg(long)]
-        day: String,
-        #[arg(long)]
-        start: String,
-        #[arg(long, default_value = "")]
-        room: String,
+        #[command(flatten)]
+        lesson: LessonKeyArgs,
     },
+}
+
+/// Which lesson of the week: its class, day, start and room.
+#[derive(clap::Args)]
+struct LessonKeyArgs {
+    #[arg(long)]
+    class: String,
+    /// Monday … Sunday, Mon, or 1-7 from Monday.
+    #[arg(long)]
+    day: String,
+    /// HH:MM
+    #[arg(long)]
+    start: String,
+    #[arg(long, default_value = "")]
+    room: String,
 }
 
 #[derive(Subcommand)]
@@ -664,10 +665,10 @@ fn try_main(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Classes => attendance::classes(&out, at),
         Command::Timetable { action: None, class } => timetable::show(&out, at, class.as_deref()),
         Command::Timetable { action: Some(TimetableCommand::Import { file, dry_run }), .. } => timetable::import(&out, at, &file, dry_run),
-        Command::Timetable { action: Some(TimetableCommand::Add { class, day, start, end, room, camera }), .. } => {
+        Command::Timetable { action: Some(TimetableCommand::Add { lesson: LessonKeyArgs { class, day, start, room }, end, camera }), .. } => {
             timetable::edit(&out, at, None, Some(LessonInput { class, weekday: day, start, end, room, camera }))
         }
-        Command::Timetable { action: Some(TimetableCommand::Remove { class, day, start, room }), .. } => {
+        Command::Timetable { action: Some(TimetableCommand::Remove { lesson: LessonKeyArgs { class, day, start, room } }), .. } => {
             timetable::edit(&out, at, Some(LessonRef { class, weekday: day, start, room }), None)
         }
         Command::Class { name, start, late_after } => attendance::class_rules(&out, at, &name, start.as_deref(), late_after),
