@@ -58,11 +58,7 @@ fn steady_state(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let mut store = class_of(&frame, &mut a, &dir);
     let class = store.class("B").unwrap();
-    let mut roll = {
-        let now = Local::now().naive_local();
-        Roll::start(&mut store, &class, rollcall::storage::LessonSlot::at(now.time()), now, "bench", RollOptions::default())
-    }
-    .unwrap();
+    let mut roll = start(&mut store, &class, RollOptions::default());
     // Decide every track first.
     for _ in 0..6 {
         roll.process(&mut store, &mut a, &frame, Local::now().naive_local()).unwrap();
@@ -89,32 +85,27 @@ fn school_at_the_door(c: &mut Criterion) {
     let mut a = analyzer();
     let dir = tempfile::tempdir().unwrap();
     let mut store = class_of(&frame, &mut a, &dir);
+    // The class's real students keep their ids (S0..); the rest of the 2,000 are generated.
     let real = store.students(Some("B")).unwrap().len();
-    let others: Vec<RosterEntry> = (real..2000)
+    let all: Vec<RosterEntry> = (0..2000)
         .map(|i| RosterEntry { student_id: format!("S{i}"), first_name: "F".into(), last_name: format!("{i}"), class: "B".into(), consent: Some(consented()) })
         .collect();
-    let mut all: Vec<RosterEntry> = (0..real)
-        .map(|i| RosterEntry { student_id: format!("S{i}"), first_name: "F".into(), last_name: format!("{i}"), class: "B".into(), consent: Some(consented()) })
-        .collect();
-    all.extend(others.iter().cloned());
     store.apply_roster(&all, Default::default(), "bench").unwrap();
+    let others = &all[real..];
     let mut rng = rand::rngs::StdRng::seed_from_u64(3);
     let mut unit = || -> Vec<f32> {
         let v: Vec<f32> = (0..512).map(|_| rng.gen_range(-1.0f32..1.0)).collect();
         let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
         v.iter().map(|x| x / n).collect()
     };
-    for e in &others {
+    for e in others {
         let s = store.student(&e.student_id).unwrap();
         let items: Vec<(Vec<f32>, String, f32)> = (0..5).map(|_| (unit(), "generated".to_string(), 100.0)).collect();
         store.add_enrolments(&s, EMBEDDING_MODEL_ID, &items).unwrap();
     }
     let class = store.class("B").unwrap();
     let options = RollOptions { gallery_check_every: Duration::ZERO, ..RollOptions::default() };
-    let mut roll = {
-        let now = Local::now().naive_local();
-        Roll::start(&mut store, &class, rollcall::storage::LessonSlot::at(now.time()), now, "bench", options).unwrap()
-    };
+    let mut roll = start(&mut store, &class, options);
     assert_eq!(roll.recognizer().len(), 2000);
     for _ in 0..6 {
         roll.process(&mut store, &mut a, &frame, Local::now().naive_local()).unwrap();
@@ -130,14 +121,7 @@ fn school_at_the_door(c: &mut Criterion) {
             for _ in 0..iters {
                 // Untimed: a template added (the gallery's version changes).
                 store.add_enrolments(&newcomer, EMBEDDING_MODEL_ID, &[(unit(), "generated".into(), 100.0)]).unwrap();
-                let t = std::time::Instant::now();
-                roll.process(&mut store, &mut a, &frame, Local::now().naive_local()).unwrap();
-                total += t.elapsed();
-                // Untimed: let the retraining finish before the next change.
-                while roll.retraining() {
-                    std::thread::sleep(Duration::from_millis(20));
-                    roll.process(&mut store, &mut a, &frame, Local::now().naive_local()).unwrap();
-                }
+                total += frame_then_retrained(&mut roll, &mut store, &mut a, &frame);
             }
             total
         })
@@ -150,19 +134,31 @@ fn school_at_the_door(c: &mut Criterion) {
             for _ in 0..iters {
                 let before = roll.recognizer().len();
                 store.delete_student(&leaving.next().expect("more students than iterations").student_id, "bench").unwrap();
-                let t = std::time::Instant::now();
-                roll.process(&mut store, &mut a, &frame, Local::now().naive_local()).unwrap();
-                total += t.elapsed();
-                while roll.retraining() {
-                    std::thread::sleep(Duration::from_millis(20));
-                    roll.process(&mut store, &mut a, &frame, Local::now().naive_local()).unwrap();
-                }
+                total += frame_then_retrained(&mut roll, &mut store, &mut a, &frame);
                 assert_eq!(roll.recognizer().len(), before - 1);
             }
             total
         })
     });
     group.finish();
+}
+
+fn start(store: &mut Store, class: &rollcall::storage::Class, options: RollOptions) -> Roll {
+    let now = Local::now().naive_local();
+    Roll::start(store, class, rollcall::storage::LessonSlot::at(now.time()), now, "bench", options).unwrap()
+}
+
+/// The time of the one frame after a change (timed); then, untimed, frames until the retraining
+/// the change started is done, so that the next change starts from a settled roll.
+fn frame_then_retrained(roll: &mut Roll, store: &mut Store, a: &mut FaceAnalyzer, frame: &Mat) -> Duration {
+    let t = std::time::Instant::now();
+    roll.process(store, a, frame, Local::now().naive_local()).unwrap();
+    let spent = t.elapsed();
+    while roll.retraining() {
+        std::thread::sleep(Duration::from_millis(20));
+        roll.process(store, a, frame, Local::now().naive_local()).unwrap();
+    }
+    spent
 }
 
 /// 30 different people from LFW in a 6x5 mosaic (960x800).
@@ -200,11 +196,7 @@ fn crowd_at_the_door(c: &mut Criterion) {
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
-                    let mut roll = {
-                        let now = Local::now().naive_local();
-                        Roll::start(&mut store, &class, rollcall::storage::LessonSlot::at(now.time()), now, "bench", RollOptions { liveness, ..RollOptions::default() })
-                    }
-                    .unwrap();
+                    let mut roll = start(&mut store, &class, RollOptions { liveness, ..RollOptions::default() });
                     let t = std::time::Instant::now();
                     let out = roll.process(&mut store, &mut a, &frame, Local::now().naive_local()).unwrap();
                     total += t.elapsed();
@@ -232,9 +224,7 @@ fn crowd_at_the_door(c: &mut Criterion) {
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
-                    let now = Local::now().naive_local();
-                    let options = RollOptions { liveness, ..RollOptions::default() };
-                    let mut roll = Roll::start(&mut store, &class, rollcall::storage::LessonSlot::at(now.time()), now, "bench", options).unwrap();
+                    let mut roll = start(&mut store, &class, RollOptions { liveness, ..RollOptions::default() });
                     let t = std::time::Instant::now();
                     let mut named = 0;
                     for f in &noisy {
