@@ -7,14 +7,13 @@
 
 use std::path::Path;
 
-use opencv::core::{Mat, Rect, Scalar, Size};
+use opencv::core::{Mat, Rect, Size};
 use opencv::imgproc;
 use opencv::prelude::*;
 use ort::session::Session;
 use ort::value::TensorRef;
 use serde::{Deserialize, Serialize};
 
-use super::image::crop_with_fill;
 use super::{Face, VisionError};
 use crate::runtime::{self, Threads};
 
@@ -155,12 +154,6 @@ impl Embedder {
         self.margin
     }
 
-    /// How this embedder crops faces, for caches of its embeddings: the same model with another
-    /// margin, or before faces at the edge were padded, gives other vectors for the same photo.
-    pub fn crop_id(&self) -> String {
-        format!("{:?}/edge-black", self.margin)
-    }
-
     /// Embed the given faces of one image in a single batch. A face whose crop is empty gets
     /// `None` (it cannot happen with the detector's own boxes, but boxes may come from elsewhere).
     pub fn embed(&mut self, image: &Mat, faces: &[Face]) -> Result<Vec<Option<Embedding>>, VisionError> {
@@ -179,18 +172,9 @@ impl Embedder {
     /// (evaluations gather crops from many images into one call).
     pub fn crop(&self, image: &Mat, face: &Face) -> Result<Option<Mat>, VisionError> {
         let Some(rect) = crop_rect(self.margin, image.size()?, face) else { return Ok(None) };
-        // Past the picture's edge the crop is black, so a face at the edge (a tight ID photo, a
-        // pupil at the side of the camera's view) keeps the scale and place the model expects.
-        // Clamping the rectangle instead enlarged such faces and stretched them: on LFW faces
-        // cropped tight to 112 px, black borders raised closed-set top-1 from 99.0 to 99.4 % among
-        // 1,631 students and cut students turned away (models/README.md "Crop").
+        let roi = Mat::roi(image, rect)?;
         let mut out = Mat::default();
-        if rect == (rect & Rect::new(0, 0, image.cols(), image.rows())) {
-            imgproc::resize(&Mat::roi(image, rect)?, &mut out, Size::new(INPUT, INPUT), 0.0, 0.0, imgproc::INTER_LINEAR)?;
-        } else {
-            let padded = crop_with_fill(image, rect, Scalar::all(0.0))?;
-            imgproc::resize(&padded, &mut out, Size::new(INPUT, INPUT), 0.0, 0.0, imgproc::INTER_LINEAR)?;
-        }
+        imgproc::resize(&roi, &mut out, Size::new(INPUT, INPUT), 0.0, 0.0, imgproc::INTER_LINEAR)?;
         Ok(Some(out))
     }
 
@@ -225,22 +209,18 @@ impl Embedder {
     }
 }
 
-/// The crop rectangle for a face: its box with the margin around it, as it falls, even where it
-/// reaches past the image's edges (that part of the crop is black, see [`Embedder::crop`]).
-/// `None` when the rectangle is degenerate or misses the image.
+/// The crop rectangle for a face, clamped to the image; `None` when nothing is left of it.
 pub fn crop_rect(margin: Margin, image_size: Size, face: &Face) -> Option<Rect> {
     let total = match margin {
         Margin::Pixels(p) => p,
         Margin::Fraction(f) => f * face.width().max(face.height()),
     };
     let half = total / 2.0;
-    let x1 = (face.x1 - half).floor() as i32;
-    let y1 = (face.y1 - half).floor() as i32;
-    let x2 = (face.x2 + half) as i32;
-    let y2 = (face.y2 + half) as i32;
-    let rect = Rect::new(x1, y1, x2 - x1, y2 - y1);
-    let inside = rect & Rect::new(0, 0, image_size.width, image_size.height);
-    (rect.width >= 2 && rect.height >= 2 && inside.width >= 2 && inside.height >= 2).then_some(rect)
+    let x1 = (face.x1 - half).max(0.0) as i32;
+    let y1 = (face.y1 - half).max(0.0) as i32;
+    let x2 = (face.x2 + half).min(image_size.width as f32) as i32;
+    let y2 = (face.y2 + half).min(image_size.height as f32) as i32;
+    (x2 - x1 >= 2 && y2 - y1 >= 2).then(|| Rect::new(x1, y1, x2 - x1, y2 - y1))
 }
 
 fn normalised(v: &[f32]) -> Vec<f32> {
@@ -285,10 +265,9 @@ mod tests {
     }
 
     #[test]
-    fn a_crop_past_the_edge_keeps_its_shape_and_one_off_the_image_is_none() {
+    fn crop_is_clamped_to_the_image_and_empty_crops_are_none() {
         let size = Size::new(200, 100);
-        // 30 px face at (-5, 90) with 10 px per side: the rectangle is kept whole, square.
-        assert_eq!(crop_rect(Margin::Pixels(20.0), size, &face(-5.0, 90.0, 30.0)), Some(Rect::new(-15, 80, 50, 50)));
+        assert_eq!(crop_rect(Margin::Pixels(20.0), size, &face(-5.0, 90.0, 30.0)), Some(Rect::new(0, 80, 35, 20)));
         assert_eq!(crop_rect(Margin::Pixels(0.0), size, &face(300.0, 300.0, 30.0)), None);
     }
 }

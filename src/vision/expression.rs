@@ -8,14 +8,13 @@
 use std::fmt;
 use std::path::Path;
 
-use opencv::core::{Mat, Rect, Scalar, Size};
+use opencv::core::{Mat, Rect, Scalar, Size, CV_8UC1};
 use opencv::imgproc;
 use opencv::prelude::*;
 use ort::session::Session;
 use ort::value::TensorRef;
 use serde::{Deserialize, Serialize};
 
-use super::image::crop_with_fill;
 use super::{Face, VisionError};
 use crate::runtime::{self, Threads};
 
@@ -128,7 +127,7 @@ impl ExpressionClassifier {
         self.input.resize(faces.len() * per, 0.0);
         for (k, face) in faces.iter().enumerate() {
             let rect = fer_crop_rect(face);
-            let crop = crop_with_fill(&self.gray, rect, Scalar::all(fill.round()))?;
+            let crop = crop_with_fill(&self.gray, rect, fill)?;
             imgproc::resize(&crop, &mut self.resized, Size::new(INPUT, INPUT), 0.0, 0.0, imgproc::INTER_LINEAR)?;
             fill_input(&self.resized, &mut self.input[k * per..(k + 1) * per])?;
         }
@@ -193,6 +192,20 @@ pub fn fer_crop_rect(face: &Face) -> Rect {
         h += d;
     }
     Rect::new(x - OFFSET, y - OFFSET, w + 2 * OFFSET, h + 2 * OFFSET)
+}
+
+/// Copy `rect` out of a gray image; the part outside the image takes `fill`.
+fn crop_with_fill(gray: &Mat, rect: Rect, fill: f64) -> Result<Mat, VisionError> {
+    let (w, h) = (rect.width.max(1), rect.height.max(1));
+    let mut out = Mat::new_rows_cols_with_default(h, w, CV_8UC1, Scalar::all(fill.round()))?;
+    let img = Rect::new(0, 0, gray.cols(), gray.rows());
+    let inter = rect & img;
+    if inter.width > 0 && inter.height > 0 {
+        let src = Mat::roi(gray, inter)?;
+        let mut dst = Mat::roi_mut(&mut out, Rect::new(inter.x - rect.x, inter.y - rect.y, inter.width, inter.height))?;
+        src.copy_to(&mut dst)?;
+    }
+    Ok(out)
 }
 
 fn fill_input(gray64: &Mat, dst: &mut [f32]) -> Result<(), VisionError> {

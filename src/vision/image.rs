@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use opencv::core::{Mat, Rect, Scalar, Vector};
+use opencv::core::{Mat, Vector};
 use opencv::imgcodecs;
 use opencv::prelude::*;
 
@@ -104,21 +104,6 @@ pub fn save_image(path: &Path, image: &Mat) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Copy `rect` out of `image`; where `rect` reaches past the image's edges the copy is `fill`.
-/// Face crops keep the face's place and scale this way when it is near the edge of the picture
-/// (clamping the rectangle instead would stretch or shift the face).
-pub fn crop_with_fill(image: &Mat, rect: Rect, fill: Scalar) -> opencv::Result<Mat> {
-    let (w, h) = (rect.width.max(1), rect.height.max(1));
-    let mut out = Mat::new_rows_cols_with_default(h, w, image.typ(), fill)?;
-    let inter = rect & Rect::new(0, 0, image.cols(), image.rows());
-    if inter.width > 0 && inter.height > 0 {
-        let src = Mat::roi(image, inter)?;
-        let mut dst = Mat::roi_mut(&mut out, Rect::new(inter.x - rect.x, inter.y - rect.y, inter.width, inter.height))?;
-        src.copy_to(&mut dst)?;
-    }
-    Ok(out)
-}
-
 /// Encode a frame as JPEG for a preview (the desktop app's live view), first scaling it down
 /// to at most `max_width` pixels wide: a preview never needs more, and a 4K camera frame would
 /// cost the encoder ten times as much. Returns the bytes and the encoded size; the scale is
@@ -138,20 +123,4 @@ pub fn encode_preview(frame: &Mat, max_width: i32, quality: i32) -> opencv::Resu
     let params = Vector::<i32>::from_slice(&[imgcodecs::IMWRITE_JPEG_QUALITY, quality.clamp(10, 100)]);
     imgcodecs::imencode(".jpg", src, &mut buf, &params)?;
     Ok((buf.to_vec(), src.cols(), src.rows()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_crop_past_the_edge_is_filled_and_keeps_the_inside_in_place() {
-        let image = Mat::new_rows_cols_with_default(4, 4, opencv::core::CV_8UC3, Scalar::all(200.0)).unwrap();
-        let crop = crop_with_fill(&image, Rect::new(-2, 2, 4, 4), Scalar::all(0.0)).unwrap();
-        assert_eq!((crop.rows(), crop.cols(), crop.typ()), (4, 4, image.typ()));
-        // Columns 0-1 lie left of the picture, rows 2-3 below it: black. The rest is the picture.
-        for (y, x, want) in [(0, 0, 0), (0, 1, 0), (0, 2, 200), (1, 3, 200), (2, 3, 0), (3, 2, 0)] {
-            assert_eq!(crop.at_2d::<opencv::core::Vec3b>(y, x).unwrap()[0], want, "({y}, {x})");
-        }
-    }
 }
