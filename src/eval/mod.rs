@@ -142,8 +142,9 @@ pub fn embed_images(
     let bar = progress(paths.len(), "embedding");
     let mut crops = Vec::with_capacity(BATCH);
     let mut owners = Vec::with_capacity(BATCH);
-    let model = analyzer.embedder.model_id();
-    let keys: Vec<Option<String>> = paths.iter().map(|p| EmbeddingCache::key(model, p)).collect();
+    // The margin is part of the key: `--margin` gives other vectors for the same photo.
+    let model = format!("{}/{:?}", analyzer.embedder.model_id(), analyzer.embedder.margin());
+    let keys: Vec<Option<String>> = paths.iter().map(|p| EmbeddingCache::key(&model, p)).collect();
     let mut computed: Vec<usize> = Vec::new();
     for (i, path) in paths.iter().enumerate() {
         bar.inc(1);
