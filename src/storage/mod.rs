@@ -42,7 +42,7 @@ pub use register::{LessonSlot, MarkOutcome, PurgeCounts, PurgeCutoffs, SessionOp
 pub use staff::{AccountInfo, AccountRow, FailedSignIn};
 pub use timetable::{Lesson, ENTRANCE};
 
-pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 /// How long a write waits for another writer before it reports `Locked`.
 pub const DEFAULT_BUSY_TIMEOUT_MS: u32 = 5000;
 

@@ -1,0 +1,2 @@
+DROP TABLE account_classes;
+DROP TABLE accounts;

@@ -1,0 +1,1 @@
+DROP TABLE entrance_hours;

@@ -1,0 +1,1 @@
+ALTER TABLE marks DROP COLUMN review;
