@@ -23,14 +23,20 @@ APT_CORE=(build-essential pkg-config clang libclang-dev libopencv-dev python3 py
 # The desktop app (Tauri 2 on WebKitGTK) and its bundles; rpm builds the .rpm.
 APT_APP=(libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev libayatana-appindicator3-dev libxdo-dev libssl-dev libsoup-3.0-dev file rpm)
 # Tests: a video stream server, a virtual display, the webview's WebDriver, a browser for the UI,
-# debootstrap for the clean-system install check.
-APT_TEST=(ffmpeg xvfb xauth webkit2gtk-driver chromium imagemagick fonts-dejavu-core debootstrap)
+# debootstrap for the clean-system install check, a PostgreSQL server for the storage tests on a
+# school's server (scripts/pg-cluster.sh runs a throw-away one; no server of the package's own).
+APT_TEST=(ffmpeg xvfb xauth webkit2gtk-driver chromium imagemagick fonts-dejavu-core debootstrap postgresql)
 missing=()
 for p in "${APT_CORE[@]}" "${APT_APP[@]}" "${APT_TEST[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing system packages: ${missing[*]}"
+  if [[ " ${missing[*]} " == *" postgresql "* ]] && [ ! -e /etc/postgresql-common/createcluster.conf ]; then
+    # The tests start their own server; the package's default cluster would only run for nothing.
+    $SUDO mkdir -p /etc/postgresql-common
+    echo "create_main_cluster = false" | $SUDO tee /etc/postgresql-common/createcluster.conf >/dev/null
+  fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 else

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set everything up (idempotent) and run the whole test suite:
 #  1. the core: every benchmark once in test mode, unit tests, integration tests on real faces
-#     from ../shared/datasets (ROLLCALL_DATASETS overrides), the CLI end to end;
+#     from ../shared/datasets (ROLLCALL_DATASETS overrides), the CLI end to end; the storage
+#     tests of a school's server against a throw-away PostgreSQL (scripts/pg-cluster.sh);
 #  2. the UI: type check, vitest component tests, the built UI in headless Chromium (IPC mocked);
 #  3. the desktop app: built once with its .deb/.rpm, the packages checked (the unpacked app loads
 #     its bundled engine), the .deb installed on a clean Debian root where both self-tests must
@@ -20,6 +21,13 @@ export ROLLCALL_KEY_FILE="${ROLLCALL_KEY_FILE:-$XDG_DATA_HOME/rollcall-test.key}
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 TOOLS="${ROLLCALL_TOOLS:-$HOME/.cache/rollcall/tools}"
 step() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }
+
+step "a throw-away PostgreSQL server for the tests of a school's server"
+PG_DIR="$(mktemp -d)"
+chmod 755 "$PG_DIR" # the server runs as an unprivileged user, which must reach its folder
+trap 'bash "$ROOT/scripts/pg-cluster.sh" stop "$PG_DIR/pg"; rm -rf "$PG_DIR"' EXIT
+ROLLCALL_TEST_POSTGRES="$(bash scripts/pg-cluster.sh start "$PG_DIR/pg")"
+export ROLLCALL_TEST_POSTGRES
 
 step "core: benchmarks (test mode), unit, integration and CLI tests"
 cargo test --release -p rollcall --benches
