@@ -14,6 +14,7 @@ mod output;
 mod privacy;
 mod self_test;
 mod serve;
+mod server;
 mod session;
 mod timetable;
 
@@ -120,6 +121,23 @@ enum AccountCommand {
     Disable { name: String },
     /// Enable a disabled account, or unlock one locked after failed sign-ins.
     Enable { name: String },
+}
+
+#[derive(Subcommand)]
+enum ServerCommand {
+    /// Reach the server and say whether Rollcall can use it: the password, the version (14 or
+    /// newer), where Rollcall's schema stands. Writes nothing.
+    Check {
+        /// postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=require]; without a
+        /// password, PGPASSWORD or ~/.pgpass gives it.
+        url: String,
+    },
+    /// Create Rollcall's tables on the server, or bring them up to this version's schema (the
+    /// school's IT runs it once, and after an upgrade).
+    Prepare {
+        /// As for `server check`.
+        url: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -306,6 +324,11 @@ enum Command {
     /// under a new one (`key rotate`; close the app first).
     #[command(subcommand)]
     Key(KeyCommand),
+    /// A school's PostgreSQL server: `server check URL` (can Rollcall use it?), `server prepare
+    /// URL` (create or update Rollcall's tables there). Sessions and reports still use this PC's
+    /// database file.
+    #[command(subcommand)]
+    Server(ServerCommand),
     /// Staff accounts: office (everything) and teacher (their own classes' roll and reports).
     #[command(subcommand)]
     Account(AccountCommand),
@@ -711,6 +734,8 @@ fn try_main(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Restore { file, check } => backup::restore(&out, at, &file, check),
         Command::Key(KeyCommand::Status) => keys::status(&out, at),
         Command::Key(KeyCommand::Rotate) => keys::rotate(&out, at),
+        Command::Server(ServerCommand::Check { url }) => server::check(&out, &url),
+        Command::Server(ServerCommand::Prepare { url }) => server::prepare(&out, &url),
         Command::Account(c) => match c {
             AccountCommand::List => accounts::list(&out, at),
             AccountCommand::Add { name, role, class } => accounts::add(&out, at, &name, role, &class),

@@ -18,6 +18,7 @@ mod consent;
 mod people;
 mod register;
 mod schema;
+pub mod server;
 mod staff;
 mod timetable;
 
@@ -56,8 +57,22 @@ pub enum StoreError {
     FolderIsFile { path: PathBuf, folder: PathBuf },
     #[error("cannot open the database {0}: it is not a file (a folder or a device): give the path of a database file")]
     NotAFile(PathBuf),
-    #[error("the database {path} was written by a newer Rollcall (schema {version}): use that version or a newer one")]
-    NewerSchema { path: PathBuf, version: String },
+    #[error("the database {database} was written by a newer Rollcall (schema {version}): use that version or a newer one; nothing was changed")]
+    NewerSchema { database: String, version: String },
+    #[error("a database server was given as the database: this version keeps sessions, rosters and reports in a database file on this PC (give a file path with --db, or none); only `rollcall server check` and `rollcall server prepare` use a server so far")]
+    ServerRegisterNotYet,
+    #[error("not a database server's address: {0}")]
+    BadServerUrl(String),
+    #[error("the database server {server} refused the user {user}: wrong user name or password (check the address given with --db or ROLLCALL_DB); nothing was written")]
+    ServerRefused { server: String, user: String },
+    #[error("cannot reach the database server {server} ({reason}): check that it is running and that the host and port are right; nothing was written")]
+    ServerUnreachable { server: String, reason: String },
+    #[error("the database server {server} has no database {database:?}: create it (README, \"A school's server\") or correct the address; nothing was written")]
+    NoServerDatabase { server: String, database: String },
+    #[error("the database server {server} runs PostgreSQL {version}; Rollcall needs {} or newer: upgrade the server; nothing was written", server::OLDEST_SERVER_VERSION)]
+    ServerTooOld { server: String, version: String },
+    #[error("the database server {server} cannot be used: {reason}")]
+    ServerOther { server: String, reason: String },
     #[error("the database is busy (another Rollcall is writing to it); try again in a moment")]
     Locked,
     #[error("the database is read-only ({0}); check the file's permissions or choose another with --db")]
@@ -411,6 +426,9 @@ impl Store {
     }
 
     fn check_location(path: &Path) -> Result<()> {
+        if path.to_str().is_some_and(server::ServerUrl::is_server) {
+            return Err(StoreError::ServerRegisterNotYet);
+        }
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             if dir.exists() && !dir.is_dir() {
                 return Err(StoreError::FolderIsFile { path: path.to_path_buf(), folder: dir.to_path_buf() });
@@ -485,7 +503,7 @@ impl Store {
             Err(_) => return Ok(()),
         };
         if let Some(v) = applied.iter().map(|v| v.to_string()).find(|v| !known.contains(v)) {
-            return Err(StoreError::NewerSchema { path: path.to_path_buf(), version: v });
+            return Err(StoreError::NewerSchema { database: path.display().to_string(), version: v });
         }
         Ok(())
     }

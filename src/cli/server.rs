@@ -1,0 +1,34 @@
+//! `rollcall server check URL` and `rollcall server prepare URL`: whether a school's PostgreSQL
+//! server can hold Rollcall's register, and creating or updating its tables there (one call
+//! into the store each). The password may be left out of the URL: libpq then takes it from
+//! PGPASSWORD or ~/.pgpass, so it need not appear in a shell's history.
+
+use std::fmt::Write as _;
+
+use super::{Outcome, Printer};
+use rollcall::storage::server::{SchemaState, Server, ServerStatus, ServerUrl};
+
+pub fn check(out: &Printer, url: &str) -> anyhow::Result<Outcome> {
+    let status = Server::connect(&ServerUrl::parse(url)?)?.status()?;
+    print(out, &status)
+}
+
+pub fn prepare(out: &Printer, url: &str) -> anyhow::Result<Outcome> {
+    let status = Server::connect(&ServerUrl::parse(url)?)?.prepare()?;
+    print(out, &status)
+}
+
+fn print(out: &Printer, s: &ServerStatus) -> anyhow::Result<Outcome> {
+    out.print(s, |w| {
+        writeln!(w, "{}: PostgreSQL {}", s.server, s.version)?;
+        if !s.applied_now.is_empty() {
+            writeln!(w, "applied {} migration(s): {}", s.applied_now.len(), s.applied_now.join(", "))?;
+        }
+        match &s.schema {
+            SchemaState::Empty => writeln!(w, "no Rollcall tables yet: `rollcall server prepare` creates them"),
+            SchemaState::Current => writeln!(w, "Rollcall's schema is up to date"),
+            SchemaState::Behind(v) => writeln!(w, "{} migration(s) to apply ({}): `rollcall server prepare` applies them", v.len(), v.join(", ")),
+        }
+    })?;
+    Ok(Outcome::Done)
+}
