@@ -4,6 +4,8 @@
 #   scripts/pg-cluster.sh start DIR   initdb in DIR (made if missing), start on a free port of
 #                                     127.0.0.1; prints the superuser's URL (also in DIR/url)
 #   scripts/pg-cluster.sh stop DIR    stop it and delete DIR
+#   scripts/pg-cluster.sh pause DIR   stop it, keeping its data (a server that went away)
+#   scripts/pg-cluster.sh resume DIR  start it again on the same port
 #
 # PostgreSQL refuses to run as root and CI runs as root: then the server runs as the `postgres`
 # user the package created (or `nobody`), and DIR is handed to it. It listens on loopback only,
@@ -12,7 +14,7 @@
 set -euo pipefail
 
 die() { echo "pg-cluster: $*" >&2; exit 1; }
-[ $# -eq 2 ] || die "usage: $0 start|stop DIR"
+[ $# -eq 2 ] || die "usage: $0 start|stop|pause|resume DIR"
 cmd="$1"
 dir="$2"
 
@@ -34,6 +36,12 @@ if [ "$(id -u)" -eq 0 ]; then
   if id postgres >/dev/null 2>&1; then server_user=postgres; else server_user=nobody; fi
 fi
 
+start_server() {
+  as_server "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+    -o "-p $(cat "$dir/port") -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100" start >/dev/null \
+    || { cat "$dir/server.log" >&2; die "the server did not start"; }
+}
+
 case "$cmd" in
   start)
     mkdir -p "$dir"
@@ -52,12 +60,10 @@ case "$cmd" in
       --auth-local=trust --auth-host=scram-sha-256 --encoding=UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
       || { cat "$dir/initdb.log" >&2; die "initdb failed"; }
     rm -f "$dir/pwfile"
-    as_server "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100" start >/dev/null \
-      || { cat "$dir/server.log" >&2; die "the server did not start"; }
+    printf '%s\n' "$port" > "$dir/port"
+    start_server
     url="postgres://postgres:$password@127.0.0.1:$port/postgres"
     printf '%s\n' "$url" > "$dir/url"
-    printf '%s\n' "$port" > "$dir/port"
     echo "$url"
     ;;
   stop)
@@ -65,7 +71,16 @@ case "$cmd" in
     as_server "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
     rm -rf "$dir"
     ;;
+  pause)
+    [ -d "$dir/data" ] || die "no server in $dir"
+    as_server "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
+    ;;
+  resume)
+    [ -d "$dir/data" ] || die "no server in $dir"
+    dir="$(cd "$dir" && pwd)"
+    start_server
+    ;;
   *)
-    die "usage: $0 start|stop DIR"
+    die "usage: $0 start|stop|pause|resume DIR"
     ;;
 esac

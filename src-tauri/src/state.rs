@@ -96,7 +96,7 @@ impl AppState {
         let mut slot = self.rooms.lock().unwrap_or_else(|e| e.into_inner());
         if slot.is_none() {
             let engine = self.engine()?.clone();
-            let db = self.store().path().to_path_buf();
+            let db = self.store().location();
             *slot = Some(Rooms::new(engine, db, camera::observers(self.feed.clone())));
         }
         Ok(f(slot.as_mut().expect("made above")))

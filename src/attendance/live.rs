@@ -345,12 +345,12 @@ fn watch(
                 store.set_session_start(id, run.lesson, run.starts_at, "camera run")?;
             }
             // Opening the session waits out a busy database (an import, a backup) like any mark does.
-            let roll = patiently(|| Roll::start(store, &class, run.lesson, run.starts_at, &described, options.clone()))?;
+            let roll = patiently(store, |store| Roll::start(store, &class, run.lesson, run.starts_at, &described, options.clone()))?;
             (roll, run.lesson.end, class.name)
         }
         RollOf::Entrance(_) => {
             let name = format!("entrance ({})", classes.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", "));
-            let roll = patiently(|| Roll::entrance(store, classes.clone(), &described, options.clone()))?;
+            let roll = patiently(store, |store| Roll::entrance(store, classes.clone(), &described, options.clone()))?;
             (roll, None, name)
         }
     };
@@ -465,12 +465,13 @@ fn watch(
     })
 }
 
-/// Retry `f` while it fails because the database is busy, up to `FINISH_PATIENCE`.
-fn patiently<T>(mut f: impl FnMut() -> anyhow::Result<T>) -> anyhow::Result<T> {
+/// Retry `f` while it fails because the database is busy (or a school's server is away: then
+/// reconnecting between tries), up to `FINISH_PATIENCE`.
+fn patiently<T>(store: &mut Store, mut f: impl FnMut(&mut Store) -> anyhow::Result<T>) -> anyhow::Result<T> {
     let started = Instant::now();
     let mut wait = Duration::from_millis(100);
     loop {
-        match f() {
+        match store.revive().map_err(anyhow::Error::from).and_then(|()| f(store)) {
             Err(e) if started.elapsed() < FINISH_PATIENCE && e.downcast_ref::<crate::storage::StoreError>().is_some_and(|s| s.is_busy()) => {
                 tracing::warn!("database busy: waiting to open the session");
                 std::thread::sleep(wait);

@@ -277,6 +277,9 @@ pub struct Roll {
     pending: BTreeMap<(i32, i32), Sighting>,
     /// Sightings whose first mark is queued (counted as marked already).
     pending_marks: std::collections::HashSet<(i32, i32)>,
+    /// Students this run has seen the register hold a mark for (by session): a queued sighting
+    /// of one of them is not a new mark.
+    known_marks: std::collections::HashSet<(i32, i32)>,
     class_ids: Vec<i32>,
     /// What the recognizer was trained on, and its index (each student's template count and
     /// newest id), kept so that after an enrolment change only the students who changed are read.
@@ -337,6 +340,7 @@ impl Roll {
             frames_with_gallery: 0,
             pending: BTreeMap::new(),
             pending_marks: Default::default(),
+            known_marks: Default::default(),
             class_ids,
             gallery,
             gallery_index,
@@ -451,7 +455,12 @@ impl Roll {
             return Ok(());
         }
         self.gallery_checked = Instant::now();
-        let version = store.gallery_version(&self.class_ids, self.options.embedding_model)?;
+        let version = match store.gallery_version(&self.class_ids, self.options.embedding_model) {
+            Ok(v) => v,
+            // A server that is away (or a busy file): look again at the next check.
+            Err(e) if e.is_busy() => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
         if version == self.gallery_version {
             return Ok(());
         }
@@ -776,6 +785,7 @@ impl Roll {
         }
         match store.record_sighting(session, row, &s) {
             Ok(outcome) => {
+                self.known_marks.insert((session, row));
                 if matches!(outcome, MarkOutcome::Marked { .. }) {
                     self.marked += 1;
                 }
@@ -784,7 +794,7 @@ impl Roll {
             Err(e) if e.is_busy() => {
                 tracing::warn!(student = row, "database busy: the sighting is queued and will be written when it frees");
                 self.pending.insert((session, row), s);
-                if s.confidence > 0.0 && self.pending_marks.insert((session, row)) {
+                if s.confidence > 0.0 && !self.known_marks.contains(&(session, row)) && self.pending_marks.insert((session, row)) {
                     self.marked += 1;
                     return Ok(Some(MarkOutcome::Marked { status: s.status, late_minutes: s.late_minutes }));
                 }
@@ -796,10 +806,19 @@ impl Roll {
 
     /// Try the queued sightings again; those the database is still too busy for stay queued.
     fn write_pending(&mut self, store: &mut Store) -> anyhow::Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        // A school's server that went away: a new connection once it is back.
+        match store.revive() {
+            Err(e) if e.is_busy() => return Ok(()),
+            other => other?,
+        }
         while let Some((&(session, row), &s)) = self.pending.iter().next() {
             match store.record_sighting(session, row, &s) {
                 Ok(outcome) => {
                     self.pending.remove(&(session, row));
+                    self.known_marks.insert((session, row));
                     // Counted when queued; a mark a person or another run made meanwhile wins.
                     if self.pending_marks.remove(&(session, row)) && outcome == MarkOutcome::Seen {
                         self.marked = self.marked.saturating_sub(1);
@@ -899,7 +918,8 @@ impl Roll {
         let started = Instant::now();
         let mut wait = Duration::from_millis(100);
         loop {
-            let written = self.write_pending(store).and_then(|()| {
+            // A school's server that went away after the last sighting: a new connection first.
+            let written = store.revive().map_err(anyhow::Error::from).and_then(|()| self.write_pending(store)).and_then(|()| {
                 if self.pending.is_empty() {
                     self.flush_moods(store)?;
                     let counts: Vec<(i32, i64, i64)> = self.registers().iter().map(|r| (r.session.id, self.session_frames(r), self.session_faces(r))).collect();

@@ -8,7 +8,6 @@
 //! other, so nothing marked is lost.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -17,7 +16,7 @@ use std::time::{Duration, Instant};
 use super::live::{run_session, run_session_from, SessionObserver, SessionPlan, SessionSummary};
 use crate::schedule::LessonOn;
 use crate::source::FrameSource;
-use crate::storage::Store;
+use crate::storage::Location;
 use crate::vision::SharedAnalyzer;
 
 /// A room whose camera failed is tried again after this long, while its lesson is due.
@@ -67,7 +66,7 @@ struct Room {
 
 pub struct Rooms {
     engine: Arc<SharedAnalyzer>,
-    db: PathBuf,
+    db: Location,
     observers: ObserverFactory,
     running: BTreeMap<LessonOn, Room>,
     /// When each lesson's last run ended, and whether it ended well (then it is not run again
@@ -76,7 +75,7 @@ pub struct Rooms {
 }
 
 impl Rooms {
-    pub fn new(engine: Arc<SharedAnalyzer>, db: PathBuf, observers: ObserverFactory) -> Rooms {
+    pub fn new(engine: Arc<SharedAnalyzer>, db: Location, observers: ObserverFactory) -> Rooms {
         Rooms { engine, db, observers, running: BTreeMap::new(), finished: BTreeMap::new() }
     }
 
@@ -155,7 +154,7 @@ impl Rooms {
         let name = format!("room {} {}", lesson.class, lesson.start.format("%H:%M"));
         let described = plan.source.describe();
         let spawned = std::thread::Builder::new().name(name).spawn(move || -> anyhow::Result<SessionSummary> {
-            let mut store = Store::open(&db)?;
+            let mut store = db.open()?;
             match source {
                 Some(source) => run_session_from(&mut store, &*engine, &plan, source, observer.as_mut()),
                 None => run_session(&mut store, &*engine, &plan, observer.as_mut()),

@@ -41,7 +41,9 @@ struct Cli {
     json: bool,
     #[command(flatten)]
     engine: EngineArgs,
-    /// The database file (default: the OS's app-data folder). Its folder must exist.
+    /// The database file (default: the OS's app-data folder; its folder must exist), or a school's
+    /// PostgreSQL server: postgres://USER@HOST[:PORT]/DATABASE[?sslmode=require] (the password
+    /// from PGPASSWORD or ~/.pgpass; see `rollcall server check`).
     #[arg(long, global = true, env = "ROLLCALL_DB")]
     db: Option<PathBuf>,
     /// The staff account to sign in as (its password: ROLLCALL_PASSWORD, else asked for). On a
@@ -325,10 +327,17 @@ enum Command {
     #[command(subcommand)]
     Key(KeyCommand),
     /// A school's PostgreSQL server: `server check URL` (can Rollcall use it?), `server prepare
-    /// URL` (create or update Rollcall's tables there). Sessions and reports still use this PC's
-    /// database file.
+    /// URL` (create or update Rollcall's tables there). Then give its URL as --db or ROLLCALL_DB.
     #[command(subcommand)]
     Server(ServerCommand),
+    /// Move this PC's register (--db, or the default file) to a school's PostgreSQL server: every
+    /// table copied with its ids in one transaction, counted against the file before it is kept.
+    /// The server's database must be empty; the file is left as it was. Then use the server
+    /// with --db URL (every PC with the same key file: `rollcall key status`).
+    MigrateTo {
+        /// postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=require]
+        url: String,
+    },
     /// Staff accounts: office (everything) and teacher (their own classes' roll and reports).
     #[command(subcommand)]
     Account(AccountCommand),
@@ -736,6 +745,7 @@ fn try_main(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Key(KeyCommand::Rotate) => keys::rotate(&out, at),
         Command::Server(ServerCommand::Check { url }) => server::check(&out, &url),
         Command::Server(ServerCommand::Prepare { url }) => server::prepare(&out, &url),
+        Command::MigrateTo { url } => server::migrate_to(&out, at, &url),
         Command::Account(c) => match c {
             AccountCommand::List => accounts::list(&out, at),
             AccountCommand::Add { name, role, class } => accounts::add(&out, at, &name, role, &class),

@@ -43,7 +43,7 @@ struct RoomRun {
 
 pub fn serve(out: &Printer, at: &Caller, engine: &EngineArgs, args: &ServeArgs) -> anyhow::Result<Outcome> {
     let (mut store, me) = at.signed(Need::Office("run the timetable's sessions"))?;
-    let db = store.path().to_path_buf();
+    let db = store.location();
     let mut defaults = settings::session_defaults(&mut store)?;
     if let Some(min_face) = engine.min_face {
         defaults.min_face = min_face;
@@ -57,7 +57,7 @@ pub fn serve(out: &Printer, at: &Caller, engine: &EngineArgs, args: &ServeArgs) 
     let flag = stop.clone();
     ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))?;
     let mut rooms = Rooms::new(shared, db.clone(), Box::new(|lesson, stop| Box::new(LogObserver { lesson: lesson.clone(), stop })));
-    tracing::info!(database = %db.display(), by = %me.name, clock = %clock.now().format("%Y-%m-%d %H:%M:%S"), "serving the timetable");
+    tracing::info!(database = %db, by = %me.name, clock = %clock.now().format("%Y-%m-%d %H:%M:%S"), "serving the timetable");
 
     let mut week = store.timetable(None)?;
     let mut read = Instant::now();

@@ -1,10 +1,11 @@
 //! `rollcall server check URL` and `rollcall server prepare URL`: whether a school's PostgreSQL
-//! server can hold Rollcall's register, and creating or updating its tables there (one call
-//! into the store each). The password may be left out of the URL: libpq then takes it from
+//! server can hold Rollcall's register, and creating or updating its tables there;
+//! `rollcall migrate-to URL`: this PC's register moved there (one call into the store each). The password may be left out of the URL: libpq then takes it from
 //! PGPASSWORD or ~/.pgpass, so it need not appear in a shell's history.
 
 use std::fmt::Write as _;
 
+use super::session::{Caller, Need};
 use super::{Outcome, Printer};
 use rollcall::storage::server::{SchemaState, Server, ServerStatus, ServerUrl};
 
@@ -16,6 +17,20 @@ pub fn check(out: &Printer, url: &str) -> anyhow::Result<Outcome> {
 pub fn prepare(out: &Printer, url: &str) -> anyhow::Result<Outcome> {
     let status = Server::connect(&ServerUrl::parse(url)?)?.prepare()?;
     print(out, &status)
+}
+
+pub fn migrate_to(out: &Printer, at: &Caller, url: &str) -> anyhow::Result<Outcome> {
+    let url = ServerUrl::parse(url)?;
+    let mut store = at.store(Need::Office("move the register to a server"))?;
+    let copy = store.copy_to_server(&url)?;
+    out.print(&copy, |w| {
+        writeln!(w, "{} now holds this PC's register ({}), every count checked:", copy.server, store.path().display())?;
+        for t in &copy.tables {
+            writeln!(w, "  {:<22} {:>9} rows", t.table, t.rows)?;
+        }
+        writeln!(w, "the file is unchanged; use the server from now on with --db or ROLLCALL_DB set to its URL")
+    })?;
+    Ok(Outcome::Done)
 }
 
 fn print(out: &Printer, s: &ServerStatus) -> anyhow::Result<Outcome> {

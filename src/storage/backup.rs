@@ -29,7 +29,8 @@ impl Store {
     /// under `key` with its templates sealed for it, while sessions may be writing: the copy is
     /// one read transaction's view. Deleted content is not copied.
     pub fn snapshot_into(&mut self, path: &Path, key: &DatabaseKey) -> Result<()> {
-        super::cipher::export(&mut self.conn, Some(&self.seal), path, key)
+        let super::db::Db::Sqlite(conn) = &mut self.conn else { return Err(StoreError::FileOnly("a backup")) };
+        super::cipher::export(conn, Some(&self.seal), path, key)
     }
 
     /// SQLite's own check of every page and index: `None` when sound, else its first complaint.
@@ -39,7 +40,7 @@ impl Store {
             #[diesel(sql_type = diesel::sql_types::Text)]
             integrity_check: String,
         }
-        let rows: Vec<Check> = diesel::sql_query("PRAGMA integrity_check").load(&mut self.conn)?;
+        let rows: Vec<Check> = diesel::sql_query("PRAGMA integrity_check").load(self.file_connection("SQLite's integrity check")?)?;
         Ok(rows.into_iter().map(|r| r.integrity_check).find(|r| r != "ok"))
     }
 
@@ -65,7 +66,7 @@ impl Store {
     /// The newest schema migration applied (a backup records it; a restore refuses a newer one).
     pub fn schema_version(&mut self) -> Result<String> {
         use diesel_migrations::MigrationHarness;
-        let applied = self.conn.applied_migrations().map_err(|e| StoreError::Other(e.to_string()))?;
+        let applied = super::db::on_backend!(&mut self.conn, |c| c.applied_migrations()).map_err(|e| StoreError::Other(e.to_string()))?;
         Ok(applied.iter().map(|v| v.to_string()).max().unwrap_or_default())
     }
 
@@ -79,7 +80,9 @@ impl Store {
     /// Empty the write-ahead log into the file and close: the file alone is then the database
     /// (before it is replaced by a restore).
     pub fn close_into_file(mut self) -> Result<()> {
-        self.conn.batch_execute("PRAGMA wal_checkpoint(TRUNCATE)")?;
+        if let super::db::Db::Sqlite(conn) = &mut self.conn {
+            conn.batch_execute("PRAGMA wal_checkpoint(TRUNCATE)")?;
+        }
         Ok(())
     }
 }

@@ -108,7 +108,7 @@ pub fn file_state(path: &Path) -> std::io::Result<FileState> {
     })
 }
 
-fn quoted(s: &str) -> String {
+pub(super) fn quoted(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
@@ -338,6 +338,9 @@ impl super::Store {
     /// one step, and only then does the new key replace the old (`Store::open_with` finishes a
     /// rotation killed between those two steps).
     pub fn rotate_key(mut self, keys: &crate::keys::KeyStore, new: &DatabaseKey, actor: &str) -> Result<()> {
+        if self.is_server() {
+            return Err(StoreError::FileOnly("re-encrypting under a new key"));
+        }
         if self.running_sessions()? > 0 {
             return Err(StoreError::Other("a session is taking the roll on this database right now; nothing was changed: stop it (and close the app) first".into()));
         }
@@ -345,7 +348,8 @@ impl super::Store {
         let copy = rotating(&path);
         remove_with_sidecars(&copy);
         keys.keep_pending(new)?;
-        let made = export(&mut self.conn, Some(&self.seal), &copy, new).and_then(|_| verify_copy(&mut self.conn, &copy, new));
+        let super::db::Db::Sqlite(conn) = &mut self.conn else { return Err(StoreError::FileOnly("re-encrypting under a new key")) };
+        let made = export(conn, Some(&self.seal), &copy, new).and_then(|_| verify_copy(conn, &copy, new));
         if let Err(e) = made {
             remove_with_sidecars(&copy);
             keys.drop_pending();

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
-use diesel::sqlite::SqliteConnection;
+use super::db::Db;
 use serde::Serialize;
 
 use super::schema::*;
@@ -57,7 +57,7 @@ pub struct ConsentChange {
     pub templates_deleted: usize,
 }
 
-pub(super) fn events_of(conn: &mut SqliteConnection, rows: &[i32]) -> std::result::Result<HashMap<i32, Vec<ConsentEvent>>, DieselError> {
+pub(super) fn events_of(conn: &mut Db, rows: &[i32]) -> std::result::Result<HashMap<i32, Vec<ConsentEvent>>, DieselError> {
     let mut out: HashMap<i32, Vec<ConsentEvent>> = HashMap::new();
     for chunk in rows.chunks(5000) {
         let found: Vec<ConsentRow> = consent_events::table.filter(consent_events::student_id.eq_any(chunk)).order(consent_events::id).load(conn)?;
@@ -70,19 +70,19 @@ pub(super) fn events_of(conn: &mut SqliteConnection, rows: &[i32]) -> std::resul
 }
 
 /// Of `rows`, those whose consent is usable.
-pub(super) fn with_consent(conn: &mut SqliteConnection, rows: &[i32]) -> std::result::Result<Vec<i32>, DieselError> {
+pub(super) fn with_consent(conn: &mut Db, rows: &[i32]) -> std::result::Result<Vec<i32>, DieselError> {
     let events = events_of(conn, rows)?;
     Ok(rows.iter().copied().filter(|r| events.get(r).is_some_and(|e| consent::state(e).usable())).collect())
 }
 
 /// Why templates may not be stored for this student, or `None` if they may.
-pub(super) fn refusal(conn: &mut SqliteConnection, student: &Student) -> std::result::Result<Option<String>, DieselError> {
+pub(super) fn refusal(conn: &mut Db, student: &Student) -> std::result::Result<Option<String>, DieselError> {
     let events = events_of(conn, &[student.id])?.remove(&student.id).unwrap_or_default();
     Ok(consent::refusal(&student.student_id, &student.name(), &events))
 }
 
 /// Record one event in the caller's transaction: the event, the templates it ends, the audit entry.
-pub(super) fn record(conn: &mut SqliteConnection, student: &Student, event: &ConsentEvent) -> std::result::Result<ConsentChange, DieselError> {
+pub(super) fn record(conn: &mut Db, student: &Student, event: &ConsentEvent) -> std::result::Result<ConsentChange, DieselError> {
     let mut events = events_of(conn, &[student.id])?.remove(&student.id).unwrap_or_default();
     let before = consent::state(&events);
     diesel::insert_into(consent_events::table)

@@ -1,4 +1,6 @@
-//! The database: SQLite through diesel, in one file. Only this module talks to diesel.
+//! The database: SQLite through diesel, in one file, or a school's PostgreSQL server given by
+//! its `postgres://` address (`server`, `db`: the same queries on both). Only this module talks
+//! to diesel.
 //!
 //! Every write is its own transaction (a mark is committed the moment it is made, so a crash or
 //! a killed process loses nothing already marked); WAL journaling lets reports read while a
@@ -15,29 +17,33 @@
 mod backup;
 pub mod cipher;
 mod consent;
+mod db;
 mod people;
 mod register;
 mod schema;
 pub mod server;
+mod server_copy;
 mod staff;
 mod timetable;
 
 use std::path::{Path, PathBuf};
 
 use chrono::{Local, NaiveDate, NaiveDateTime, NaiveTime};
-use diesel::connection::SimpleConnection;
+use diesel::connection::{SimpleConnection, TransactionManager};
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use serde::Serialize;
 
+use db::{on_backend, Db};
 use schema::*;
 
 use crate::keys::{DatabaseKey, KeyStore};
 
 pub use backup::Contents;
 pub use consent::ConsentChange;
+pub use server_copy::{CopiedTable, ServerCopy};
 pub use people::{GalleryEntry, Membership, RosterChange, RosterChanges, RosterConsent, RosterEntry, RosterOptions, StudentEntry, Template, TemplateInfo};
 pub use register::{LessonSlot, MarkOutcome, PurgeCounts, PurgeCutoffs, SessionOpening, Sighting, StaleSessions};
 pub use staff::{AccountInfo, AccountRow, FailedSignIn};
@@ -59,8 +65,10 @@ pub enum StoreError {
     NotAFile(PathBuf),
     #[error("the database {database} was written by a newer Rollcall (schema {version}): use that version or a newer one; nothing was changed")]
     NewerSchema { database: String, version: String },
-    #[error("a database server was given as the database: this version keeps sessions, rosters and reports in a database file on this PC (give a file path with --db, or none); only `rollcall server check` and `rollcall server prepare` use a server so far")]
-    ServerRegisterNotYet,
+    #[error("{0} works on a database file on this PC, not on a school's server: on the server, the school's IT uses PostgreSQL's own tools (pg_dump for backups)")]
+    FileOnly(&'static str),
+    #[error("the database server {server} does not hold Rollcall's tables yet, or holds an older schema, and this user may not change it ({reason}): the owner of the database runs `rollcall server prepare URL` once (README, \"A school's server\")")]
+    ServerNotPrepared { server: String, reason: String },
     #[error("not a database server's address: {0}")]
     BadServerUrl(String),
     #[error("the database server {server} refused the user {user}: wrong user name or password (check the address given with --db or ROLLCALL_DB); nothing was written")]
@@ -75,6 +83,8 @@ pub enum StoreError {
     ServerOther { server: String, reason: String },
     #[error("the database is busy (another Rollcall is writing to it); try again in a moment")]
     Locked,
+    #[error("the connection to the database server was lost ({0}); what could not be written is kept and written when it is back")]
+    ServerLost(String),
     #[error("the database is read-only ({0}); check the file's permissions or choose another with --db")]
     ReadOnly(String),
     #[error("the disk is full: nothing was lost, but nothing more can be saved until space is freed")]
@@ -106,13 +116,19 @@ pub enum StoreError {
 
 impl StoreError {
     /// Busy now, free in a moment: worth retrying (the live roll queues such writes).
+    /// A school's server that went away counts too: the roll keeps its marks until it is back.
     pub fn is_busy(&self) -> bool {
-        matches!(self, StoreError::Locked)
+        matches!(self, StoreError::Locked | StoreError::ServerLost(_))
     }
 }
 
 impl From<DieselError> for StoreError {
     fn from(e: DieselError) -> Self {
+        // A transaction cut off by a lost connection leaves diesel's bookkeeping broken; the
+        // connection is replaced by `revive`.
+        if matches!(e, DieselError::BrokenTransactionManager) {
+            return StoreError::ServerLost("a transaction was cut off".into());
+        }
         classify(&e.to_string()).unwrap_or_else(|| StoreError::Other(e.to_string()))
     }
 }
@@ -126,12 +142,22 @@ impl From<diesel::ConnectionError> for StoreError {
 /// SQLite reports these conditions as messages; turn them into errors a user can act on.
 fn classify(message: &str) -> Option<StoreError> {
     let m = message.to_ascii_lowercase();
-    if m.contains("database is locked") || m.contains("database is busy") {
+    if m.contains("database is locked") || m.contains("database is busy") || m.contains("lock timeout") {
         Some(StoreError::Locked)
     } else if m.contains("readonly") || m.contains("read-only") {
         Some(StoreError::ReadOnly(message.to_string()))
     } else if m.contains("database or disk is full") {
         Some(StoreError::DiskFull)
+    } else if m.contains("server closed the connection")
+        || m.contains("no connection to the server")
+        || m.contains("terminating connection")
+        || m.contains("connection to server")
+        || m.contains("the database system is shutting down")
+        || m.contains("the database system is starting up")
+        || m.contains("could not receive data from server")
+        || m.contains("could not send data to server")
+    {
+        Some(StoreError::ServerLost(message.lines().next().unwrap_or_default().trim().to_string()))
     } else if m.contains("disk i/o error") {
         // A full disk often surfaces as an I/O error (e.g. when the WAL cannot grow).
         Some(StoreError::DiskIo)
@@ -254,8 +280,15 @@ pub struct AuditEntry {
 }
 
 pub struct Store {
-    conn: SqliteConnection,
+    conn: Db,
+    /// The database file; for a server, its address without the password (for display only).
     path: PathBuf,
+    /// The server's address, password included, for `location` (None for a file).
+    server: Option<server::ServerUrl>,
+    /// When `revive` last looked at the server's connection.
+    revived_at: Option<std::time::Instant>,
+    /// The busy timeout set last (a new server connection gets it again).
+    busy_timeout_ms: u32,
     created: bool,
     /// Seals and opens the face templates under this database's key.
     seal: cipher::TemplateSeal,
@@ -359,6 +392,33 @@ pub(crate) fn owner_alive(owner: &str) -> Option<bool> {
     }
 }
 
+/// Where a register is kept: a file on this PC, or a school's server. `Display` never shows a
+/// server's password.
+#[derive(Clone, Debug)]
+pub enum Location {
+    File(PathBuf),
+    Server(server::ServerUrl),
+}
+
+impl Location {
+    /// Open it as `Store::open` would (the key from the environment).
+    pub fn open(&self) -> Result<Store> {
+        match self {
+            Location::File(path) => Store::open(path),
+            Location::Server(url) => Store::open_server(url, &KeyStore::from_env()),
+        }
+    }
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::File(path) => write!(f, "{}", path.display()),
+            Location::Server(url) => write!(f, "postgres://{url}"),
+        }
+    }
+}
+
 impl Store {
     /// The database in the OS's app-data folder (e.g. `~/.local/share/rollcall/rollcall.sqlite3`,
     /// `%APPDATA%\Rollcall\data\` on Windows, `~/Library/Application Support/org.rollcall.Rollcall/`).
@@ -380,8 +440,91 @@ impl Store {
     /// Open (creating the file if needed) and bring the schema up to date, with the key kept
     /// where the environment says (`keys::KeyStore::from_env`). The folder must exist: a
     /// mistyped path is an error, not a new empty register.
+    ///
+    /// A `postgres://` URL instead of a path opens the school's server (`open_server`).
     pub fn open(path: &Path) -> Result<Store> {
+        if let Some(url) = path.to_str().filter(|s| server::ServerUrl::is_server(s)) {
+            return Self::open_server(&server::ServerUrl::parse(url)?, &KeyStore::from_env());
+        }
         Self::open_with(path, &KeyStore::from_env())
+    }
+
+    /// Open the register on a school's PostgreSQL server: its version checked, its schema
+    /// brought up to date if this user may (else `ServerNotPrepared`), a database of a newer
+    /// Rollcall refused. Face templates are sealed under the key in `keys`: every PC of a school
+    /// must hold the same key to recognise the students the office enrolled.
+    pub fn open_server(url: &server::ServerUrl, keys: &KeyStore) -> Result<Store> {
+        let mut server = server::Server::connect(url)?;
+        match server.schema()? {
+            server::SchemaState::Current => {}
+            _ => {
+                server.prepare().map_err(|e| match e {
+                    StoreError::Other(reason) if reason.contains("permission denied") || reason.contains("must be owner") => {
+                        StoreError::ServerNotPrepared { server: url.to_string(), reason }
+                    }
+                    e => e,
+                })?;
+            }
+        }
+        let key = keys.load_or_create()?;
+        let mut store = Store {
+            conn: Db::Postgres(server.into_connection()),
+            path: PathBuf::from(format!("postgres://{url}")),
+            server: Some(url.clone()),
+            revived_at: None,
+            busy_timeout_ms: DEFAULT_BUSY_TIMEOUT_MS,
+            created: false,
+            seal: cipher::TemplateSeal::for_key(&key),
+        };
+        store.set_busy_timeout(DEFAULT_BUSY_TIMEOUT_MS)?;
+        if let Err(e) = store.close_stale_sessions() {
+            tracing::warn!(error = %e, "could not close the sessions of killed runs now");
+        }
+        Ok(store)
+    }
+
+    /// Where this store's database is, for opening it again (another thread's connection).
+    pub fn location(&self) -> Location {
+        match &self.server {
+            Some(url) => Location::Server(url.clone()),
+            None => Location::File(self.path.clone()),
+        }
+    }
+
+    /// After the server went away: if the connection is dead, make a new one (at most once a
+    /// second; `ServerLost` while the server is still away). A file needs nothing.
+    pub fn revive(&mut self) -> Result<()> {
+        let Some(url) = self.server.clone() else { return Ok(()) };
+        if self.revived_at.is_some_and(|t| t.elapsed() < std::time::Duration::from_secs(1)) {
+            return Ok(());
+        }
+        self.revived_at = Some(std::time::Instant::now());
+        let broken = <Db as diesel::Connection>::TransactionManager::is_broken_transaction_manager(&mut self.conn);
+        if !broken && diesel::sql_query("SELECT 1").execute(&mut self.conn).is_ok() {
+            return Ok(());
+        }
+        // Still away (down, restarting, unreachable): keep waiting. A refusal is not waited out.
+        let fresh = server::Server::connect(&url).map_err(|e| match e {
+            StoreError::ServerUnreachable { reason, .. } | StoreError::ServerOther { reason, .. } => StoreError::ServerLost(reason),
+            e => e,
+        })?;
+        self.conn = Db::Postgres(fresh.into_connection());
+        self.set_busy_timeout(self.busy_timeout_ms)?;
+        tracing::info!(server = %url, "the connection to the database server is back");
+        Ok(())
+    }
+
+    /// Whether this store is a school's server rather than a file on this PC.
+    pub fn is_server(&self) -> bool {
+        self.conn.is_server()
+    }
+
+    /// The SQLite connection, for what only a file has (its key, journal and backups).
+    fn file_connection(&mut self, what: &'static str) -> Result<&mut SqliteConnection> {
+        match &mut self.conn {
+            Db::Sqlite(c) => Ok(c),
+            Db::Postgres(_) => Err(StoreError::FileOnly(what)),
+        }
     }
 
     /// Open with the key kept in `keys`: a new database gets a new key; an earlier version's
@@ -426,9 +569,6 @@ impl Store {
     }
 
     fn check_location(path: &Path) -> Result<()> {
-        if path.to_str().is_some_and(server::ServerUrl::is_server) {
-            return Err(StoreError::ServerRegisterNotYet);
-        }
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             if dir.exists() && !dir.is_dir() {
                 return Err(StoreError::FolderIsFile { path: path.to_path_buf(), folder: dir.to_path_buf() });
@@ -478,7 +618,7 @@ impl Store {
             tracing::warn!(table = %v.table, count = violations.len(), "rows pointing at missing rows (kept as they are)");
         }
         conn.batch_execute("PRAGMA foreign_keys = ON")?;
-        let mut store = Store { conn, path: path.to_path_buf(), created, seal: cipher::TemplateSeal::for_key(key) };
+        let mut store = Store { conn: Db::Sqlite(conn), path: path.to_path_buf(), server: None, revived_at: None, busy_timeout_ms: DEFAULT_BUSY_TIMEOUT_MS, created, seal: cipher::TemplateSeal::for_key(key) };
         match store.close_stale_sessions() {
             Ok(s) if s.closed + s.removed > 0 => {
                 tracing::info!(closed = s.closed, removed = s.removed, "sessions of killed runs closed")
@@ -517,22 +657,36 @@ impl Store {
         self.created
     }
 
-    /// The database file and the files SQLite keeps beside it: nothing may be written over these.
-    pub fn files(&self) -> [PathBuf; 3] {
-        [self.path.clone(), sidecar(&self.path, "-wal"), sidecar(&self.path, "-shm")]
+    /// The database file and the files SQLite keeps beside it: nothing may be written over these
+    /// (none for a server).
+    pub fn files(&self) -> Vec<PathBuf> {
+        if self.is_server() {
+            return Vec::new();
+        }
+        vec![self.path.clone(), sidecar(&self.path, "-wal"), sidecar(&self.path, "-shm")]
     }
 
     /// How long a write waits for another writer before it reports `Locked`. The live roll keeps
     /// this short and queues what it could not write, so a long import never stalls the camera.
     pub fn set_busy_timeout(&mut self, ms: u32) -> Result<()> {
-        self.conn.batch_execute(&format!("PRAGMA busy_timeout = {ms}"))?;
+        self.busy_timeout_ms = ms;
+        match &mut self.conn {
+            Db::Sqlite(c) => c.batch_execute(&format!("PRAGMA busy_timeout = {ms}"))?,
+            // A row another PC is writing is waited for this long; then `Locked`, as on a file.
+            // A server that is away gets it again when `revive` reconnects.
+            Db::Postgres(c) => match c.batch_execute(&format!("SET lock_timeout = {ms}")).map_err(StoreError::from) {
+                Err(StoreError::ServerLost(_)) => {}
+                other => other?,
+            },
+        }
         Ok(())
     }
 
     /// Copy the write-ahead log into the database and empty it, so that pages a deletion
     /// overwrote do not survive as older copies in the log.
     fn truncate_wal(&mut self) {
-        if let Err(e) = self.conn.batch_execute("PRAGMA wal_checkpoint(TRUNCATE)") {
+        let Db::Sqlite(conn) = &mut self.conn else { return };
+        if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(TRUNCATE)") {
             tracing::warn!(error = %e, "could not empty the write-ahead log now (another program is reading)");
         }
     }
@@ -544,12 +698,12 @@ impl Store {
     }
 
     pub fn set_setting(&mut self, key: &str, value: &str) -> Result<()> {
-        diesel::insert_into(settings::table)
+        on_backend!(&mut self.conn, |c| diesel::insert_into(settings::table)
             .values((settings::key.eq(key), settings::value.eq(value)))
             .on_conflict(settings::key)
             .do_update()
             .set(settings::value.eq(value))
-            .execute(&mut self.conn)?;
+            .execute(c))?;
         Ok(())
     }
 }
@@ -571,7 +725,7 @@ struct Audit<'a> {
 }
 
 impl Audit<'_> {
-    fn write(self, conn: &mut SqliteConnection) -> std::result::Result<(), DieselError> {
+    fn write(self, conn: &mut Db) -> std::result::Result<(), DieselError> {
         diesel::insert_into(audit_log::table)
             .values((
                 audit_log::at.eq(now()),

@@ -10,7 +10,7 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::{Local, NaiveDate, NaiveTime};
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
-use diesel::sqlite::SqliteConnection;
+use super::db::Db;
 use serde::Serialize;
 
 use super::schema::*;
@@ -302,7 +302,7 @@ impl Store {
     /// students of the file's classes who are not in it listed (and, with `remove_missing`,
     /// taken off those classes from today).
     pub fn apply_roster(&mut self, entries: &[RosterEntry], options: RosterOptions, actor: &str) -> Result<RosterChanges> {
-        let work = |conn: &mut SqliteConnection| -> std::result::Result<RosterChanges, DieselError> {
+        let work = |conn: &mut Db| -> std::result::Result<RosterChanges, DieselError> {
             let day = today();
             let classes: HashMap<String, i32> = classes::table.select((classes::name, classes::id)).load::<(String, i32)>(conn)?.into_iter().collect();
             let class_names: HashMap<i32, String> = classes.iter().map(|(n, id)| (*id, n.clone())).collect();
@@ -404,7 +404,8 @@ impl Store {
                         )
                     })
                     .collect();
-                diesel::insert_into(students::table).values(&rows).execute(conn)?;
+                // Many rows in one statement: a backend's own dialect (DEFAULT differs).
+                super::db::on_backend!(conn, |c| diesel::insert_into(students::table).values(&rows).execute(c))?;
             }
             if !changes.added.is_empty() {
                 let ids: HashMap<String, i32> = students::table.select((students::student_id, students::id)).load::<(String, i32)>(conn)?.into_iter().collect();
@@ -420,7 +421,7 @@ impl Store {
                             (memberships::student_id.eq(sid), memberships::class_id.eq(class_id), memberships::joined_on.eq(joined(class_id)))
                         })
                         .collect();
-                    diesel::insert_into(memberships::table).values(&rows).execute(conn)?;
+                    super::db::on_backend!(conn, |c| diesel::insert_into(memberships::table).values(&rows).execute(c))?;
                 }
             }
             for (row, e) in renames {
@@ -741,7 +742,7 @@ fn join(classes: &BTreeSet<String>) -> String {
     classes.iter().cloned().collect::<Vec<_>>().join(", ")
 }
 
-fn leave(conn: &mut SqliteConnection, m: Membership, day: NaiveDate) -> std::result::Result<(), DieselError> {
+fn leave(conn: &mut Db, m: Membership, day: NaiveDate) -> std::result::Result<(), DieselError> {
     let left = m.joined_on.map_or(day, |j| j.max(day));
     diesel::update(memberships::table.find(m.id)).set(memberships::left_on.eq(Some(left))).execute(conn)?;
     Ok(())

@@ -8,7 +8,7 @@
 use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
-use diesel::sqlite::SqliteConnection;
+use super::db::Db;
 use serde::Serialize;
 
 use super::schema::*;
@@ -116,13 +116,14 @@ impl Store {
                     .first(conn)
                     .optional()?
                 {
-                    let session = diesel::update(sessions::table.find(s.id))
+                    // Returning a whole row: each backend's own dialect.
+                    let session = super::db::on_backend!(conn, |c| diesel::update(sessions::table.find(s.id))
                         .set((sessions::closed_at.eq(None::<NaiveDateTime>), sessions::heartbeat_at.eq(Some(t)), sessions::owner.eq(Some(&owner))))
                         .returning(Session::as_returning())
-                        .get_result(conn)?;
+                        .get_result(c))?;
                     return Ok((session, SessionOpening { created: false, previous_closed_at: s.closed_at }));
                 }
-                let session = diesel::insert_into(sessions::table)
+                let session = super::db::on_backend!(conn, |c| diesel::insert_into(sessions::table)
                     .values((
                         sessions::class_id.eq(class.id),
                         sessions::date.eq(date),
@@ -136,7 +137,7 @@ impl Store {
                         sessions::owner.eq(Some(&owner)),
                     ))
                     .returning(Session::as_returning())
-                    .get_result(conn)?;
+                    .get_result(c))?;
                 Ok((session, SessionOpening { created: true, previous_closed_at: None }))
             })
             .map_err(Into::into)
@@ -436,7 +437,7 @@ impl Store {
     // ---- mood --------------------------------------------------------------------------
 
     pub fn save_mood(&mut self, session_id: i32, student_row: i32, samples: i32, dominant: &str, distribution_json: &str) -> Result<()> {
-        diesel::insert_into(mood_summaries::table)
+        super::db::on_backend!(&mut self.conn, |c| diesel::insert_into(mood_summaries::table)
             .values((
                 mood_summaries::session_id.eq(session_id),
                 mood_summaries::student_id.eq(student_row),
@@ -447,7 +448,7 @@ impl Store {
             .on_conflict((mood_summaries::session_id, mood_summaries::student_id))
             .do_update()
             .set((mood_summaries::samples.eq(samples), mood_summaries::dominant.eq(dominant), mood_summaries::distribution.eq(distribution_json)))
-            .execute(&mut self.conn)?;
+            .execute(c))?;
         Ok(())
     }
 
@@ -535,7 +536,7 @@ impl Store {
     /// `action` names the run in the audit log: "purge" (the whole policy; `last_purge` finds it)
     /// or "purge_leavers" (only students who just left).
     pub fn purge(&mut self, cut: &PurgeCutoffs, dry_run: bool, actor: &str, action: &'static str) -> Result<PurgeCounts> {
-        let work = |conn: &mut SqliteConnection| -> std::result::Result<PurgeCounts, DieselError> {
+        let work = |conn: &mut Db| -> std::result::Result<PurgeCounts, DieselError> {
             let mut counts = PurgeCounts::default();
             // Students who left: no current membership, and the last one ended before the cutoff.
             let memberships: Vec<(i32, Option<NaiveDate>)> = memberships::table.select((memberships::student_id, memberships::left_on)).load(conn)?;

@@ -193,6 +193,15 @@ impl Server {
         Ok(ServerStatus { server: self.url.to_string(), version: self.version.clone(), schema, applied_now })
     }
 
+    /// The connection, for the register (`Store::open_server`).
+    pub(crate) fn into_connection(self) -> PgConnection {
+        self.conn
+    }
+
+    pub(crate) fn connection_mut(&mut self) -> &mut PgConnection {
+        &mut self.conn
+    }
+
     #[cfg(test)]
     pub(crate) fn connection(&mut self) -> &mut PgConnection {
         &mut self.conn

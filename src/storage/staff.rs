@@ -7,6 +7,8 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use super::schema::*;
+
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 use super::{now, Audit, Result, Store, StoreError};
 
 /// An account as stored (never leaves the core with its hash: see `crate::accounts::Account`).
@@ -53,7 +55,8 @@ impl Store {
 
     /// The account of this name (names compare without case).
     pub fn account(&mut self, name: &str) -> Result<Option<AccountRow>> {
-        Ok(accounts::table.filter(accounts::name.eq(name)).select(AccountRow::as_select()).first(&mut self.conn).optional()?)
+        // Names are matched regardless of case, as the unique key compares them on both backends.
+        Ok(accounts::table.filter(lower(accounts::name).eq(lower(name))).select(AccountRow::as_select()).first(&mut self.conn).optional()?)
     }
 
     /// The names of the classes an account teaches.
@@ -74,10 +77,10 @@ impl Store {
                 return Err(StoreError::Other("an account was created meanwhile: sign in with it".into()));
             }
             let ids = class_ids(conn, classes_taught)?;
-            let row: AccountRow = diesel::insert_into(accounts::table)
+            let row: AccountRow = super::db::on_backend!(conn, |c| diesel::insert_into(accounts::table)
                 .values((accounts::name.eq(name), accounts::role.eq(role), accounts::password_hash.eq(password_hash), accounts::created_at.eq(now())))
                 .returning(AccountRow::as_returning())
-                .get_result(conn)
+                .get_result(c))
                 .map_err(|e| match e {
                     diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => StoreError::Other(format!("an account named {name:?} exists already")),
                     e => e.into(),
@@ -151,16 +154,17 @@ impl Store {
                 return Ok(FailedSignIn { failures: 0, locked_until: None });
             };
             let lock_at = now() + lock_for;
-            let (failures, locked_until): (i32, Option<NaiveDateTime>) = diesel::sql_query(
-                "UPDATE accounts SET failed_sign_ins = failed_sign_ins + 1, \
-                 locked_until = CASE WHEN failed_sign_ins + 1 >= ? THEN ? ELSE locked_until END \
-                 WHERE id = ? RETURNING failed_sign_ins, locked_until",
-            )
-            .bind::<diesel::sql_types::Integer, _>(lock_after)
-            .bind::<diesel::sql_types::Timestamp, _>(lock_at)
-            .bind::<diesel::sql_types::Integer, _>(id)
-            .get_result::<FailedRow>(conn)
-            .map(|r| (r.failed_sign_ins, r.locked_until))?;
+            // One statement counts the failure (the row stays locked to this transaction), a
+            // second sets the lock if this was the failure too many.
+            let failures: i32 = diesel::update(accounts::table.find(id))
+                .set(accounts::failed_sign_ins.eq(accounts::failed_sign_ins + 1))
+                .returning(accounts::failed_sign_ins)
+                .get_result(conn)?;
+            let locked_until: Option<NaiveDateTime> = if failures >= lock_after {
+                diesel::update(accounts::table.find(id)).set(accounts::locked_until.eq(lock_at)).returning(accounts::locked_until).get_result(conn)?
+            } else {
+                accounts::table.find(id).select(accounts::locked_until).first(conn)?
+            };
             let reason = match locked_until {
                 Some(until) if failures >= lock_after => format!("wrong password ({failures} in a row): locked until {}", until.format("%H:%M")),
                 _ => format!("wrong password ({failures} in a row, {front_end})"),
@@ -171,15 +175,7 @@ impl Store {
     }
 }
 
-#[derive(QueryableByName)]
-struct FailedRow {
-    #[diesel(sql_type = diesel::sql_types::Integer)]
-    failed_sign_ins: i32,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamp>)]
-    locked_until: Option<NaiveDateTime>,
-}
-
-fn class_ids(conn: &mut SqliteConnection, names: &[String]) -> Result<Vec<i32>> {
+fn class_ids(conn: &mut super::db::Db, names: &[String]) -> Result<Vec<i32>> {
     names
         .iter()
         .map(|n| classes::table.filter(classes::name.eq(n)).select(classes::id).first(conn).optional()?.ok_or_else(|| StoreError::UnknownClass(n.clone())))

@@ -5,7 +5,7 @@
 
 use chrono::{NaiveTime, Weekday};
 use diesel::prelude::*;
-use diesel::sqlite::SqliteConnection;
+use super::db::Db;
 use serde::Serialize;
 
 use super::schema::*;
@@ -174,12 +174,12 @@ impl Store {
     }
 }
 
-fn class_id(conn: &mut SqliteConnection, name: &str) -> Result<i32> {
+fn class_id(conn: &mut Db, name: &str) -> Result<i32> {
     classes::table.filter(classes::name.eq(name)).select(classes::id).first(conn).optional()?.ok_or_else(|| StoreError::UnknownClass(name.to_string()))
 }
 
 /// One row of the timetable: a class's lesson, or the entrance's hours.
-fn insert_lesson(conn: &mut SqliteConnection, l: &Lesson) -> Result<()> {
+fn insert_lesson(conn: &mut Db, l: &Lesson) -> Result<()> {
     let (day, start, end) = (l.weekday.number_from_monday() as i32, l.start.format("%H:%M").to_string(), l.end.format("%H:%M").to_string());
     if l.is_entrance() {
         diesel::insert_into(entrance_hours::table)

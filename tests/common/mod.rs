@@ -34,13 +34,47 @@ pub const TEACHER_PASSWORD: &str = "teacher password for tests";
 /// key in a private key file of its own, `keys/rollcall.key` (a test machine has no credential store).
 pub struct Env {
     pub dir: tempfile::TempDir,
+    /// The school's register on the test PostgreSQL server instead of a file (`Env::on_server`).
+    pub server: Option<String>,
 }
 
 impl Env {
     pub fn new() -> Env {
+        Env::on_file()
+    }
+    /// A school whose register is a file (whatever `new` may become).
+    pub fn on_file() -> Env {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("school")).unwrap();
-        Env { dir }
+        Env { dir, server: None }
+    }
+    /// A school whose register is a new, empty database of its own on the throw-away PostgreSQL
+    /// server `scripts/test.sh` starts (`ROLLCALL_TEST_POSTGRES`, its superuser URL).
+    pub fn on_server(name: &str) -> Env {
+        use diesel::connection::SimpleConnection;
+        use diesel::Connection;
+        let admin = std::env::var("ROLLCALL_TEST_POSTGRES")
+            .expect("ROLLCALL_TEST_POSTGRES is not set: scripts/test.sh starts a PostgreSQL server for these tests (or scripts/pg-cluster.sh start DIR)");
+        let db = format!("rollcall_{name}_{}", std::process::id());
+        let mut conn = diesel::pg::PgConnection::establish(&admin).expect("the test server answers");
+        conn.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")).unwrap();
+        conn.batch_execute(&format!("CREATE DATABASE {db}")).unwrap();
+        let mut url = url::Url::parse(&admin).unwrap();
+        url.set_path(&db);
+        Env::on_server_url(url.as_str())
+    }
+    /// A school on a database made beforehand, by its URL.
+    pub fn on_server_url(url: &str) -> Env {
+        let mut env = Env::on_file();
+        env.server = Some(url.to_string());
+        env
+    }
+    /// Where the register is, as `--db`/`ROLLCALL_DB` takes it: the file, or the server's URL.
+    pub fn location(&self) -> std::ffi::OsString {
+        match &self.server {
+            Some(url) => url.into(),
+            None => self.db().into(),
+        }
     }
     pub fn db(&self) -> PathBuf {
         self.dir.path().join("school").join("rollcall.sqlite3")
@@ -65,7 +99,7 @@ impl Env {
     /// What a process started by hand needs to work on this school: database, key, account.
     pub fn vars(&self) -> Vec<(&'static str, std::ffi::OsString)> {
         vec![
-            ("ROLLCALL_DB", self.db().into()),
+            ("ROLLCALL_DB", self.location()),
             ("ROLLCALL_KEY_FILE", self.key_file().into()),
             ("ROLLCALL_USER", OFFICE.into()),
             ("ROLLCALL_PASSWORD", OFFICE_PASSWORD.into()),
@@ -82,7 +116,10 @@ impl Env {
     }
     /// The store, opened as the CLI opens it.
     pub fn store(&self) -> rollcall::storage::Store {
-        rollcall::storage::Store::open_with(&self.db(), &self.keys()).unwrap()
+        match &self.server {
+            Some(url) => rollcall::storage::Store::open_server(&rollcall::storage::server::ServerUrl::parse(url).unwrap(), &self.keys()).unwrap(),
+            None => rollcall::storage::Store::open_with(&self.db(), &self.keys()).unwrap(),
+        }
     }
     /// A bare SQL connection to the encrypted database (for checks the CLI cannot make).
     pub fn sql(&self) -> diesel::sqlite::SqliteConnection {
@@ -119,7 +156,11 @@ pub fn with_consent(csv: &str) -> String {
 
 /// Import the roster and enrol the two reference people of the clip.
 pub fn enrolled_stage(d: &Path) -> Env {
-    let env = Env::new();
+    enrol_stage(Env::new(), d)
+}
+
+/// `enrolled_stage` in a school made beforehand (on a server, say).
+pub fn enrol_stage(env: Env, d: &Path) -> Env {
     let roster = env.write("roster.csv", ROSTER);
     env.cmd().args(["roster", "import"]).arg(&roster).assert().success();
     let refs = d.join("video_hamilton/reference");
