@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Set everything up (idempotent) and run the whole test suite:
 #  1. the core: every benchmark once in test mode, unit tests, integration tests on real faces
-#     from ../shared/datasets (ROLLCALL_DATASETS overrides), the CLI end to end; the storage
-#     tests of a school's server against a throw-away PostgreSQL (scripts/pg-cluster.sh);
+#     from ../shared/datasets (ROLLCALL_DATASETS overrides), the CLI end to end; the storage,
+#     attendance and CLI tests again with their registers on a throw-away PostgreSQL
+#     (scripts/pg-cluster.sh), and the tests of a school's server there;
 #  2. the UI: type check, vitest component tests, the built UI in headless Chromium (IPC mocked);
 #  3. the desktop app: built once with its .deb/.rpm, the packages checked (the unpacked app loads
 #     its bundled engine), the .deb installed on a clean Debian root where both self-tests must
@@ -30,8 +31,14 @@ ROLLCALL_TEST_POSTGRES="$(bash scripts/pg-cluster.sh start "$PG_DIR/pg")"
 export ROLLCALL_TEST_POSTGRES
 
 step "core: benchmarks (test mode), unit, integration and CLI tests"
-cargo test --release -p rollcall --benches
+# The sizing bench's test mode makes its small district on the file and on the test server too.
+ROLLCALL_BENCH_POSTGRES="$ROLLCALL_TEST_POSTGRES" cargo test --release -p rollcall --benches
 cargo test --release -p rollcall --lib --bins --tests
+
+step "core again with every test school's register on the PostgreSQL server"
+# The storage, attendance and CLI tests a second time (tests about the file itself keep a file).
+ROLLCALL_TEST_BACKEND=postgres cargo test --release -p rollcall \
+  --test attendance --test register --test privacy --test security --test lessons --test timetable --test cli --test serve
 cargo build --release -p rollcall --bin rollcall
 
 step "UI: type check, component tests, headless Chromium with the IPC mocked"

@@ -287,17 +287,15 @@ fn an_xlsx_roster_from_the_office_imports_like_a_csv() {
 
 #[test]
 fn a_locked_database_is_reported_and_nothing_is_lost_when_it_frees() {
-    use diesel::connection::SimpleConnection;
     let env = Env::new();
     let roster = env.write("roster.csv", "student_id,first_name,last_name,class\nS1,A,B,7B\n");
     env.cmd().args(["roster", "import"]).arg(&roster).assert().success();
     // Another program holds the write lock.
-    let mut other = env.sql();
-    other.batch_execute("BEGIN EXCLUSIVE").unwrap();
+    let other = env.hold_write_lock();
     let args = ["override", "--class", "7B", "--date", "today", "--student", "S1", "--status", "excused", "--reason", "trip"];
     let out = env.cmd().args(args).assert().failure().get_output().stderr.clone();
     assert!(String::from_utf8_lossy(&out).contains("database is busy"), "{}", String::from_utf8_lossy(&out));
-    other.batch_execute("ROLLBACK").unwrap();
+    other.release();
     env.cmd().args(args).assert().success();
     let report = env.json(&["report", "--class", "7B", "--date", "today"]);
     assert_eq!(status_of(&report, "S1"), "excused");
@@ -351,7 +349,7 @@ fn a_full_disk_is_reported_and_committed_data_survives() {
 
 #[test]
 fn a_read_only_database_is_reported_and_its_marks_stay_readable() {
-    let env = Env::new();
+    let env = Env::on_file();
     let roster = env.write("roster.csv", "student_id,first_name,last_name,class\nS1,A,B,7B\nS2,C,D,7B\n");
     env.cmd().args(["roster", "import"]).arg(&roster).assert().success();
     env.cmd().args(["override", "--class", "7B", "--date", "2026-11-02", "--student", "S1", "--status", "excused", "--reason", "kept"]).assert().success();

@@ -10,7 +10,7 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
-use common::{contains, datasets, enrolled_stage, fails, students_of, Env};
+use common::{contains, datasets, enrol_stage, fails, students_of, Env};
 
 use serde_json::Value;
 
@@ -31,7 +31,7 @@ fn state(env: &Env) -> (Value, Value, Value) {
 #[test]
 fn a_backup_restores_exactly_what_it_held_and_keeps_the_replaced_database() {
     let Some(d) = datasets() else { return };
-    let env = enrolled_stage(&d);
+    let env = enrol_stage(Env::on_file(), &d);
     env.cmd().args(["run", "--class", "Stage", "--max-frames", "120", "--source"]).arg(d.join(CLIP)).assert().success();
     env.cmd().args(["override", "--class", "Stage", "--date", "today", "--student", "ABS", "--status", "excused", "--reason", "dentist"]).assert().success();
     let before = state(&env);
@@ -69,7 +69,7 @@ fn a_backup_restores_exactly_what_it_held_and_keeps_the_replaced_database() {
     assert_eq!((log.last().unwrap()["action"].as_str(), log.last().unwrap()["actor"].as_str()), (Some("restore"), Some(common::OFFICE)));
     // The replaced database is kept, as it was.
     let aside = restored["replaced_kept_at"].as_str().unwrap();
-    let kept = Env::new();
+    let kept = Env::on_file();
     std::fs::copy(aside, kept.db()).unwrap();
     // Encrypted under this PC's key: it opens with that key.
     std::fs::create_dir_all(kept.key_file().parent().unwrap()).unwrap();
@@ -81,7 +81,7 @@ fn a_backup_restores_exactly_what_it_held_and_keeps_the_replaced_database() {
 #[test]
 fn a_backup_taken_while_the_clip_is_recorded_restores_to_a_consistent_register() {
     let Some(d) = datasets() else { return };
-    let env = enrolled_stage(&d);
+    let env = enrol_stage(Env::on_file(), &d);
     let mut run = std::process::Command::new(assert_cmd::cargo::cargo_bin("rollcall"))
         .envs(env.vars())
         .args(["run", "--class", "Stage", "--source"])
@@ -96,7 +96,7 @@ fn a_backup_taken_while_the_clip_is_recorded_restores_to_a_consistent_register()
     let still_running = run.try_wait().unwrap().is_none();
     assert!(run.wait().unwrap().success());
     // Restored on another computer (a new database path).
-    let other = Env::new();
+    let other = Env::on_file();
     with_pass(&other, PASS).arg("restore").arg(&file).assert().success();
     let report = other.json(&["report", "--class", "Stage", "--date", "today"]);
     assert_eq!(students_of(&report).len(), 3);
@@ -107,7 +107,7 @@ fn a_backup_taken_while_the_clip_is_recorded_restores_to_a_consistent_register()
 
 #[test]
 fn a_wrong_passphrase_or_a_damaged_or_foreign_file_changes_nothing() {
-    let env = Env::new();
+    let env = Env::on_file();
     let roster = env.write("roster.csv", "student_id,first_name,last_name,class\nS1,Ada,Lovelace,7B\n");
     env.cmd().args(["roster", "import"]).arg(&roster).assert().success();
     let file = env.dir.path().join("b.rcbackup");
@@ -147,7 +147,7 @@ fn a_wrong_passphrase_or_a_damaged_or_foreign_file_changes_nothing() {
 
 #[test]
 fn a_backup_from_a_newer_rollcall_is_refused() {
-    let env = Env::new();
+    let env = Env::on_file();
     let roster = env.write("roster.csv", "student_id,first_name,last_name,class\nS1,Ada,Lovelace,7B\n");
     env.cmd().args(["roster", "import"]).arg(&roster).assert().success();
     // A database a newer Rollcall migrated past this one, sealed as that Rollcall would.
@@ -184,7 +184,7 @@ fn a_backup_from_a_newer_rollcall_is_refused() {
 #[test]
 fn a_backup_killed_midway_leaves_the_live_database_intact_and_no_clear_copy_behind() {
     let Some(d) = datasets() else { return };
-    let env = enrolled_stage(&d);
+    let env = enrol_stage(Env::on_file(), &d);
     let before = env.json(&["students"]);
     for delay_ms in [100u64, 400, 800] {
         let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("rollcall"))
@@ -214,7 +214,7 @@ fn a_backup_killed_midway_leaves_the_live_database_intact_and_no_clear_copy_behi
 
 #[test]
 fn the_daily_automatic_backup_runs_once_a_day_keeps_the_last_n_and_each_restores() {
-    let env = Env::new();
+    let env = Env::on_file();
     env.cmd().args(["roster", "import"]).arg(env.write("roster.csv", common::ROSTER)).assert().success();
     // Not set up yet: each missing piece named, with the command that sets it.
     assert!(fails(&env, &["backup", "--auto"], 1).contains("no folder is set for the automatic backup"));

@@ -10,7 +10,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use calamine::{open_workbook_auto, Reader};
-use common::{contains, datasets, decrypted_database, enrolled_stage, fails, fixture, serve_stream, status_of, stderr_of, students_of, with_consent, Env};
+use common::{contains, datasets, enrol_stage, enrolled_stage, fails, fixture, serve_stream, status_of, stderr_of, students_of, with_consent, Env};
 use diesel::prelude::*;
 use serde_json::Value;
 
@@ -29,7 +29,7 @@ fn today() -> String {
 
 #[test]
 fn an_export_never_overwrites_the_database_or_an_existing_file() {
-    let env = Env::new();
+    let env = Env::on_file();
     let roster = env.write("roster.csv", "student_id,first_name,last_name,class\nS1,Ada,Lovelace,7B\n");
     env.cmd().args(["roster", "import"]).arg(&roster).assert().success();
     env.cmd().args(["override", "--class", "7B", "--date", "2026-11-02", "--student", "S1", "--status", "excused", "--reason", "trip"]).assert().success();
@@ -277,7 +277,7 @@ fn a_deleted_student_leaves_no_biometric_bytes_and_no_reusable_id() {
         .assert()
         .success();
     let (row, templates): (i32, Vec<Vec<u8>>) = {
-        let mut conn = env.sql();
+        let mut conn = env.conn();
         #[derive(QueryableByName)]
         struct Blob {
             #[diesel(sql_type = diesel::sql_types::Binary)]
@@ -289,17 +289,17 @@ fn a_deleted_student_leaves_no_biometric_bytes_and_no_reusable_id() {
         (rows[0].student_id, rows.into_iter().map(|b| b.embedding).collect())
     };
     assert_eq!(templates.len(), 3);
-    assert!(contains(&decrypted_database(&env), &templates[0][..64]), "the test reads the raw file the right way");
+    assert!(env.contents().has(&templates[0][..64]), "the test reads the raw file the right way");
 
     env.cmd().args(["delete-student", "2001"]).assert().success();
-    let raw = decrypted_database(&env);
+    let raw = env.contents();
     for t in &templates {
         for window in t.chunks(64) {
-            assert!(!contains(&raw, window), "template bytes survive in the database file");
+            assert!(!raw.has(window), "template bytes survive in the database");
         }
     }
     for text in ["Zebedee", "Quintavalle", "psychiatric appointment", "Mary Quintavalle"] {
-        assert!(!contains(&raw, text.as_bytes()), "{text:?} survives in the database file");
+        assert!(!raw.has(text.as_bytes()), "{text:?} survives in the database");
     }
     // The audit log says a deletion happened, by school id, without the deleted person's text.
     let audit = env.json(&["audit"]);
@@ -313,7 +313,7 @@ fn a_deleted_student_leaves_no_biometric_bytes_and_no_reusable_id() {
     // deleted one can come to point at them).
     let next = env.write("next.csv", "student_id,first_name,last_name,class\n2002,New,Child,7B\n");
     env.cmd().args(["roster", "import"]).arg(&next).assert().success();
-    let mut conn = env.sql();
+    let mut conn = env.conn();
     #[derive(QueryableByName)]
     struct Id {
         #[diesel(sql_type = diesel::sql_types::Integer)]
@@ -487,7 +487,6 @@ fn a_roster_import_lists_and_audits_every_change_and_keeps_past_marks_with_their
 
 #[test]
 fn a_long_import_never_aborts_a_running_roll() {
-    use diesel::connection::SimpleConnection;
     let Some(d) = datasets() else { return };
     let env = enrolled_stage(&d);
     let clip = d.join(CLIP);
@@ -501,7 +500,7 @@ fn a_long_import_never_aborts_a_running_roll() {
         .spawn()
         .unwrap();
     // As soon as the session is open, another program (an import) takes the write lock for 8 s.
-    let mut conn = env.sql();
+    let mut conn = env.conn();
     let started = Instant::now();
     loop {
         #[derive(QueryableByName)]
@@ -516,9 +515,9 @@ fn a_long_import_never_aborts_a_running_roll() {
         assert!(started.elapsed() < Duration::from_secs(60), "the session never opened");
         std::thread::sleep(Duration::from_millis(20));
     }
-    conn.batch_execute("BEGIN IMMEDIATE").unwrap();
+    let import = env.hold_write_lock();
     std::thread::sleep(Duration::from_secs(8));
-    conn.batch_execute("COMMIT").unwrap();
+    import.release();
     let out = run.wait_with_output().unwrap();
     assert!(out.status.success(), "the roll gave up: {}", stderr_of(&out));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -674,7 +673,7 @@ fn a_database_in_a_missing_folder_or_on_a_device_is_refused() {
 fn the_database_and_what_rollcall_writes_are_private_to_their_owner() {
     use std::os::unix::fs::PermissionsExt;
     let Some(d) = datasets() else { return };
-    let env = enrolled_stage(&d);
+    let env = enrol_stage(Env::on_file(), &d);
     let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     // Keep a reader open so that the -wal and -shm files stay while we look.
     let _reader = env.sql();
@@ -711,7 +710,7 @@ fn a_camera_password_is_never_stored() {
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["source"], format!("http://admin:***@127.0.0.1:{port}/cam"));
     assert!(!String::from_utf8_lossy(&out.stdout).contains("Sup3rSecret") && !stderr_of(&out).contains("Sup3rSecret"));
-    assert!(!contains(&decrypted_database(&env), b"Sup3rSecret"), "the password is in the database file");
+    assert!(!env.contents().has(b"Sup3rSecret"), "the password is in the database");
 }
 
 #[test]

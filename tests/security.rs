@@ -9,7 +9,7 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::{contains, datasets, enrolled_stage, fails, raw_database, status_of, Env};
+use common::{contains, datasets, enrol_stage, fails, raw_database, status_of, Env};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use serde_json::Value;
@@ -43,7 +43,7 @@ fn clear_templates(env: &Env) -> Vec<(i32, Vec<u8>)> {
 #[test]
 fn the_raw_file_reveals_nothing_and_opens_with_its_key_only() {
     let Some(d) = datasets() else { return };
-    let env = enrolled_stage(&d);
+    let env = enrol_stage(Env::on_file(), &d);
     env.cmd().args(["run", "--class", "Stage", "--max-frames", "120", "--source"]).arg(d.join(CLIP)).assert().success();
     env.cmd().args(["override", "--class", "Stage", "--date", "today", "--student", "ABS", "--status", "excused", "--reason", "orthodontist visit"]).assert().success();
     let before = state(&env);
@@ -135,7 +135,7 @@ fn make_earlier_version(env: &Env) {
 #[test]
 fn an_earlier_versions_unencrypted_database_is_encrypted_in_place_with_everything_in_it() {
     let Some(d) = datasets() else { return };
-    let env = enrolled_stage(&d);
+    let env = enrol_stage(Env::on_file(), &d);
     env.cmd().args(["run", "--class", "Stage", "--max-frames", "120", "--source"]).arg(d.join(CLIP)).assert().success();
     let before = state(&env);
     let templates_before = clear_templates(&env);
@@ -156,7 +156,7 @@ fn an_earlier_versions_unencrypted_database_is_encrypted_in_place_with_everythin
 
 #[test]
 fn a_migration_killed_midway_leaves_the_earlier_file_and_finishes_next_time() {
-    let env = Env::new();
+    let env = Env::on_file();
     let roster = env.write("roster.csv", "student_id,first_name,last_name,class\nS-204417,Zebedee,Quintavalle,Form-7Z\n");
     env.cmd().args(["roster", "import"]).arg(&roster).assert().success();
     let before = env.json(&["students"]);
@@ -185,7 +185,7 @@ fn make_earlier_version_without_templates(env: &Env) {
 #[test]
 fn key_rotation_re_encrypts_and_a_kill_at_any_moment_loses_nothing() {
     let Some(d) = datasets() else { return };
-    let env = enrolled_stage(&d);
+    let env = enrol_stage(Env::on_file(), &d);
     env.cmd().args(["run", "--class", "Stage", "--max-frames", "60", "--source"]).arg(d.join(CLIP)).assert().success();
     let (report, students, _) = state(&env);
     let old_key = std::fs::read(env.key_file()).unwrap();
@@ -347,7 +347,7 @@ fn a_teacher_sees_and_registers_only_their_class_and_failed_sign_ins_lock_the_ac
 #[cfg(target_os = "linux")]
 #[test]
 fn no_credential_store_and_no_key_file_is_a_sentence_and_creates_nothing() {
-    let env = Env::new();
+    let env = Env::on_file();
     let out = env
         .cmd()
         .env_remove("ROLLCALL_KEY_FILE")

@@ -8,7 +8,7 @@
 
 pub mod xlsx;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use serde::Serialize;
@@ -101,13 +101,36 @@ fn student_day(s: &Student, session: Option<&Session>, mark: Option<&Mark>, mood
     }
 }
 
+/// What was recorded in one lesson: its marks, and its mood summaries while mood is on.
+#[derive(Default)]
+struct Recorded {
+    marks: Vec<Mark>,
+    moods: Vec<MoodRow>,
+}
+
+impl Recorded {
+    /// Every listed session's records, read together (a term is hundreds of lessons).
+    fn of_all(store: &mut Store, sessions: &[&Session], mood: bool) -> anyhow::Result<HashMap<i32, Recorded>> {
+        let ids: Vec<i32> = sessions.iter().map(|s| s.id).collect();
+        let mut all: HashMap<i32, Recorded> = ids.iter().map(|id| (*id, Recorded::default())).collect();
+        for m in store.marks_of_sessions(&ids)? {
+            all.entry(m.session_id).or_default().marks.push(m);
+        }
+        if mood {
+            for m in store.moods_of_sessions(&ids)? {
+                all.entry(m.session_id).or_default().moods.push(m);
+            }
+        }
+        Ok(all)
+    }
+}
+
 /// Each listed student's day in a session: absent unless marked.
-fn session_days(store: &mut Store, students: &[Student], session: Option<&Session>, mood: bool) -> anyhow::Result<Vec<StudentDay>> {
-    let (marks, moods) = match session {
-        Some(s) => (store.marks(s.id)?, if mood { store.moods(s.id)? } else { Vec::new() }),
-        None => (Vec::new(), Vec::new()),
-    };
-    Ok(students.iter().map(|s| student_day(s, session, marks.iter().find(|m| m.student_id == s.id), moods.iter().find(|m| m.student_id == s.id))).collect())
+fn session_days(students: &[Student], session: Option<&Session>, recorded: &Recorded) -> Vec<StudentDay> {
+    students
+        .iter()
+        .map(|s| student_day(s, session, recorded.marks.iter().find(|m| m.student_id == s.id), recorded.moods.iter().find(|m| m.student_id == s.id)))
+        .collect()
 }
 
 fn count(days: &[StudentDay]) -> BTreeMap<String, usize> {
@@ -115,13 +138,11 @@ fn count(days: &[StudentDay]) -> BTreeMap<String, usize> {
 }
 
 /// The students on a session's register: members that day, then anybody else marked in it.
-fn on_register(store: &mut Store, register: &[(Student, Vec<Membership>)], date: NaiveDate, session: Option<&Session>) -> anyhow::Result<Vec<Student>> {
+fn on_register(store: &mut Store, register: &[(Student, Vec<Membership>)], date: NaiveDate, marks: &[Mark]) -> anyhow::Result<Vec<Student>> {
     let mut students: Vec<Student> = register.iter().filter(|(_, ms)| ms.iter().any(|m| m.active_on(date))).map(|(s, _)| s.clone()).collect();
-    if let Some(session) = session {
-        let extra: Vec<i32> = store.marks(session.id)?.iter().map(|m| m.student_id).filter(|id| !students.iter().any(|s| s.id == *id)).collect();
-        if !extra.is_empty() {
-            students.extend(store.students_by_row(&extra)?);
-        }
+    let extra: Vec<i32> = marks.iter().map(|m| m.student_id).filter(|id| !students.iter().any(|s| s.id == *id)).collect();
+    if !extra.is_empty() {
+        students.extend(store.students_by_row(&extra)?);
     }
     Ok(students)
 }
@@ -145,12 +166,22 @@ pub fn daily(store: &mut Store, class: &str, date: NaiveDate) -> anyhow::Result<
         slots.push(LessonSlot::at(c.lesson_start().unwrap_or(NaiveTime::MIN)));
     }
     let register = store.class_register(c.id, date, date)?;
-    let mut rolls = Vec::new();
+    // The day's lessons read together, and who of the day's students the camera can recognise.
+    let mut recorded = Recorded::of_all(store, &held.iter().collect::<Vec<_>>(), mood)?;
+    let mut lessons = Vec::new();
     for slot in slots {
         let session = held.iter().find(|s| s.lesson().start == slot.start);
-        let students = on_register(store, &register, date, session)?;
-        let mut days = session_days(store, &students, session, mood)?;
-        let recognisable = store.recognisable(&students.iter().map(|s| s.id).collect::<Vec<_>>())?;
+        let lesson = session.and_then(|s| recorded.remove(&s.id)).unwrap_or_default();
+        let students = on_register(store, &register, date, &lesson.marks)?;
+        lessons.push((slot, session, lesson, students));
+    }
+    let mut everyone: Vec<i32> = lessons.iter().flat_map(|(_, _, _, students)| students.iter().map(|s| s.id)).collect();
+    everyone.sort_unstable();
+    everyone.dedup();
+    let recognisable = store.recognisable(&everyone)?;
+    let mut rolls = Vec::new();
+    for (slot, session, lesson, students) in lessons {
+        let mut days = session_days(&students, session, &lesson);
         for (d, s) in days.iter_mut().zip(&students) {
             d.by_hand = !recognisable.contains(&s.id);
         }
@@ -233,9 +264,10 @@ pub fn history(store: &mut Store, student_id: &str, from: NaiveDate, to: NaiveDa
         }
     }
     sessions.sort_by(|(x, _), (y, _)| (x.date, &x.lesson_start, x.class_id).cmp(&(y.date, &y.lesson_start, y.class_id)));
+    let mut recorded = Recorded::of_all(store, &sessions.iter().map(|(x, _)| x).collect::<Vec<_>>(), mood)?;
     let mut days = Vec::new();
     for (session, class) in &sessions {
-        let d = session_days(store, std::slice::from_ref(&s), Some(session), mood)?.remove(0);
+        let d = session_days(std::slice::from_ref(&s), Some(session), &recorded.remove(&session.id).unwrap_or_default()).remove(0);
         days.push(HistoryDay { date: session.date, lesson: session.lesson_start.clone(), class: class.clone(), day: d });
     }
     let plain: Vec<StudentDay> = days.iter().map(|d| d.day.clone()).collect();
@@ -304,14 +336,16 @@ pub fn summary(store: &mut Store, class: &str, from: NaiveDate, to: NaiveDate) -
     // Students in the order of the register, then anybody marked who was not a member.
     let mut students: Vec<Student> = register.iter().map(|(s, _)| s.clone()).collect();
     let mut per_student: BTreeMap<i32, Vec<(usize, StudentDay)>> = BTreeMap::new();
+    let mut recorded = Recorded::of_all(store, &sessions.iter().collect::<Vec<_>>(), mood)?;
     for (k, session) in sessions.iter().enumerate() {
-        let on = on_register(store, &register, session.date, Some(session))?;
+        let lesson = recorded.remove(&session.id).unwrap_or_default();
+        let on = on_register(store, &register, session.date, &lesson.marks)?;
         for s in &on {
             if !students.iter().any(|x| x.id == s.id) {
                 students.push(s.clone());
             }
         }
-        for (s, d) in on.iter().zip(session_days(store, &on, Some(session), mood)?) {
+        for (s, d) in on.iter().zip(session_days(&on, Some(session), &lesson)) {
             per_student.entry(s.id).or_default().push((k, d));
         }
     }
@@ -321,6 +355,10 @@ pub fn summary(store: &mut Store, class: &str, from: NaiveDate, to: NaiveDate) -
         .map(|s| {
             let days = per_student.remove(&s.id).unwrap_or_default();
             let plain: Vec<StudentDay> = days.iter().map(|(_, d)| d.clone()).collect();
+            let mut by_lesson: Vec<Option<&StudentDay>> = vec![None; sessions.len()];
+            for (k, d) in &days {
+                by_lesson[*k] = Some(d);
+            }
             all.extend(plain.iter().cloned());
             let mut mood_counts: BTreeMap<String, usize> = BTreeMap::new();
             for d in &plain {
@@ -335,8 +373,8 @@ pub fn summary(store: &mut Store, class: &str, from: NaiveDate, to: NaiveDate) -
                 attendance_rate: rate(&plain),
                 late_minutes_total: plain.iter().map(|d| d.late_minutes).sum(),
                 mood: mood_counts.into_iter().max_by_key(|(_, n)| *n).map(|(m, _)| m),
-                statuses: (0..sessions.len()).map(|k| days.iter().find(|(i, _)| *i == k).and_then(|(_, d)| d.status)).collect(),
-                moods: (0..sessions.len()).map(|k| days.iter().find(|(i, _)| *i == k).and_then(|(_, d)| d.mood.clone())).collect(),
+                statuses: by_lesson.iter().map(|d| d.and_then(|d| d.status)).collect(),
+                moods: by_lesson.iter().map(|d| d.and_then(|d| d.mood.clone())).collect(),
             }
         })
         .collect();

@@ -17,7 +17,7 @@ use diesel::sqlite::SqliteConnection;
 /// `BEGIN IMMEDIATE` does on a file: the register's checks-then-writes (is this session open
 /// already? is this mark new?) then hold between PCs exactly as between processes on one PC.
 /// A write transaction lasts milliseconds, so classrooms writing at once only queue briefly.
-const WRITE_LOCK: i64 = 0x526f_6c6c_5772_6974; // "RollWrit"
+pub const WRITE_LOCK: i64 = 0x526f_6c6c_5772_6974; // "RollWrit"
 
 /// A connection to the register, on either backend.
 #[derive(diesel::MultiConnection)]

@@ -18,6 +18,8 @@ mod backup;
 pub mod cipher;
 mod consent;
 mod db;
+/// The advisory lock a writer holds on a server (a test takes it as another writer would).
+pub use db::WRITE_LOCK as SERVER_WRITE_LOCK;
 mod people;
 mod register;
 mod schema;

@@ -91,6 +91,9 @@ impl Session {
 /// away; a stalled network read blocks for at most its timeout (10 s).
 const STALE_AFTER: Duration = Duration::seconds(120);
 
+/// Sessions per `IN (…)` list: well under SQLite's bound on a statement's parameters.
+const SESSIONS_PER_READ: usize = 5000;
+
 impl Store {
     /// The class's session for `lesson` on `date`, created if it does not exist yet (running
     /// again in the same lesson continues the same session; another lesson that day is another
@@ -344,6 +347,16 @@ impl Store {
         Ok(marks::table.filter(marks::session_id.eq(session_id)).select(Mark::as_select()).load(&mut self.conn)?)
     }
 
+    /// The marks of many sessions in one read: a term's report reads hundreds of lessons, and
+    /// one query per lesson costs a round trip each on a server.
+    pub fn marks_of_sessions(&mut self, session_ids: &[i32]) -> Result<Vec<Mark>> {
+        let mut out = Vec::new();
+        for chunk in session_ids.chunks(SESSIONS_PER_READ) {
+            out.extend(marks::table.filter(marks::session_id.eq_any(chunk)).select(Mark::as_select()).load(&mut self.conn)?);
+        }
+        Ok(out)
+    }
+
     /// A student's marks in sessions between two dates (of any class).
     pub fn student_marks(&mut self, student_row: i32, from: NaiveDate, to: NaiveDate) -> Result<Vec<(Session, Mark)>> {
         Ok(marks::table
@@ -454,6 +467,15 @@ impl Store {
 
     pub fn moods(&mut self, session_id: i32) -> Result<Vec<MoodRow>> {
         Ok(mood_summaries::table.filter(mood_summaries::session_id.eq(session_id)).select(MoodRow::as_select()).load(&mut self.conn)?)
+    }
+
+    /// The mood summaries of many sessions in one read (see `marks_of_sessions`).
+    pub fn moods_of_sessions(&mut self, session_ids: &[i32]) -> Result<Vec<MoodRow>> {
+        let mut out = Vec::new();
+        for chunk in session_ids.chunks(SESSIONS_PER_READ) {
+            out.extend(mood_summaries::table.filter(mood_summaries::session_id.eq_any(chunk)).select(MoodRow::as_select()).load(&mut self.conn)?);
+        }
+        Ok(out)
     }
 
     /// A student's mood summaries, with their sessions.

@@ -22,6 +22,11 @@ pub fn datasets() -> Option<PathBuf> {
     None
 }
 
+/// Whether this run puts `Env::new()`'s schools on the test PostgreSQL server.
+pub fn on_postgres() -> bool {
+    std::env::var("ROLLCALL_TEST_BACKEND").is_ok_and(|b| b == "postgres")
+}
+
 pub fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
 }
@@ -39,10 +44,18 @@ pub struct Env {
 }
 
 impl Env {
+    /// A school on the backend this run tests: a file, or a database of its own on the test
+    /// PostgreSQL server when `ROLLCALL_TEST_BACKEND=postgres` (`scripts/test.sh` runs the storage,
+    /// attendance and CLI tests both ways). Tests about the file itself ask for `on_file`.
     pub fn new() -> Env {
-        Env::on_file()
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        if on_postgres() {
+            Env::on_server(&format!("t{}", NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst)))
+        } else {
+            Env::on_file()
+        }
     }
-    /// A school whose register is a file (whatever `new` may become).
+    /// A school whose register is a file, whatever the run's backend.
     pub fn on_file() -> Env {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("school")).unwrap();
@@ -76,7 +89,9 @@ impl Env {
             None => self.db().into(),
         }
     }
+    /// The register's file (a test that reads it asks for `Env::on_file`).
     pub fn db(&self) -> PathBuf {
+        assert!(self.server.is_none(), "this test reads the register's file: make its school with Env::on_file()");
         self.dir.path().join("school").join("rollcall.sqlite3")
     }
     pub fn key_file(&self) -> PathBuf {
@@ -129,6 +144,46 @@ impl Env {
         let key = self.keys().load().unwrap().expect("the database key");
         rollcall::storage::cipher::connect(path, Some(&key)).unwrap()
     }
+    /// A connection of the test's own to the register, on whichever backend it is.
+    pub fn conn(&self) -> Conn {
+        use diesel::Connection;
+        match &self.server {
+            Some(url) => Conn::Postgres(diesel::pg::PgConnection::establish(url).expect("the test server answers")),
+            None => Conn::Sqlite(self.sql()),
+        }
+    }
+    /// Take the register's write lock as another writer (a long roster import) would: SQLite's
+    /// write lock on a file, Rollcall's advisory write lock on a server. Held until `release`.
+    pub fn hold_write_lock(&self) -> Conn {
+        use diesel::connection::SimpleConnection;
+        let mut conn = self.conn();
+        match &mut conn {
+            Conn::Sqlite(c) => c.batch_execute("BEGIN IMMEDIATE"),
+            Conn::Postgres(c) => c.batch_execute(&format!("BEGIN; SELECT pg_advisory_xact_lock({})", rollcall::storage::SERVER_WRITE_LOCK)),
+        }
+        .unwrap();
+        conn
+    }
+    /// Everything the register holds, to search for what must not be there: on a file, every
+    /// page of it decrypted (free pages included); on a server, every row of every table.
+    pub fn contents(&self) -> Contents {
+        use diesel::prelude::*;
+        let Some(url) = &self.server else { return Contents::File(decrypted_database(self)) };
+        #[derive(QueryableByName)]
+        struct Text {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            text: String,
+        }
+        let mut conn = diesel::pg::PgConnection::establish(url).unwrap();
+        let tables: Vec<Text> =
+            diesel::sql_query("SELECT table_name::text AS text FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'").load(&mut conn).unwrap();
+        let mut all = String::new();
+        for t in tables {
+            let rows: Vec<Text> = diesel::sql_query(format!("SELECT coalesce(string_agg(t::text, E'\\n'), '') AS text FROM \"{}\" t", t.text)).load(&mut conn).unwrap();
+            all.push_str(&rows[0].text);
+        }
+        Contents::Server(all)
+    }
     pub fn json(&self, args: &[&str]) -> Value {
         let out = self.cmd().arg("--json").args(args).assert().success().get_output().stdout.clone();
         serde_json::from_slice(&out).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out)))
@@ -141,6 +196,40 @@ impl Env {
 }
 
 /// The clip's two people, with a parent's consent on record, and a student without consent (registered by hand).
+/// A test's own connection to a register (`Env::conn`).
+#[derive(diesel::MultiConnection)]
+pub enum Conn {
+    Postgres(diesel::pg::PgConnection),
+    Sqlite(diesel::sqlite::SqliteConnection),
+}
+
+impl Conn {
+    /// End what `Env::hold_write_lock` began.
+    pub fn release(mut self) {
+        use diesel::connection::SimpleConnection;
+        self.batch_execute("COMMIT").unwrap();
+    }
+}
+
+/// What `Env::contents` read.
+pub enum Contents {
+    File(Vec<u8>),
+    /// Rows as PostgreSQL prints them (bytes as `\x` and hex).
+    Server(String),
+}
+
+impl Contents {
+    pub fn has(&self, bytes: &[u8]) -> bool {
+        match self {
+            Contents::File(raw) => contains(raw, bytes),
+            Contents::Server(rows) => {
+                let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+                contains(rows.as_bytes(), bytes) || rows.contains(&hex)
+            }
+        }
+    }
+}
+
 pub const ROSTER: &str =
     "student_id,first_name,last_name,class,consent,consent_by,consent_date\nLMM,Lin-Manuel,Miranda,Stage,granted,Luz Miranda,2026-09-01\nALC,Alex,Lacamoire,Stage,granted,A Lacamoire,2026-09-01\nABS,Absent,Student,Stage,,,\n";
 
