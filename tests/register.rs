@@ -485,6 +485,47 @@ fn a_roster_import_lists_and_audits_every_change_and_keeps_past_marks_with_their
     assert_eq!(status_of(&env.json(&["report", "--class", "7B", "--date", "2026-11-03"]), "1001"), "present", "and keeps 7B's past register");
 }
 
+/// A roster import is one transaction: killed at any moment (on a server, its connection drops
+/// inside the transaction), the register holds the whole roster or none of it.
+#[test]
+fn a_roster_import_killed_midway_leaves_all_of_it_or_nothing() {
+    let env = Env::new();
+    env.cmd().args(["roster", "import"]).arg(env.write("first.csv", "student_id,first_name,last_name,class\nS1,Ada,Lovelace,7B\n")).assert().success();
+    let mut csv = String::from("student_id,first_name,last_name,class\n");
+    for i in 0..50_000 {
+        csv.push_str(&format!("K{i:05},First{i},Last{i},Year-{}\n", i / 25));
+    }
+    let big = env.write("big.csv", &csv);
+    let count = || env.json(&["students"])["students"].as_array().unwrap().len();
+    let mut killed_midway = 0;
+    for delay_ms in [150u64, 400, 800, 1500, 3000, 6000, 12000] {
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("rollcall"))
+            .envs(env.vars())
+            .args(["roster", "import"])
+            .arg(&big)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let finished = child.try_wait().unwrap().is_some();
+        let _ = child.kill();
+        let _ = child.wait();
+        let n = count();
+        assert!(n == 1 || n == 50_001, "{n} students after an import killed at {delay_ms} ms");
+        if n == 1 && !finished {
+            killed_midway += 1;
+        }
+        if n == 50_001 {
+            break;
+        }
+    }
+    eprintln!("imports killed before they finished: {killed_midway}");
+    assert!(killed_midway > 0, "no import was killed before it finished: make the test's roster bigger");
+    env.cmd().args(["roster", "import"]).arg(&big).assert().success();
+    assert_eq!(count(), 50_001);
+}
+
 #[test]
 fn a_long_import_never_aborts_a_running_roll() {
     let Some(d) = datasets() else { return };
