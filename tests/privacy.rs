@@ -321,17 +321,7 @@ fn a_purge_killed_midway_leaves_a_consistent_database_and_the_next_one_finishes(
     assert_eq!(due, total - 5, "all but P0's");
     let mut killed_midway = 0;
     for delay_ms in [50u64, 150, 400, 900] {
-        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("rollcall"))
-            .envs(env.vars())
-            .arg("purge")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(delay_ms));
-        let finished = child.try_wait().unwrap().is_some();
-        let _ = child.kill();
-        let _ = child.wait();
+        let finished = env.kill_after(&["purge".as_ref()], Duration::from_millis(delay_ms));
         // On a server the kill drops the connection in the middle of the purge's transaction.
         if env.server.is_none() {
             let mut conn = env.sql();

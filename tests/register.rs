@@ -10,7 +10,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use calamine::{open_workbook_auto, Reader};
-use common::{contains, datasets, enrol_stage, enrolled_stage, fails, fixture, serve_stream, status_of, stderr_of, students_of, with_consent, Env};
+use common::{datasets, enrol_stage, enrolled_stage, fails, fixture, serve_stream, status_of, stderr_of, students_of, with_consent, Env};
 use diesel::prelude::*;
 use serde_json::Value;
 
@@ -499,18 +499,7 @@ fn a_roster_import_killed_midway_leaves_all_of_it_or_nothing() {
     let count = || env.json(&["students"])["students"].as_array().unwrap().len();
     let mut killed_midway = 0;
     for delay_ms in [150u64, 400, 800, 1500, 3000, 6000, 12000] {
-        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("rollcall"))
-            .envs(env.vars())
-            .args(["roster", "import"])
-            .arg(&big)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(delay_ms));
-        let finished = child.try_wait().unwrap().is_some();
-        let _ = child.kill();
-        let _ = child.wait();
+        let finished = env.kill_after(&["roster".as_ref(), "import".as_ref(), big.as_os_str()], Duration::from_millis(delay_ms));
         let n = count();
         assert!(n == 1 || n == 50_001, "{n} students after an import killed at {delay_ms} ms");
         if n == 1 && !finished {

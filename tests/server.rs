@@ -198,7 +198,12 @@ fn the_server_stopped_during_a_session_loses_no_mark() {
     assert!(run.try_wait().unwrap().is_none(), "the session ended before the server was stopped: nothing was tested");
     std::thread::sleep(std::time::Duration::from_secs(3));
     server.resume();
-    let run = finished(run);
+    let out: Output = run.wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    // The classroom PC said so while it was away (the Live page's notice is the same figure).
+    assert!(said.contains("the school's server cannot be reached") && said.contains("kept on this PC"), "{said}");
+    let run: Value = serde_json::from_slice(&out.stdout).unwrap();
     let marks = run["new_marks"].as_array().unwrap().len();
     assert_eq!(marks, 2, "{run}");
     let report = env.json(&["report", "--class", "Stage", "--date", "today"]);
@@ -270,4 +275,91 @@ fn migrate_to_moves_a_schools_file_to_the_server_with_every_count_and_report_equ
         .success();
     let audit = server_cmd(&["audit"]);
     assert_eq!(audit["audit"].as_array().unwrap().len() as i64, contents.audit_entries + 1, "{audit}");
+
+    // Another school's file moves into the same database as a school of its own (a district's).
+    let north = file.json(&["migrate-to", &url, "--school", "north"]);
+    assert_eq!(north["tables"], moved["tables"], "{north}");
+    assert_eq!(to_micros(server_cmd(&["--school", "north", "report", "--class", "Stage", "--date", "today"])), to_micros(before));
+    let err = file.cmd().env("ROLLCALL_DB", &url).args(["report", "--class", "Stage", "--date", "today"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&err.stderr).contains("several schools (north, public)"), "{}", String::from_utf8_lossy(&err.stderr));
+}
+
+/// The names on a school's roster, sorted.
+fn names(env: &Env) -> Vec<String> {
+    let students = env.json(&["students"]);
+    let mut v: Vec<String> = students["students"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| format!("{} {} {}", s["student_id"].as_str().unwrap(), s["first_name"].as_str().unwrap(), s["last_name"].as_str().unwrap()))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn two_schools_in_one_database_see_and_change_nothing_of_each_other() {
+    use diesel::connection::SimpleConnection;
+    let district = Env::on_server("district");
+    let url = district.server.clone().unwrap();
+    // The district's IT adds its schools; a name that cannot be a school is refused.
+    for school in ["north", "south"] {
+        let out = district.cmd().args(["server", "prepare", &url, "--school", school]).assert().success().get_output().stdout.clone();
+        assert!(String::from_utf8_lossy(&out).contains(&format!("school {school}")), "{}", String::from_utf8_lossy(&out));
+    }
+    assert!(common::fails(&district, &["server", "prepare", &url, "--school", "North High"], 1).contains("a school's name is lower-case letters"));
+    // With several schools, a command that does not say which is refused, not guessed.
+    let err = common::fails(&district, &["classes"], 1);
+    assert!(err.contains("several schools (north, south)") && err.contains("--school"), "{err}");
+    // A school asked for that is not there is not made by a typo.
+    assert!(common::fails(&district, &["--school", "nrth", "classes"], 1).contains("no school \"nrth\" (its schools: north, south)"));
+
+    let (north, south) = (district.in_school("north"), district.in_school("south"));
+    let roster = |env: &Env, rows: &str| {
+        let csv = env.write("roster.csv", &format!("student_id,first_name,last_name,class\n{rows}"));
+        env.cmd().args(["roster", "import"]).arg(csv).assert().success();
+    };
+    // The same student id and the same class name in both: each school's own.
+    roster(&north, "S1,Ada,Lovelace,7B\nS2,Alan,Turing,7B\n");
+    roster(&south, "S1,Grace,Hopper,7B\nS3,Edsger,Dijkstra,8C\n");
+    assert_eq!(names(&north), ["S1 Ada Lovelace", "S2 Alan Turing"]);
+    assert_eq!(names(&south), ["S1 Grace Hopper", "S3 Edsger Dijkstra"]);
+
+    // A setting, a mark and a deletion in one school leave the other as it was.
+    let south_before = (south.json(&["settings"]), south.json(&["report", "--class", "7B", "--date", "today"]), south.json(&["audit"]));
+    let south_settings = south_before.0.clone();
+    north.cmd().args(["settings", "set", "min_similarity", "0.95"]).assert().success();
+    assert_ne!(north.json(&["settings"]), south_settings);
+    assert_eq!(south.json(&["settings"]), south_settings);
+    north.cmd().args(["mark", "--class", "7B", "--student", "S1", "--status", "present"]).assert().success();
+    assert!(common::fails(&south, &["mark", "--class", "8C", "--student", "S2", "--status", "present"], 1).contains("unknown student"));
+    north.cmd().args(["delete-student", "S1"]).assert().success();
+    assert_eq!(names(&north), ["S2 Alan Turing"]);
+    assert_eq!(names(&south), ["S1 Grace Hopper", "S3 Edsger Dijkstra"]);
+    let south_after = (south.json(&["settings"]), south.json(&["report", "--class", "7B", "--date", "today"]), south.json(&["audit"]));
+    assert_eq!(south_after, south_before, "north's setting, mark and deletion are north's alone");
+    assert_eq!(status_of(&north.json(&["report", "--class", "7B", "--date", "today"]), "S2"), "absent");
+
+    // The district's IT can make it a permission: a role with rights on north's schema only.
+    let role = format!("north_pc_{}", std::process::id());
+    let mut admin = common::pg_connection(&url);
+    admin
+        .batch_execute(&format!(
+            "DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN PASSWORD 'north pc password'; \
+             GRANT USAGE ON SCHEMA north TO {role}; \
+             GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA north TO {role}; \
+             GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA north TO {role};"
+        ))
+        .unwrap();
+    let mut as_role = url::Url::parse(&url).unwrap();
+    as_role.set_username(&role).unwrap();
+    as_role.set_password(Some("north pc password")).unwrap();
+    let north_pc = Env::on_server_url(as_role.as_str());
+    // Its only school needs no --school; the other is refused by name, and nothing of it is readable.
+    assert_eq!(names(&north_pc), ["S2 Alan Turing"]);
+    let err = common::fails(&north_pc, &["--school", "south", "students"], 1);
+    assert!(err.contains(&format!("the user {role} may not use the school \"south\"")), "{err}");
+    let mut raw = common::pg_connection(as_role.as_str());
+    let denied = raw.batch_execute("SELECT * FROM south.students").unwrap_err().to_string();
+    assert!(denied.contains("permission denied for schema south"), "{denied}");
 }

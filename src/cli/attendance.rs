@@ -294,6 +294,8 @@ pub fn delete_student(out: &Printer, at: &Caller, student_id: &str) -> anyhow::R
 struct TerminalObserver {
     tty: bool,
     last_progress: Instant,
+    /// Whether the register was last said to be out of reach (said once, and once when it is back).
+    register_away: bool,
 }
 
 impl SessionObserver for TerminalObserver {
@@ -336,6 +338,15 @@ impl SessionObserver for TerminalObserver {
                     eprintln!("possible photo or screen held up, looking like {}: {what} (in the audit log)", rollcall::roster::sanitize(name));
                 }
                 RollEvent::Stranger { .. } => {}
+            }
+        }
+        if (stats.unsaved > 0) != self.register_away {
+            self.register_away = stats.unsaved > 0;
+            let what = if stats.register_on_server { "the school's server cannot be reached" } else { "the register is busy (another program is writing to it)" };
+            if self.register_away {
+                eprintln!("{what}: {} sighting(s) are kept on this PC and written when it is back; the roll goes on", stats.unsaved);
+            } else {
+                eprintln!("the register has every sighting again");
             }
         }
         if self.last_progress.elapsed() >= Duration::from_secs(1) {
@@ -386,7 +397,7 @@ pub fn run(out: &Printer, at: &Caller, engine: &EngineArgs, args: &RunArgs) -> a
     rollcall::attendance::live::check_plan(&mut store, &plan, engine.embedder.unwrap_or_default().id())?;
     let mut a = analyzer(engine, mood)?;
     let tty = std::io::stderr().is_terminal();
-    let mut observer = TerminalObserver { tty, last_progress: Instant::now() };
+    let mut observer = TerminalObserver { tty, last_progress: Instant::now(), register_away: false };
     let result = run_session(&mut store, &mut a, &plan, &mut observer);
     if tty {
         eprintln!();

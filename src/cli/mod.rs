@@ -46,6 +46,10 @@ struct Cli {
     /// from PGPASSWORD or ~/.pgpass; see `rollcall server check`).
     #[arg(long, global = true, env = "ROLLCALL_DB")]
     db: Option<PathBuf>,
+    /// The school, in a district's database on a PostgreSQL server that holds several (default:
+    /// the only one this user may use). `server prepare --school NAME` adds a school.
+    #[arg(long, global = true, env = "ROLLCALL_SCHOOL")]
+    school: Option<String>,
     /// The staff account to sign in as (its password: ROLLCALL_PASSWORD, else asked for). On a
     /// database with no account yet, the first sign-in creates this office account.
     #[arg(long, global = true, env = "ROLLCALL_USER")]
@@ -327,13 +331,15 @@ enum Command {
     #[command(subcommand)]
     Key(KeyCommand),
     /// A school's PostgreSQL server: `server check URL` (can Rollcall use it?), `server prepare
-    /// URL` (create or update Rollcall's tables there). Then give its URL as --db or ROLLCALL_DB.
+    /// URL` (create or update Rollcall's tables there; with --school, a district's school, added
+    /// if new). Then give its URL as --db or ROLLCALL_DB.
     #[command(subcommand)]
     Server(ServerCommand),
     /// Move this PC's register (--db, or the default file) to a school's PostgreSQL server: every
     /// table copied with its ids in one transaction, counted against the file before it is kept.
-    /// The server's database must be empty; the file is left as it was. Then use the server
-    /// with --db URL (every PC with the same key file: `rollcall key status`).
+    /// The server's database (or, with --school, that school of a district's database) must be
+    /// empty; the file is left as it was. Then use the server with --db URL (every PC with the
+    /// same key file: `rollcall key status`).
     MigrateTo {
         /// postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=require]
         url: String,
@@ -673,7 +679,15 @@ fn logging(cli: &Cli) -> anyhow::Result<()> {
 
 fn try_main(cli: Cli) -> anyhow::Result<Outcome> {
     let out = Printer::new(cli.json);
-    let db = cli.db.as_deref();
+    // The school goes into the server's address, which every part of the run reopens.
+    let in_school = match &cli.school {
+        Some(school) if !matches!(cli.command, Command::Server(_) | Command::MigrateTo { .. }) => {
+            Some(rollcall::storage::server::ServerUrl::location_in_school(cli.db.as_deref(), school)?)
+        }
+        _ => None,
+    };
+    let db = in_school.as_deref().or(cli.db.as_deref());
+    let school = cli.school.as_deref();
     let at = &session::Caller { db, user: cli.user.as_deref() };
     let engine = &cli.engine;
     match cli.command {
@@ -743,9 +757,9 @@ fn try_main(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Restore { file, check } => backup::restore(&out, at, &file, check),
         Command::Key(KeyCommand::Status) => keys::status(&out, at),
         Command::Key(KeyCommand::Rotate) => keys::rotate(&out, at),
-        Command::Server(ServerCommand::Check { url }) => server::check(&out, &url),
-        Command::Server(ServerCommand::Prepare { url }) => server::prepare(&out, &url),
-        Command::MigrateTo { url } => server::migrate_to(&out, at, &url),
+        Command::Server(ServerCommand::Check { url }) => server::check(&out, &url, school),
+        Command::Server(ServerCommand::Prepare { url }) => server::prepare(&out, &url, school),
+        Command::MigrateTo { url } => server::migrate_to(&out, at, &url, school),
         Command::Account(c) => match c {
             AccountCommand::List => accounts::list(&out, at),
             AccountCommand::Add { name, role, class } => accounts::add(&out, at, &name, role, &class),

@@ -7,20 +7,29 @@ use std::fmt::Write as _;
 
 use super::session::{Caller, Need};
 use super::{Outcome, Printer};
-use rollcall::storage::server::{SchemaState, Server, ServerStatus, ServerUrl};
+use rollcall::storage::server::{SchemaState, School, Server, ServerStatus, ServerUrl};
 
-pub fn check(out: &Printer, url: &str) -> anyhow::Result<Outcome> {
-    let status = Server::connect(&ServerUrl::parse(url)?)?.status()?;
-    print(out, &status)
-}
-
-pub fn prepare(out: &Printer, url: &str) -> anyhow::Result<Outcome> {
-    let status = Server::connect(&ServerUrl::parse(url)?)?.prepare()?;
-    print(out, &status)
-}
-
-pub fn migrate_to(out: &Printer, at: &Caller, url: &str) -> anyhow::Result<Outcome> {
+/// The server's address, in the school `--school` names (else the one the address names, if any).
+fn address(url: &str, school: Option<&str>) -> anyhow::Result<ServerUrl> {
     let url = ServerUrl::parse(url)?;
+    Ok(match school {
+        Some(s) => url.in_school(School::parse(s)?),
+        None => url,
+    })
+}
+
+pub fn check(out: &Printer, url: &str, school: Option<&str>) -> anyhow::Result<Outcome> {
+    let status = Server::connect(&address(url, school)?)?.status()?;
+    print(out, &status)
+}
+
+pub fn prepare(out: &Printer, url: &str, school: Option<&str>) -> anyhow::Result<Outcome> {
+    let status = Server::connect(&address(url, school)?)?.prepare()?;
+    print(out, &status)
+}
+
+pub fn migrate_to(out: &Printer, at: &Caller, url: &str, school: Option<&str>) -> anyhow::Result<Outcome> {
+    let url = address(url, school)?;
     let mut store = at.store(Need::Office("move the register to a server"))?;
     let copy = store.copy_to_server(&url)?;
     out.print(&copy, |w| {
@@ -36,6 +45,8 @@ pub fn migrate_to(out: &Printer, at: &Caller, url: &str) -> anyhow::Result<Outco
 fn print(out: &Printer, s: &ServerStatus) -> anyhow::Result<Outcome> {
     out.print(s, |w| {
         writeln!(w, "{}: PostgreSQL {}", s.server, s.version)?;
+        let schools: Vec<&str> = s.schools.iter().map(School::as_str).collect();
+        writeln!(w, "school {} (schools in this database: {})", s.school, if schools.is_empty() { "none yet".to_string() } else { schools.join(", ") })?;
         if !s.applied_now.is_empty() {
             writeln!(w, "applied {} migration(s): {}", s.applied_now.len(), s.applied_now.join(", "))?;
         }

@@ -17,7 +17,9 @@ use diesel::sqlite::SqliteConnection;
 /// `BEGIN IMMEDIATE` does on a file: the register's checks-then-writes (is this session open
 /// already? is this mark new?) then hold between PCs exactly as between processes on one PC.
 /// A write transaction lasts milliseconds, so classrooms writing at once only queue briefly.
-pub const WRITE_LOCK: i64 = 0x526f_6c6c_5772_6974; // "RollWrit"
+/// The lock is the school's: its number is the school's schema name hashed with "RollWrit"
+/// (0x526f_6c6c_5772_6974), so the schools of a district's database never wait for each other.
+pub const WRITE_LOCK: &str = "SELECT pg_advisory_xact_lock(hashtextextended(current_schema(), 5940085646104357236))";
 
 /// A connection to the register, on either backend.
 #[derive(diesel::MultiConnection)]
@@ -51,7 +53,7 @@ impl Db {
             Db::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
             Db::Postgres(_) => {
                 <Db as Connection>::TransactionManager::begin_transaction(self)?;
-                if let Err(e) = diesel::sql_query(format!("SELECT pg_advisory_xact_lock({WRITE_LOCK})")).execute(self) {
+                if let Err(e) = diesel::sql_query(WRITE_LOCK).execute(self) {
                     let _ = <Db as Connection>::TransactionManager::rollback_transaction(self);
                     return Err(e.into());
                 }

@@ -73,6 +73,14 @@ pub enum StoreError {
     ServerNotPrepared { server: String, reason: String },
     #[error("not a database server's address: {0}")]
     BadServerUrl(String),
+    #[error("not a school: {0}")]
+    BadSchool(String),
+    #[error("the database {server} holds the registers of several schools ({schools}): say which with --school (or ROLLCALL_SCHOOL, or ?school= in the address); nothing was written")]
+    SchoolNeeded { server: String, schools: String },
+    #[error("the database {server} has no school {school:?} (its schools: {schools}): check the name, or add the school with `rollcall server prepare URL --school {school}`; nothing was written")]
+    NoSuchSchool { server: String, school: String, schools: String },
+    #[error("the user {user} may not use the school {school:?} on the database {server} (the district gives each school's role rights on its own school only): use that school's account, or ask the district's IT; nothing was written")]
+    SchoolRefused { server: String, user: String, school: String },
     #[error("the database server {server} refused the user {user}: wrong user name or password (check the address given with --db or ROLLCALL_DB); nothing was written")]
     ServerRefused { server: String, user: String },
     #[error("cannot reach the database server {server} ({reason}): check that it is running and that the host and port are right; nothing was written")]
@@ -457,6 +465,11 @@ impl Store {
     /// must hold the same key to recognise the students the office enrolled.
     pub fn open_server(url: &server::ServerUrl, keys: &KeyStore) -> Result<Store> {
         let mut server = server::Server::connect(url)?;
+        if !server.school_exists() {
+            let status = server.status()?;
+            let schools = status.schools.iter().map(server::School::as_str).collect::<Vec<_>>().join(", ");
+            return Err(StoreError::NoSuchSchool { server: status.server, school: status.school.to_string(), schools: if schools.is_empty() { "none yet".into() } else { schools } });
+        }
         match server.schema()? {
             server::SchemaState::Current => {}
             _ => {

@@ -7,6 +7,15 @@
 //!
 //! Every failure to reach or use the server is a sentence a school's IT can act on, and a refused
 //! server is left as it was: the version and schema checks read, and only `prepare` writes.
+//!
+//! **Schools in one database.** A district's database holds one register per school, each in a
+//! PostgreSQL schema of the school's name (`north`, `south`; a database made before schools holds
+//! its one school in `public`). A connection works in exactly one school: its `search_path` is
+//! that schema alone, so every table name the register uses means that school's table, and no
+//! query can reach another school's rows by falling through to a second schema. The district's IT
+//! can make that a permission as well (a role per school, with rights on its schema only): a
+//! school this user may not use is refused by name, and the "only school" a user may use is
+//! chosen without `--school`.
 
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
@@ -28,10 +37,57 @@ const CONNECT_TIMEOUT_S: u32 = 10;
 /// 64-bit number of our own for `pg_advisory_lock`.
 const MIGRATION_LOCK: i64 = 0x526f_6c6c_6361_6c6c; // "Rollcall"
 
+/// The school a connection works in: the name of the PostgreSQL schema holding its register.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(transparent)]
+pub struct School(String);
+
+impl School {
+    /// The schema of a database made before schools: its one school.
+    pub const DEFAULT: &'static str = "public";
+
+    /// A school's name as its schema's: lower-case letters, digits and `_`, starting with a
+    /// letter, at most 63 bytes (PostgreSQL's limit), and none of the server's own schemas.
+    pub fn parse(name: &str) -> Result<School> {
+        let bad = |why: &str| StoreError::BadSchool(format!("{name:?} {why}; a school's name is lower-case letters, digits and _, starting with a letter (e.g. north_high)"));
+        if name.is_empty() || name.len() > 63 {
+            return Err(bad("is empty or longer than 63 characters"));
+        }
+        if !name.starts_with(|c: char| c.is_ascii_lowercase()) || !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+            return Err(bad("has characters a school's name cannot have"));
+        }
+        if name.starts_with("pg_") || name == "information_schema" {
+            return Err(bad("is a name the server keeps for itself"));
+        }
+        Ok(School(name.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    fn quoted(&self) -> String {
+        // Parsed names need no escaping; quoted so that none is read as a keyword.
+        format!("\"{}\"", self.0)
+    }
+}
+
+impl std::fmt::Display for School {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The query parameter naming the school, as `--school` and `ROLLCALL_SCHOOL` do. libpq does not
+/// know it: it is taken out of the URL before connecting.
+const SCHOOL_PARAMETER: &str = "school";
+
 /// A `postgres://` URL, parsed; `Display` shows it without its password.
 #[derive(Clone)]
 pub struct ServerUrl {
     url: url::Url,
+    /// `None`: the only school this user may use (or the first, in a new database).
+    school: Option<School>,
 }
 
 impl ServerUrl {
@@ -55,10 +111,47 @@ impl ServerUrl {
         if url.path().trim_start_matches('/').is_empty() {
             return Err(bad("no database name"));
         }
-        if !url.query_pairs().any(|(k, _)| k == "connect_timeout") {
-            url.query_pairs_mut().append_pair("connect_timeout", &CONNECT_TIMEOUT_S.to_string());
+        let mut school = None;
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        for (k, v) in url.query_pairs() {
+            if k == SCHOOL_PARAMETER {
+                school = Some(School::parse(&v)?);
+            } else {
+                pairs.push((k.into_owned(), v.into_owned()));
+            }
         }
-        Ok(ServerUrl { url })
+        if !pairs.iter().any(|(k, _)| k == "connect_timeout") {
+            pairs.push(("connect_timeout".into(), CONNECT_TIMEOUT_S.to_string()));
+        }
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+        Ok(ServerUrl { url, school })
+    }
+
+    /// The same server, in `school`.
+    pub fn in_school(mut self, school: School) -> ServerUrl {
+        self.school = Some(school);
+        self
+    }
+
+    /// The school asked for, if one was.
+    pub fn school(&self) -> Option<&School> {
+        self.school.as_ref()
+    }
+
+    /// `location` (as `--db` takes it) in the school named `school` (as `--school` takes it): the
+    /// server's URL with the school in it, so that every front end and every thread reopening the
+    /// register works in the same school. A file holds one school: `--school` with a file is refused.
+    pub fn location_in_school(location: Option<&std::path::Path>, school: &str) -> Result<std::path::PathBuf> {
+        let school = School::parse(school)?;
+        let Some(url) = location.and_then(|l| l.to_str()).filter(|l| Self::is_server(l)) else {
+            return Err(StoreError::BadSchool(format!(
+                "--school {school} picks a school in a district's database on a PostgreSQL server, and needs that server's address (--db postgres://…); a register file on this PC holds one school"
+            )));
+        };
+        let mut url = url::Url::parse(url).map_err(|e| StoreError::BadServerUrl(e.to_string()))?;
+        let pairs: Vec<(String, String)> = url.query_pairs().filter(|(k, _)| k != SCHOOL_PARAMETER).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+        url.query_pairs_mut().clear().extend_pairs(pairs).append_pair(SCHOOL_PARAMETER, school.as_str());
+        Ok(std::path::PathBuf::from(url.as_str()))
     }
 
     pub fn database(&self) -> &str {
@@ -80,11 +173,59 @@ impl ServerUrl {
     fn as_str(&self) -> &str {
         self.url.as_str()
     }
+
+    /// The address as `--db` takes it and the app's setting keeps it: with its school (and its
+    /// password only if one was written into it).
+    pub fn location(&self) -> String {
+        let mut url = self.url.clone();
+        if let Some(school) = &self.school {
+            url.query_pairs_mut().append_pair(SCHOOL_PARAMETER, school.as_str());
+        }
+        url.into()
+    }
+
+    /// Keep `password` for this address in `passfile`, in libpq's password-file format and
+    /// readable by this user only (as PostgreSQL's own `~/.pgpass`), and return the address
+    /// without it, pointing libpq at that file: what the app keeps when the office chooses the
+    /// school's server, so that its settings hold no password. A line kept earlier for the same
+    /// server, database and user is replaced.
+    pub fn with_password_file(mut self, password: &str, passfile: &std::path::Path) -> Result<ServerUrl> {
+        if password.contains(['\n', '\r']) {
+            return Err(StoreError::BadServerUrl("a password cannot hold a line break".into()));
+        }
+        let escape = |s: &str| s.replace('\\', "\\\\").replace(':', "\\:");
+        let host = self.url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']').to_string();
+        let user = percent_encoding::percent_decode_str(self.url.username()).decode_utf8_lossy().into_owned();
+        let key = format!("{}:{}:{}:{}:", escape(&host), self.url.port().unwrap_or(5432), escape(self.database()), escape(&user));
+        let kept = std::fs::read_to_string(passfile).unwrap_or_default();
+        let mut lines: Vec<String> = kept.lines().filter(|l| !l.starts_with(&key)).map(str::to_string).collect();
+        lines.push(format!("{key}{}", escape(password)));
+        let write = || -> std::io::Result<()> {
+            if let Some(dir) = passfile.parent().filter(|d| !d.as_os_str().is_empty()) {
+                super::create_private_dir(dir)?;
+            }
+            // Written whole beside it, then renamed over it: never a half-written file.
+            let next = passfile.with_extension("pgpass-new");
+            let _ = std::fs::remove_file(&next);
+            super::create_private_file(&next)?;
+            std::fs::write(&next, lines.join("\n") + "\n")?;
+            std::fs::rename(&next, passfile)
+        };
+        write().map_err(|e| StoreError::Other(format!("cannot keep the server's password in {}: {e}", passfile.display())))?;
+        let _ = self.url.set_password(None);
+        let pairs: Vec<(String, String)> = self.url.query_pairs().filter(|(k, _)| k != "passfile").map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+        self.url.query_pairs_mut().clear().extend_pairs(pairs).append_pair("passfile", &passfile.to_string_lossy());
+        Ok(self)
+    }
 }
 
 impl std::fmt::Display for ServerUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}@{}/{}", self.user(), self.host_port(), self.database())
+        write!(f, "{}@{}/{}", self.user(), self.host_port(), self.database())?;
+        match &self.school {
+            Some(school) => write!(f, "?school={school}"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -113,16 +254,79 @@ pub struct ServerStatus {
     pub server: String,
     /// As the server reports it, e.g. "15.18 (Debian 15.18-0+deb12u1)".
     pub version: String,
+    /// The school checked or prepared.
+    pub school: School,
+    /// Every school whose register is in this database and this user may use.
+    pub schools: Vec<School>,
     pub schema: SchemaState,
     /// Migrations `prepare` applied just now.
     pub applied_now: Vec<String>,
 }
 
-/// A connection to a school's server whose version was checked.
+/// A connection to a school's server whose version was checked, working in one school.
 pub struct Server {
     conn: PgConnection,
     url: ServerUrl,
     version: String,
+    school: School,
+    /// Whether the school's schema exists yet (`prepare` makes it).
+    school_exists: bool,
+}
+
+#[derive(QueryableByName)]
+struct SchemaName {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
+}
+
+/// The schools whose register is in this database and which this user may use, by name.
+fn schools(conn: &mut PgConnection) -> Result<Vec<School>> {
+    let names: Vec<SchemaName> = diesel::sql_query(
+        "SELECT n.nspname::text AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE c.relname = '__diesel_schema_migrations' AND c.relkind = 'r' AND has_schema_privilege(n.oid, 'USAGE') ORDER BY 1",
+    )
+    .load(conn)?;
+    // A schema someone made by hand with a name no school can have is not a school.
+    Ok(names.into_iter().filter_map(|n| School::parse(&n.name).ok()).collect())
+}
+
+/// The school to work in: the one asked for, else the only one this user may use (a new
+/// database's first school is `public`); several and none asked for is a question for the user.
+/// Returns whether its schema exists.
+fn choose_school(conn: &mut PgConnection, url: &ServerUrl) -> Result<(School, bool)> {
+    #[derive(QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        exists: bool,
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        usable: bool,
+    }
+    let school = match &url.school {
+        Some(s) => s.clone(),
+        None => {
+            let mut all = schools(conn)?;
+            match all.len() {
+                0 => School(School::DEFAULT.into()),
+                1 => all.remove(0),
+                _ => {
+                    return Err(StoreError::SchoolNeeded {
+                        server: url.to_string(),
+                        schools: all.iter().map(School::as_str).collect::<Vec<_>>().join(", "),
+                    })
+                }
+            }
+        }
+    };
+    let found: Found = diesel::sql_query(
+        "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS exists, \
+         coalesce((SELECT has_schema_privilege(oid, 'USAGE') FROM pg_namespace WHERE nspname = $1), true) AS usable",
+    )
+    .bind::<diesel::sql_types::Text, _>(school.as_str())
+    .get_result(conn)?;
+    if !found.usable {
+        return Err(StoreError::SchoolRefused { server: url.to_string(), user: url.user().to_string(), school: school.to_string() });
+    }
+    Ok((school, found.exists))
 }
 
 impl Server {
@@ -142,11 +346,25 @@ impl Server {
         // The register's times are the school's local wall-clock times, written by the PCs; the
         // server's own clock only fills defaults, in UTC as SQLite's CURRENT_TIMESTAMP does.
         conn.batch_execute("SET TIME ZONE 'UTC'")?;
-        Ok(Server { conn, url: url.clone(), version: v.text })
+        let (school, school_exists) = choose_school(&mut conn, url)?;
+        // The school's schema alone: a table it lacks is an error, never another schema's table.
+        conn.batch_execute(&format!("SET search_path TO {}", school.quoted()))?;
+        Ok(Server { conn, url: url.clone(), version: v.text, school, school_exists })
     }
 
     pub fn url(&self) -> &ServerUrl {
         &self.url
+    }
+
+    /// The school this connection works in.
+    pub fn school(&self) -> &School {
+        &self.school
+    }
+
+    /// Whether the school's schema exists yet: a school asked for by name is made only by
+    /// `prepare` (a mistyped name must not start an empty register).
+    pub fn school_exists(&self) -> bool {
+        self.school_exists
     }
 
     /// Where the schema stands; refuses a database migrated by a newer Rollcall. Reads only.
@@ -161,7 +379,15 @@ impl Server {
             return Ok(SchemaState::Empty);
         }
         let known = known_versions()?;
-        let applied: Vec<String> = self.conn.applied_migrations().map_err(|e| StoreError::Other(e.to_string()))?.iter().map(|v| v.to_string()).collect();
+        // Read, not diesel's `applied_migrations`: that first runs `CREATE TABLE IF NOT EXISTS`,
+        // which a classroom PC's role (no right to change the schema) may not.
+        #[derive(QueryableByName)]
+        struct Applied {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            version: String,
+        }
+        let applied: Vec<String> =
+            diesel::sql_query("SELECT version::text AS version FROM __diesel_schema_migrations").load::<Applied>(&mut self.conn)?.into_iter().map(|a| a.version).collect();
         if let Some(v) = applied.iter().find(|v| !known.contains(v)) {
             return Err(StoreError::NewerSchema { database: self.url.to_string(), version: v.clone() });
         }
@@ -172,14 +398,23 @@ impl Server {
     /// What `check` reports: the server and its schema, nothing written.
     pub fn status(&mut self) -> Result<ServerStatus> {
         let schema = self.schema()?;
-        Ok(ServerStatus { server: self.url.to_string(), version: self.version.clone(), schema, applied_now: vec![] })
+        let schools = schools(&mut self.conn)?;
+        Ok(ServerStatus { server: self.url.to_string(), version: self.version.clone(), school: self.school.clone(), schools, schema, applied_now: vec![] })
     }
 
-    /// Create or update Rollcall's tables. Each migration is one transaction (PostgreSQL's DDL is
+    /// Create or update Rollcall's tables in the school's schema (made first if it is new: a
+    /// district's new school). Each migration is one transaction (PostgreSQL's DDL is
     /// transactional), so a dropped connection leaves the last complete step; two processes
     /// preparing at once take turns.
     pub fn prepare(&mut self) -> Result<ServerStatus> {
         self.conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
+        if !self.school_exists {
+            if let Err(e) = self.conn.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {}", self.school.quoted())) {
+                let _ = self.conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"));
+                return Err(StoreError::ServerNotPrepared { server: self.url.to_string(), reason: format!("cannot add the school {}: {e}", self.school) });
+            }
+            self.school_exists = true;
+        }
         let result = self.schema().and_then(|_| {
             self.conn
                 .run_pending_migrations(POSTGRES_MIGRATIONS)
@@ -189,8 +424,7 @@ impl Server {
         // The lock is the session's: it goes with the connection in any case.
         let _ = self.conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"));
         let applied_now = result?;
-        let schema = self.schema()?;
-        Ok(ServerStatus { server: self.url.to_string(), version: self.version.clone(), schema, applied_now })
+        Ok(ServerStatus { applied_now, ..self.status()? })
     }
 
     /// The connection, for the register (`Store::open_server`).
@@ -285,6 +519,51 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_school_is_named_as_a_schema_and_travels_in_the_address() {
+        for good in ["north", "st_marys_2", "public"] {
+            assert_eq!(School::parse(good).unwrap().as_str(), good);
+        }
+        for bad in ["", "North", "north high", "2nd", "pg_catalog", "information_schema", "a\"b", &"x".repeat(64)] {
+            assert!(matches!(School::parse(bad), Err(StoreError::BadSchool(_))), "{bad}");
+        }
+        let u = ServerUrl::parse("postgres://office:pw@db/district?sslmode=require&school=north").unwrap();
+        assert_eq!(u.school().map(School::as_str), Some("north"));
+        assert!(!u.as_str().contains("school"), "libpq does not know the parameter: {}", u.as_str());
+        assert_eq!(u.to_string(), "office@db/district?school=north");
+        // `--school` puts the school into `--db`'s address, in place of one already there.
+        let at = ServerUrl::location_in_school(Some(std::path::Path::new("postgres://office:pw@db/district?school=south&sslmode=require")), "north").unwrap();
+        let again = ServerUrl::parse(at.to_str().unwrap()).unwrap();
+        assert_eq!(again.school().map(School::as_str), Some("north"));
+        assert!(again.as_str().contains("sslmode=require") && again.as_str().contains("pw@"));
+        let e = ServerUrl::location_in_school(Some(std::path::Path::new("/data/rollcall.sqlite3")), "north").unwrap_err();
+        assert!(e.to_string().contains("a register file on this PC holds one school"), "{e}");
+        assert!(ServerUrl::location_in_school(None, "north").is_err());
+    }
+
+    #[test]
+    fn a_password_kept_in_a_password_file_opens_the_server_and_is_not_in_the_address() {
+        let url = fresh_database("passfile");
+        let password = url.url.password().unwrap().to_string();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config").join("server.pgpass");
+        let kept = url.clone().in_school(School::parse("north").unwrap()).with_password_file(&password, &file).unwrap();
+        let location = kept.location();
+        assert!(!location.contains(&password) && location.contains("passfile=") && location.contains("school=north"), "{location}");
+        #[cfg(unix)]
+        assert_eq!(std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&file).unwrap().permissions()) & 0o777, 0o600);
+        // libpq finds the password in the file: the address alone connects.
+        let server = Server::connect(&ServerUrl::parse(&location).unwrap()).unwrap();
+        assert_eq!(server.school().as_str(), "north");
+        assert!(!server.school_exists());
+        // Kept again (a new password): the line is replaced, not added to.
+        ServerUrl::parse(&location).unwrap().with_password_file("not-the-password", &file).unwrap();
+        assert_eq!(std::fs::read_to_string(&file).unwrap().lines().count(), 1);
+        let e = Server::connect(&ServerUrl::parse(&location).unwrap()).err().unwrap();
+        assert!(matches!(e, StoreError::ServerRefused { .. }), "{e}");
+        assert!(url.with_password_file("two\nlines", &file).is_err());
+    }
+
+    #[test]
     fn a_server_older_than_14_is_refused() {
         let u = ServerUrl::parse("postgres://u@h/d").unwrap();
         let e = check_version(&u, 130016, "13.16").unwrap_err();
@@ -335,7 +614,7 @@ pub(crate) mod tests {
         let good = fresh_database("refused");
         let mut wrong = good.url.clone();
         wrong.set_password(Some("not-the-password")).unwrap();
-        let e = Server::connect(&ServerUrl { url: wrong }).err().unwrap();
+        let e = Server::connect(&ServerUrl { url: wrong, school: None }).err().unwrap();
         assert!(matches!(e, StoreError::ServerRefused { .. }), "{e}");
         assert!(e.to_string().contains("wrong user name or password") && !e.to_string().contains("not-the-password"), "{e}");
 
@@ -343,12 +622,12 @@ pub(crate) mod tests {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let mut closed = good.url.clone();
         closed.set_port(Some(port)).unwrap();
-        let e = Server::connect(&ServerUrl { url: closed }).err().unwrap();
+        let e = Server::connect(&ServerUrl { url: closed, school: None }).err().unwrap();
         assert!(matches!(e, StoreError::ServerUnreachable { .. }), "{e}");
 
         let mut missing = good.url.clone();
         missing.set_path("rollcall_no_such_database");
-        let e = Server::connect(&ServerUrl { url: missing }).err().unwrap();
+        let e = Server::connect(&ServerUrl { url: missing, school: None }).err().unwrap();
         assert!(matches!(e, StoreError::NoServerDatabase { .. }), "{e}");
 
         // Nothing was written: the database reached with the right password is still empty.

@@ -139,7 +139,7 @@ impl Store {
         let pg = server.connection_mut();
         let tables = tables_in_order(file)?;
         let with_identity: Vec<Name> = diesel::sql_query(
-            "SELECT table_name::text AS name FROM information_schema.columns WHERE table_schema = 'public' AND column_name = 'id' AND is_identity = 'YES'",
+            "SELECT table_name::text AS name FROM information_schema.columns WHERE table_schema = current_schema() AND column_name = 'id' AND is_identity = 'YES'",
         )
         .load(pg)?;
         let with_identity: BTreeSet<String> = with_identity.into_iter().map(|n| n.name).collect();

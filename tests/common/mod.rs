@@ -146,11 +146,16 @@ impl Env {
     }
     /// A connection of the test's own to the register, on whichever backend it is.
     pub fn conn(&self) -> Conn {
-        use diesel::Connection;
         match &self.server {
-            Some(url) => Conn::Postgres(diesel::pg::PgConnection::establish(url).expect("the test server answers")),
+            Some(url) => Conn::Postgres(pg_connection(url)),
             None => Conn::Sqlite(self.sql()),
         }
+    }
+    /// The same database as this school's, in the school `school` of it (`?school=` in its address).
+    pub fn in_school(&self, school: &str) -> Env {
+        let mut url = url::Url::parse(self.server.as_ref().expect("a school on a server")).unwrap();
+        url.query_pairs_mut().append_pair("school", school);
+        Env::on_server_url(url.as_str())
     }
     /// Take the register's write lock as another writer (a long roster import) would: SQLite's
     /// write lock on a file, Rollcall's advisory write lock on a server. Held until `release`.
@@ -159,7 +164,7 @@ impl Env {
         let mut conn = self.conn();
         match &mut conn {
             Conn::Sqlite(c) => c.batch_execute("BEGIN IMMEDIATE"),
-            Conn::Postgres(c) => c.batch_execute(&format!("BEGIN; SELECT pg_advisory_xact_lock({})", rollcall::storage::SERVER_WRITE_LOCK)),
+            Conn::Postgres(c) => c.batch_execute(&format!("BEGIN; {}", rollcall::storage::SERVER_WRITE_LOCK)),
         }
         .unwrap();
         conn
@@ -174,7 +179,7 @@ impl Env {
             #[diesel(sql_type = diesel::sql_types::Text)]
             text: String,
         }
-        let mut conn = diesel::pg::PgConnection::establish(url).unwrap();
+        let mut conn = pg_connection(url);
         let tables: Vec<Text> =
             diesel::sql_query("SELECT table_name::text AS text FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'").load(&mut conn).unwrap();
         let mut all = String::new();
@@ -183,6 +188,22 @@ impl Env {
             all.push_str(&rows[0].text);
         }
         Contents::Server(all)
+    }
+    /// Start `rollcall ARGS` on this school, kill it after `delay` (as a power cut or a closed
+    /// laptop would; on a server its connection drops), and say whether it had finished by then.
+    pub fn kill_after(&self, args: &[&std::ffi::OsStr], delay: std::time::Duration) -> bool {
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("rollcall"))
+            .envs(self.vars())
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(delay);
+        let finished = child.try_wait().unwrap().is_some();
+        let _ = child.kill();
+        let _ = child.wait();
+        finished
     }
     pub fn json(&self, args: &[&str]) -> Value {
         let out = self.cmd().arg("--json").args(args).assert().success().get_output().stdout.clone();
@@ -195,7 +216,22 @@ impl Env {
     }
 }
 
-/// The clip's two people, with a parent's consent on record, and a student without consent (registered by hand).
+/// A connection to a school's database on the server, working in its school (the address's
+/// `?school=`, which libpq does not know, made the connection's search path as Rollcall does).
+pub fn pg_connection(url: &str) -> diesel::pg::PgConnection {
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+    let mut url = url::Url::parse(url).unwrap();
+    let school = url.query_pairs().find(|(k, _)| k == "school").map(|(_, v)| v.into_owned());
+    let rest: Vec<(String, String)> = url.query_pairs().filter(|(k, _)| k != "school").map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    url.query_pairs_mut().clear().extend_pairs(rest);
+    let mut conn = diesel::pg::PgConnection::establish(url.as_str().trim_end_matches('?')).expect("the test server answers");
+    if let Some(school) = school {
+        conn.batch_execute(&format!("SET search_path TO \"{school}\"")).unwrap();
+    }
+    conn
+}
+
 /// A test's own connection to a register (`Env::conn`).
 #[derive(diesel::MultiConnection)]
 pub enum Conn {
@@ -230,6 +266,7 @@ impl Contents {
     }
 }
 
+/// The clip's two people, with a parent's consent on record, and a student without consent (registered by hand).
 pub const ROSTER: &str =
     "student_id,first_name,last_name,class,consent,consent_by,consent_date\nLMM,Lin-Manuel,Miranda,Stage,granted,Luz Miranda,2026-09-01\nALC,Alex,Lacamoire,Stage,granted,A Lacamoire,2026-09-01\nABS,Absent,Student,Stage,,,\n";
 
