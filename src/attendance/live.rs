@@ -126,6 +126,11 @@ pub struct LiveStats {
     /// A file played as a camera: frames passed over because the engine was busy (a live camera
     /// drops them itself).
     pub frames_skipped: u64,
+    /// Sightings the register could not take yet (a busy file, or a school's server that went
+    /// away): kept on this PC and written when it frees, so the Live page can say so.
+    pub unsaved: usize,
+    /// Whether the register is a school's server rather than this PC's file.
+    pub register_on_server: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -383,7 +388,7 @@ fn watch(
     let mut new_marks = Vec::new();
     let mut strangers = 0;
     let mut spoofs = Vec::new();
-    let mut stats = LiveStats { marked: roll.marked(), ..LiveStats::default() };
+    let mut stats = LiveStats { marked: roll.marked(), register_on_server: store.is_server(), ..LiveStats::default() };
     let started = Instant::now();
     let (mut window, mut window_frames) = (Instant::now(), 0u32);
     let mut was_lost = false;
@@ -427,6 +432,7 @@ fn watch(
         stats.frames += 1;
         stats.faces_seen += outcome.faces.len();
         stats.marked = roll.marked();
+        stats.unsaved = roll.pending();
         stats.seconds = started.elapsed().as_secs_f64();
         window_frames += 1;
         if window.elapsed() >= Duration::from_secs(1) {
