@@ -172,6 +172,7 @@ pub fn app_info(app: tauri::AppHandle) -> Answer<Value> {
         "version": env!("CARGO_PKG_VERSION"),
         "database": store.path(),
         "data_folder": store.path().parent(),
+        "on_server": store.is_server(),
         "engine": engine,
         "engine_error": engine_error,
         "session_running": state.session_running(),
@@ -243,9 +244,47 @@ pub fn set_data_folder(state: State<'_, AppState>, folder: PathBuf) -> Answer<Va
         std::fs::create_dir_all(dir).map_err(say)?;
     }
     std::fs::write(&file, folder.to_string_lossy().as_bytes()).map_err(say)?;
+    // This PC's own file from now on, not the school's server.
+    if let Some(server) = state.server_file() {
+        let _ = std::fs::remove_file(server);
+    }
     let path = new.path().to_path_buf();
     *state.store() = new;
     state.reset_rooms();
+    Ok(json!({ "database": path }))
+}
+
+/// Use the school's PostgreSQL server as the register (Settings: "the school's server"): the
+/// address (`postgres://USER@HOST[:PORT]/DATABASE[?sslmode=require]`), the school in a district's
+/// database, and the password, which is kept in a password file of the app's own (libpq's
+/// format, readable by this user only), never in the settings. Opened before it is remembered:
+/// a wrong password or an unreachable server is an error and the register stays where it was.
+/// The accounts are the server's: whoever was signed in signs in again there.
+#[tauri::command(async)]
+pub fn set_register_server(state: State<'_, AppState>, address: String, school: Option<String>, password: Option<String>) -> Answer<Value> {
+    use rollcall::storage::server::{School, ServerUrl};
+    office(&state, "move the register to the school's server")?;
+    if state.session_running() {
+        return Err("stop the running sessions before changing where the register is".into());
+    }
+    let mut url = ServerUrl::parse(address.trim()).map_err(say)?;
+    if let Some(school) = school.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        url = url.in_school(School::parse(school).map_err(say)?);
+    }
+    if let Some(password) = password.filter(|p| !p.is_empty()) {
+        let file = state.server_password_file().ok_or("this system has no configuration folder to keep the password in")?;
+        url = url.with_password_file(&password, &file).map_err(say)?;
+    }
+    let new = Store::open_server(&url, &rollcall::keys::KeyStore::from_env()).map_err(say)?;
+    let file = state.server_file().ok_or("this system has no configuration folder to remember the choice in")?;
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir).map_err(say)?;
+    }
+    std::fs::write(&file, url.location()).map_err(say)?;
+    let path = new.path().to_path_buf();
+    *state.store() = new;
+    state.reset_rooms();
+    *state.presence.lock().unwrap_or_else(|e| e.into_inner()) = None;
     Ok(json!({ "database": path }))
 }
 

@@ -148,6 +148,7 @@ fn main() {
             commands::save_settings,
             commands::purge_moods,
             commands::set_data_folder,
+            commands::set_register_server,
             commands::list_classes,
             commands::create_class,
             commands::update_class,

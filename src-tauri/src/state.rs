@@ -55,6 +55,11 @@ pub struct StartupFailure(pub String);
 
 /// File in the app's config folder that remembers a data folder chosen in Settings.
 const DATA_FOLDER_FILE: &str = "data-folder.txt";
+/// File in the app's config folder that remembers the school's server chosen in Settings: its
+/// address with the school, without the password (kept in `SERVER_PASSWORD_FILE`).
+const SERVER_FILE: &str = "register-server.txt";
+/// libpq's password file of the app's own, readable by this user only.
+const SERVER_PASSWORD_FILE: &str = "server.pgpass";
 pub const DB_FILE_NAME: &str = "rollcall.sqlite3";
 
 impl AppState {
@@ -119,6 +124,14 @@ impl AppState {
         self.config_dir.as_ref().map(|d| d.join(DATA_FOLDER_FILE))
     }
 
+    pub fn server_file(&self) -> Option<PathBuf> {
+        self.config_dir.as_ref().map(|d| d.join(SERVER_FILE))
+    }
+
+    pub fn server_password_file(&self) -> Option<PathBuf> {
+        self.config_dir.as_ref().map(|d| d.join(SERVER_PASSWORD_FILE))
+    }
+
     pub fn session_running(&self) -> bool {
         self.rooms.lock().unwrap_or_else(|e| e.into_inner()).as_ref().is_some_and(|r| !r.running().is_empty())
     }
@@ -147,8 +160,8 @@ fn load_engine() -> Result<Arc<SharedAnalyzer>, String> {
     Ok(Arc::new(SharedAnalyzer::new(analyzer)))
 }
 
-/// `--db PATH` or `ROLLCALL_DB` (as for the CLI), else a data folder chosen in Settings; `None`:
-/// the OS's app-data folder (the same database the CLI uses by default).
+/// `--db PATH` or `ROLLCALL_DB` (as for the CLI), else the school's server or a data folder
+/// chosen in Settings; `None`: the OS's app-data folder (the same database the CLI uses by default).
 pub fn database_path(config_dir: Option<&std::path::Path>) -> Option<PathBuf> {
     let mut args = std::env::args_os().skip(1);
     while let Some(a) = args.next() {
@@ -158,6 +171,9 @@ pub fn database_path(config_dir: Option<&std::path::Path>) -> Option<PathBuf> {
     }
     if let Some(p) = std::env::var_os("ROLLCALL_DB").filter(|p| !p.is_empty()) {
         return Some(PathBuf::from(p));
+    }
+    if let Some(server) = config_dir.and_then(|d| std::fs::read_to_string(d.join(SERVER_FILE)).ok()).filter(|s| !s.trim().is_empty()) {
+        return Some(PathBuf::from(server.trim()));
     }
     let folder = config_dir.and_then(|d| std::fs::read_to_string(d.join(DATA_FOLDER_FILE)).ok())?;
     let folder = folder.trim();

@@ -17,6 +17,10 @@ export interface MockState {
   /** Who is signed in. */
   account: Account | null;
   calls: { cmd: string; args: Record<string, unknown> }[];
+  /** The register is a school's server that cannot be reached: a session's frames say so. */
+  serverAway?: boolean;
+  /** The server chosen in Settings (as the backend shows it), if any. */
+  server?: string;
 }
 
 export function freshState(setupDone = false): MockState {
@@ -76,8 +80,9 @@ export function installMockBackend(state: MockState) {
             accounts_exist: Object.keys(state.accounts).length > 0,
             idle_lock_minutes: 10,
             version: "test",
-            database: "/tmp/rollcall.sqlite3",
+            database: state.server ?? "/tmp/rollcall.sqlite3",
             data_folder: "/tmp",
+            on_server: !!state.server,
             engine: "ready",
             engine_error: null,
             session_running: false,
@@ -123,6 +128,13 @@ export function installMockBackend(state: MockState) {
         case "override_mark":
           state.statuses[args.studentId] = args.status;
           return { old: "absent", new: args.status };
+        case "set_register_server": {
+          const address = String(args.address);
+          if (!address.startsWith("postgres://")) throw "not a database server's address: not a postgres:// URL";
+          state.server = `${address.replace(/^postgres:\/\//, "postgres://").split("?")[0]}${args.school ? `?school=${args.school}` : ""}`;
+          state.account = null;
+          return { database: state.server };
+        }
         case "live_watch":
           feed = args.channel as Channel<RoomMessage>;
           return [];
@@ -135,7 +147,7 @@ export function installMockBackend(state: MockState) {
               kind: "frame",
               picture: { jpeg: FRAME, width: 80, height: 60 },
               faces: [{ face: { x1: 26, y1: 14, x2: 54, y2: 42, score: 0.99 }, track: 1, student_id: "S1", name: "Ada Lovelace", stranger: false, mood: "happy", spoof: false }],
-              stats: { frames: 1, fps: 30, faces_seen: 1, marked: 1, source_outages: 0, seconds: 0.1 },
+              stats: { frames: 1, fps: 30, faces_seen: 1, marked: 1, source_outages: 0, seconds: 0.1, unsaved: state.serverAway ? 1 : 0, register_on_server: !!state.serverAway },
             });
             state.statuses.S1 = "present";
             send({ kind: "event", event: { event: "marked", student_id: "S1", name: "Ada Lovelace", status: "present", at: "2026-11-28T08:27:00", late_minutes: 0, similarity: 0.8 } });

@@ -51,6 +51,8 @@ export interface AppInfo {
   version: string;
   database: string;
   data_folder: string;
+  /** The register is the school's PostgreSQL server rather than this PC's file. */
+  on_server: boolean;
   engine: "loading" | "ready" | "failed";
   engine_error: string | null;
   session_running: boolean;
@@ -333,6 +335,10 @@ export interface LiveStats {
   marked: number;
   source_outages: number;
   seconds: number;
+  /** Sightings the register could not take yet (kept on this PC, written when it frees). */
+  unsaved: number;
+  /** Whether the register is the school's server rather than this PC's file. */
+  register_on_server: boolean;
 }
 
 export interface SessionInfo {
@@ -418,6 +424,9 @@ export const api = {
   saveSettings: (settings: Partial<Record<keyof Settings, string>>) => call<{ moods_kept: number }>("save_settings", { settings }),
   purgeMoods: () => call<{ deleted: number }>("purge_moods"),
   setDataFolder: (folder: string) => call<{ database: string }>("set_data_folder", { folder }),
+  /** The school's server as the register; whoever is signed in signs in again there. */
+  setRegisterServer: (address: string, school: string, password: string) =>
+    call<{ database: string }>("set_register_server", { address, school: school || null, password: password || null }),
 
   listClasses: () => call<ClassInfo[]>("list_classes"),
   createClass: (name: string, start: string | null, lateAfterMinutes: number) =>

@@ -94,6 +94,33 @@ test("the live roster shows what the backend reports as a session marks a studen
   await screen.findByText(/Ada Lovelace: present/);
 });
 
+test("a session whose school's server is away says its marks are kept on this PC", async () => {
+  const state = freshState(true);
+  state.serverAway = true;
+  installMockBackend(state);
+  render(<App />);
+  fireEvent.click(await screen.findByText("Start session"));
+  const notice = await screen.findByTestId("register-away");
+  expect(notice.textContent).toContain("The school's server cannot be reached: 1 sighting(s) are kept on this PC");
+});
+
+test("Settings put the register on the school's server with its school, and ask to sign in there", async () => {
+  const state = freshState(true);
+  installMockBackend(state);
+  const { container } = render(<App />);
+  fireEvent.click(await screen.findByText("Settings"));
+  fireEvent.click(await screen.findByText(/Use the school's server/));
+  const field = (name: string) => container.querySelector(`[name="${name}"]`) as HTMLInputElement;
+  fireEvent.input(field("server-address"), { target: { value: " postgres://rollcall@db.example/district?sslmode=require " } });
+  fireEvent.input(field("server-school"), { target: { value: "north" } });
+  fireEvent.input(field("server-password"), { target: { value: "s3cret" } });
+  fireEvent.click(screen.getByText("Use the server"));
+  await screen.findByText("Who is using Rollcall?");
+  const sent = state.calls.find((c) => c.cmd === "set_register_server")!.args;
+  expect(sent).toMatchObject({ address: "postgres://rollcall@db.example/district?sslmode=require", school: "north", password: "s3cret" });
+  expect(state.server).toBe("postgres://rollcall@db.example/district?school=north");
+});
+
 test("a lesson added on the Timetable page is sent with every field as typed", async () => {
   const state = freshState(true);
   installMockBackend(state);

@@ -276,6 +276,13 @@ export function LivePage({
           {focused.lost}
         </Notice>
       ) : null}
+      {focused?.stats?.unsaved ? (
+        <Notice kind="info" testid="register-away">
+          {focused.stats.register_on_server
+            ? `The school's server cannot be reached: ${focused.stats.unsaved} sighting(s) are kept on this PC and written to the register when it is back. The roll goes on.`
+            : `The register is busy (another program is writing to it): ${focused.stats.unsaved} sighting(s) wait on this PC and are written when it frees. The roll goes on.`}
+        </Notice>
+      ) : null}
       {current && current.enrolled === 0 ? (
         <Notice kind="info">
           Nobody in {current.name} is enrolled yet, so every face will be "unknown". <button onClick={() => onNavigate("students")}>Enrol students</button>
@@ -294,6 +301,7 @@ export function LivePage({
                 </strong>
                 <span class="stats">{r.stats ? `${r.stats.fps.toFixed(0)} fps · ${r.stats.marked} marked` : "starting…"}</span>
                 {r.lost ? <span class="room-lost">camera lost</span> : null}
+                {r.stats?.unsaved ? <span class="room-lost">{r.stats.register_on_server ? "server away" : "register busy"}</span> : null}
                 <button class="room-stop" onClick={() => stop(r)}>
                   Stop
                 </button>

@@ -173,12 +173,20 @@ export function SettingsPage({ info, classes, reload }: { info: AppInfo; classes
       </div>
       <Backups info={info} reload={reload} />
       <div class="card">
-        <h2>Data</h2>
+        <h2>Where the register is</h2>
         <p>
           Database: <code data-testid="database">{info.database}</code>
         </p>
-        <p class="hint">Everything stays on this computer, encrypted. Back it up below to keep the register.</p>
-        <button onClick={moveData}>Use another data folder…</button>
+        {info.on_server ? (
+          <p class="hint">
+            The register is on the school's server, shared by the school's PCs; its backups are the server's (the school's IT). A session
+            whose server goes away keeps its marks on this PC and writes them when it is back.
+          </p>
+        ) : (
+          <p class="hint">This PC's own file: everything stays on this computer, encrypted. Back it up below to keep the register.</p>
+        )}
+        <button onClick={moveData}>{info.on_server ? "Use this PC's own file (choose its folder)…" : "Use another data folder…"}</button>
+        <ServerChoice onChosen={(text) => { setMsg({ kind: "ok", text }); reload(); }} />
         <p class="hint">
           Face engine: {info.engine}
           {info.engine_error ? ` — ${info.engine_error}` : ""} · Rollcall {info.version}
@@ -186,6 +194,60 @@ export function SettingsPage({ info, classes, reload }: { info: AppInfo; classes
       </div>
       <AboutInstallation />
     </section>
+  );
+}
+
+/** "The school's server": its address, the school (in a district's database) and the password,
+ * which the backend keeps in a password file of its own, never in the settings. */
+function ServerChoice({ onChosen }: { onChosen: (text: string) => void }) {
+  const [address, setAddress] = useState("");
+  const [school, setSchool] = useState("");
+  const [password, setPassword] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const use = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const r = await api.setRegisterServer(address.trim(), school.trim(), password);
+      setPassword("");
+      onChosen(`Now using ${r.database}. Sign in with your account on the school's server.`);
+    } catch (err) {
+      setError(errorText(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <details class="server-choice">
+      <summary>Use the school's server (PostgreSQL)…</summary>
+      <form onSubmit={use}>
+        <label>
+          Address{" "}
+          <input
+            name="server-address"
+            size={48}
+            placeholder="postgres://rollcall@db.school.example/rollcall?sslmode=require"
+            value={address}
+            onInput={(e) => setAddress((e.target as HTMLInputElement).value)}
+          />
+        </label>
+        <label>
+          School <input name="server-school" placeholder="only if the database holds several" value={school} onInput={(e) => setSchool((e.target as HTMLInputElement).value)} />
+        </label>
+        <label>
+          Password <input name="server-password" type="password" autocomplete="off" value={password} onInput={(e) => setPassword((e.target as HTMLInputElement).value)} />
+        </label>
+        <p class="hint">
+          From the school's IT (README, "A school's server"). Every PC of the school needs the same key file for the students' face data.
+        </p>
+        <button type="submit" disabled={busy || !address.trim()}>
+          {busy ? "Connecting…" : "Use the server"}
+        </button>
+        {error ? <Notice kind="error">{error}</Notice> : null}
+      </form>
+    </details>
   );
 }
 
