@@ -622,15 +622,22 @@ impl Store {
         let _ = conn.batch_execute("PRAGMA journal_mode = WAL");
         conn.batch_execute("PRAGMA synchronous = NORMAL")?;
         Self::check_schema_version(&mut conn, path)?;
-        conn.run_pending_migrations(MIGRATIONS).map_err(|e| classify(&e.to_string()).unwrap_or_else(|| open_err(format!("schema migration failed: {e}"))))?;
-        #[derive(QueryableByName)]
-        struct Violation {
-            #[diesel(sql_type = diesel::sql_types::Text)]
-            table: String,
-        }
-        let violations: Vec<Violation> = diesel::sql_query("PRAGMA foreign_key_check").load(&mut conn)?;
-        if let Some(v) = violations.first() {
-            tracing::warn!(table = %v.table, count = violations.len(), "rows pointing at missing rows (kept as they are)");
+        let migrated = conn
+            .run_pending_migrations(MIGRATIONS)
+            .map_err(|e| classify(&e.to_string()).unwrap_or_else(|| open_err(format!("schema migration failed: {e}"))))?;
+        // Checked only after a migration rebuilt tables: the check reads every row of every
+        // table, minutes on a district-sized file (32 million marks), and nothing else writes
+        // with foreign keys off.
+        if !migrated.is_empty() {
+            #[derive(QueryableByName)]
+            struct Violation {
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                table: String,
+            }
+            let violations: Vec<Violation> = diesel::sql_query("PRAGMA foreign_key_check").load(&mut conn)?;
+            if let Some(v) = violations.first() {
+                tracing::warn!(table = %v.table, count = violations.len(), "rows pointing at missing rows (kept as they are)");
+            }
         }
         conn.batch_execute("PRAGMA foreign_keys = ON")?;
         let mut store = Store { conn: Db::Sqlite(conn), path: path.to_path_buf(), server: None, revived_at: None, busy_timeout_ms: DEFAULT_BUSY_TIMEOUT_MS, created, seal: cipher::TemplateSeal::for_key(key) };
