@@ -8,7 +8,8 @@
 #  3. the desktop app: built once with its .deb/.rpm, the packages checked (the unpacked app loads
 #     its bundled engine), the .deb installed on a clean Debian root where both self-tests must
 #     pass (needs root or sudo: it chroots), then the real app in its webview under Xvfb (tauri-driver): a session
-#     on the video_hamilton clip, reports, a correction, an Excel export read back, screenshots
+#     on the video_hamilton clip, reports, a correction, an Excel export read back, the register
+#     moved to the test server from Settings (a session marks there), screenshots
 #     of every page in test-output/screenshots/.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

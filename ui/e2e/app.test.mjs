@@ -52,11 +52,12 @@ function cli(db, ...args) {
 
 let schools = 0;
 /** A school of its own: roster (LMM, ALC, ABS in class Stage), the two clip people enrolled with consent;
- * with `setupDone`, the first-run questions already answered (mood on). Returns the database. */
-function school({ setupDone }) {
+ * with `setupDone`, the first-run questions already answered (mood on). Its register is a file, or
+ * the server's location `at`. Returns the database. */
+function school({ setupDone, at }) {
   const dir = join(work, `school-${++schools}`);
   mkdirSync(dir);
-  const db = join(dir, "rollcall.sqlite3");
+  const db = at ?? join(dir, "rollcall.sqlite3");
   const roster = join(dir, "roster.csv");
   // The two people of the clip with a parent's consent on record; ABS without (registered by hand).
   writeFileSync(
@@ -625,6 +626,54 @@ test("a photo held up as the camera: the live view labels the face, the log says
   await flag.waitForExist({ timeout: 30_000 });
   assert.match(await flag.getText(), /check: possible photo or screen/);
   assert.equal(await (await browser.$('#daily-table tr[data-student="ALC"] .review')).isExisting(), false);
+});
+
+test("Settings move the register to the school's server: the session's marks are there, the PC's file gains none", { timeout: 240_000 }, async (t) => {
+  const admin = process.env.ROLLCALL_TEST_POSTGRES;
+  if (!admin) return t.skip("ROLLCALL_TEST_POSTGRES not set (scripts/test.sh starts a throw-away server)");
+  // A school of the district database: prepared by its IT, roster and enrolments by the office (CLI).
+  const name = `e2e_${process.pid}`;
+  execFileSync(CLI, ["--school", name, "server", "prepare", admin], { env, encoding: "utf8" });
+  const onServer = `${admin}?school=${name}`;
+  school({ setupDone: true, at: onServer });
+  const file = school({ setupDone: true });
+  await launch(file);
+  await (await browser.$("#tab-settings")).click();
+  await (await browser.$("summary=Use the school's server (PostgreSQL)…")).click();
+  // The address as IT gives it, the password typed apart (the app keeps it in a password file).
+  const url = new URL(admin);
+  const password = decodeURIComponent(url.password);
+  url.password = "";
+  await fill('input[name="server-address"]', url.toString());
+  await fill('input[name="server-school"]', name);
+  await fill('input[name="server-password"]', password);
+  await (await browser.$("button=Use the server")).click();
+  // Accounts are the server's: the app asks who is using it again.
+  await signIn({ name: env.ROLLCALL_USER, password: env.ROLLCALL_PASSWORD });
+  const where = join(work, "config/org.rollcall.desktop/register-server.txt");
+  await browser.waitUntil(async () => existsSync(where), { timeout: 10_000, timeoutMsg: `the choice was not remembered in ${where}` });
+  const remembered = readFileSync(where, "utf8");
+  assert.ok(remembered.includes(`school=${name}`) && !remembered.includes(password), `remembered: ${remembered}`);
+  await (await browser.$("#tab-live")).click();
+  const startButton = await browser.$("#start-session");
+  await startButton.waitForExist({ timeout: 30_000 });
+  await (await browser.$("#live-source-file")).click();
+  await (await browser.$('input[name="source-file"]')).setValue(CLIP);
+  await startButton.click();
+  await browser
+    .waitUntil(async () => (await chipOf("LMM")) === "present" && (await chipOf("ALC")) === "present", { timeout: 120_000, interval: 250 })
+    .catch(async (e) => {
+      await shot("10-on-the-server-failed.png");
+      const shown = await browser.execute(() => document.querySelector("main")?.innerText ?? "");
+      throw new Error(`both people did not become Present (${e.message}); the page: ${shown}\napp log:\n${driverLog.slice(-4000)}`);
+    });
+  await shot("10-on-the-server.png");
+  await startButton.waitForExist({ timeout: 120_000 });
+  const report = JSON.parse(cli(onServer, "--json", "report", "--class", "Stage", "--date", "today"));
+  const status = (id) => report.lessons[0].students.find((s) => s.student_id === id).status;
+  assert.deepEqual([status("LMM"), status("ALC")], ["present", "present"], "the marks are on the server");
+  const onFile = JSON.parse(cli(file, "--json", "report", "--class", "Stage", "--date", "today"));
+  assert.deepEqual(onFile.lessons.flatMap((l) => l.students.filter((s) => s.status === "present").map((s) => s.student_id)), [], "nobody is present in the PC's file");
 });
 
 test("a network camera that drops out mid-session: the live view says so, reconnects, and goes on", { timeout: 180_000 }, async () => {
