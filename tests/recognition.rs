@@ -75,6 +75,17 @@ fn a_school_size_gallery_refuses_strangers_and_never_takes_a_student_for_another
     assert!(r["top1_accuracy"].as_f64().unwrap() >= 0.93, "{r}");
     // The cohort score keeps students in at this size (the runner-up alone turned 4 % away).
     assert!(r["known_false_reject_rate"].as_f64().unwrap() <= 0.03, "{r}");
+    // The figures per track length add up to the whole, and tracks with all 3 photos (what the
+    // live roll decides on) turn fewer students away than the 1-photo leftovers of people with 3
+    // or 4 photos.
+    let by = r["by_length"].as_array().unwrap();
+    assert_eq!(by.len(), 3, "{r}");
+    let sum = |k: &str| by.iter().map(|b| b[k].as_u64().unwrap()).sum::<u64>();
+    assert_eq!(sum("known_tracks"), r["known_tracks"].as_u64().unwrap(), "{r}");
+    assert_eq!(sum("unknown_tracks"), r["unknown_tracks"].as_u64().unwrap(), "{r}");
+    let rate = |b: &Value| b["known_rejected"].as_f64().unwrap() / b["known_tracks"].as_f64().unwrap().max(1.0);
+    assert!(rate(&by[2]) < rate(&by[0]), "{r}");
+    assert!(rate(&by[2]) <= 0.015, "{r}");
 
     // The same people without the distractors.
     let small = identify(&env, &labels, &[&common[..], &[cache.to_str().unwrap()]].concat());

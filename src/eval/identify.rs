@@ -53,6 +53,19 @@ pub struct IdentifyReport {
     pub no_face: usize,
     pub unreadable: usize,
     pub errors: Vec<FileError>,
+    /// The same figures for tracks of each length (an identity's last track may be shorter
+    /// than `track_len`: what is left of its photos).
+    pub by_length: Vec<LengthFigures>,
+}
+
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct LengthFigures {
+    pub length: usize,
+    pub known_tracks: usize,
+    pub known_rejected: usize,
+    pub known_misidentified: usize,
+    pub unknown_tracks: usize,
+    pub unknown_accepted: usize,
 }
 
 pub fn run(analyzer: &mut FaceAnalyzer, labels_csv: &Path, o: &IdentifyOptions, cache: &mut EmbeddingCache) -> anyhow::Result<IdentifyReport> {
@@ -142,18 +155,36 @@ pub fn run(analyzer: &mut FaceAnalyzer, labels_csv: &Path, o: &IdentifyOptions, 
         recognizer.decide(&track)
     };
     let (mut right, mut rejected, mut wrong, mut nearest_right) = (0usize, 0usize, 0usize, 0usize);
+    let mut by_length: Vec<LengthFigures> = (1..=track).map(|length| LengthFigures { length, ..Default::default() }).collect();
     for (id, members) in &known_probes {
         let frames: Vec<&[f32]> = members.iter().filter_map(|&i| embeddings[i].as_deref()).collect();
+        let figures = by_length.get_mut(frames.len().clamp(1, track) - 1).expect("clamped");
+        figures.known_tracks += 1;
         if recognizer.nearest(&frames).as_deref() == Some(id.as_str()) {
             nearest_right += 1;
         }
         match decide(members).key() {
             Some(k) if k == id => right += 1,
-            Some(_) => wrong += 1,
-            None => rejected += 1,
+            Some(_) => {
+                wrong += 1;
+                figures.known_misidentified += 1;
+            }
+            None => {
+                rejected += 1;
+                figures.known_rejected += 1;
+            }
         }
     }
-    let accepted_strangers = unknown_probes.iter().filter(|m| decide(m).key().is_some()).count();
+    let mut accepted_strangers = 0;
+    for members in &unknown_probes {
+        let frames = members.iter().filter(|&&i| embeddings[i].is_some()).count();
+        let figures = by_length.get_mut(frames.clamp(1, track) - 1).expect("clamped");
+        figures.unknown_tracks += 1;
+        if decide(members).key().is_some() {
+            accepted_strangers += 1;
+            figures.unknown_accepted += 1;
+        }
+    }
     let n_known = known_probes.len().max(1) as f64;
     Ok(IdentifyReport {
         top1_accuracy: right as f64 / n_known,
@@ -175,5 +206,6 @@ pub fn run(analyzer: &mut FaceAnalyzer, labels_csv: &Path, o: &IdentifyOptions, 
         no_face,
         unreadable: errors.len(),
         errors,
+        by_length,
     })
 }
