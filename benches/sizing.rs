@@ -13,8 +13,9 @@
 //! day (the 60 classes' days), on the SQLite file and, when `ROLLCALL_BENCH_POSTGRES` gives a
 //! server's superuser URL (`scripts/pg-cluster.sh start DIR` prints one), on PostgreSQL.
 //!
-//! Run: `cargo bench --bench sizing` (`ROLLCALL_SIZING_ONLY=sqlite` or `postgres`: one backend). The register is generated once (minutes: tens of millions
-//! of rows through SQL, not through the roll) and kept for later runs: the file under
+//! Run: `cargo bench --bench sizing` (`ROLLCALL_SIZING_ONLY=sqlite` or `postgres`: one backend).
+//! The register is generated once (minutes: tens of millions of rows through SQL, not through
+//! the roll) and kept for later runs: the file under
 //! `target/sizing/`, the server's as database `rollcall_sizing_<schools>`. Under
 //! `cargo test --benches` (criterion's test mode) one school of 50 students over 10 days is made
 //! afresh, so CI checks the bench works without paying for the district.

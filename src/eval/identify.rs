@@ -150,41 +150,35 @@ pub fn run(analyzer: &mut FaceAnalyzer, labels_csv: &Path, o: &IdentifyOptions, 
     }
 
     let recognizer = Recognizer::train_with(&gallery, track, o.config)?;
-    let decide = |members: &[usize]| {
-        let track: Vec<&[f32]> = members.iter().filter_map(|&i| embeddings[i].as_deref()).collect();
-        recognizer.decide(&track)
-    };
-    let (mut right, mut rejected, mut wrong, mut nearest_right) = (0usize, 0usize, 0usize, 0usize);
+    let frames_of = |members: &[usize]| -> Vec<&[f32]> { members.iter().filter_map(|&i| embeddings[i].as_deref()).collect() };
+    // Every count per track length (an identity's last track may be short); the totals are their sums.
     let mut by_length: Vec<LengthFigures> = (1..=track).map(|length| LengthFigures { length, ..Default::default() }).collect();
+    let slot = |frames: usize| frames.clamp(1, track) - 1;
+    let mut nearest_right = 0usize;
     for (id, members) in &known_probes {
-        let frames: Vec<&[f32]> = members.iter().filter_map(|&i| embeddings[i].as_deref()).collect();
-        let figures = by_length.get_mut(frames.len().clamp(1, track) - 1).expect("clamped");
+        let frames = frames_of(members);
+        let figures = &mut by_length[slot(frames.len())];
         figures.known_tracks += 1;
         if recognizer.nearest(&frames).as_deref() == Some(id.as_str()) {
             nearest_right += 1;
         }
-        match decide(members).key() {
-            Some(k) if k == id => right += 1,
-            Some(_) => {
-                wrong += 1;
-                figures.known_misidentified += 1;
-            }
-            None => {
-                rejected += 1;
-                figures.known_rejected += 1;
-            }
+        match recognizer.decide(&frames).key() {
+            Some(k) if k == id => {}
+            Some(_) => figures.known_misidentified += 1,
+            None => figures.known_rejected += 1,
         }
     }
-    let mut accepted_strangers = 0;
     for members in &unknown_probes {
-        let frames = members.iter().filter(|&&i| embeddings[i].is_some()).count();
-        let figures = by_length.get_mut(frames.clamp(1, track) - 1).expect("clamped");
+        let frames = frames_of(members);
+        let figures = &mut by_length[slot(frames.len())];
         figures.unknown_tracks += 1;
-        if decide(members).key().is_some() {
-            accepted_strangers += 1;
+        if recognizer.decide(&frames).key().is_some() {
             figures.unknown_accepted += 1;
         }
     }
+    let total = |count: fn(&LengthFigures) -> usize| by_length.iter().map(count).sum::<usize>();
+    let (rejected, wrong, accepted_strangers) = (total(|f| f.known_rejected), total(|f| f.known_misidentified), total(|f| f.unknown_accepted));
+    let right = known_probes.len() - rejected - wrong;
     let n_known = known_probes.len().max(1) as f64;
     Ok(IdentifyReport {
         top1_accuracy: right as f64 / n_known,
