@@ -73,8 +73,9 @@ pub fn progress(len: usize, what: &str) -> ProgressBar {
 }
 
 /// Embeddings of images already computed, kept in a file between evaluation runs (`--cache`):
-/// sweeps over seeds and settings embed each image once. Keyed by the embedder's model id, the
-/// image's absolute path, size and modification time, so a changed file or model is embedded again.
+/// sweeps over seeds and settings embed each image once. Keyed by the embedder's model id and crop
+/// revision, the image's absolute path, size and modification time, so a changed file, model or
+/// crop is embedded again.
 #[derive(Default)]
 pub struct EmbeddingCache {
     file: Option<PathBuf>,
@@ -107,7 +108,7 @@ impl EmbeddingCache {
         let meta = std::fs::metadata(path).ok()?;
         let mtime = meta.modified().ok()?.duration_since(std::time::UNIX_EPOCH).ok()?.as_nanos();
         let abs = path.canonicalize().ok()?;
-        Some(format!("{model}|{}|{}|{mtime}", abs.display(), meta.len()))
+        Some(format!("{model}|{}|{}|{}|{mtime}", crate::vision::embedder::CROP_REVISION, abs.display(), meta.len()))
     }
 
     /// Append what was computed this run.

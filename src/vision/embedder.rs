@@ -24,6 +24,13 @@ const INPUT: i32 = 160;
 /// must never be compared, so stored ones carry this. The default model's.
 pub const EMBEDDING_MODEL_ID: &str = EmbedderModel::Fp16.id();
 
+/// Which revision of the crop rule ([`crop_frame`]) computed an embedding, for caches of
+/// evaluation embeddings. It is not part of [`EmbedderModel::id`]: the revision only changed the
+/// crop of pictures that are a crop of the face itself (tight ID photos), so a school's stored
+/// templates, made from such photos by the earlier rule, still compare with camera faces as they
+/// did; enrolling those photos again makes them match better.
+pub const CROP_REVISION: &str = "crop-2";
+
 /// Which build of FaceNet computes embeddings. Both are the same network with the same crop;
 /// their embeddings are close (cosine ~0.998) but not interchangeable, so each has its own id and
 /// enrolments made with one are not used with the other.
@@ -171,10 +178,17 @@ impl Embedder {
     /// The 160x160 BGR crop the embedder would use for a face, to embed later in a larger batch
     /// (evaluations gather crops from many images into one call).
     pub fn crop(&self, image: &Mat, face: &Face) -> Result<Option<Mat>, VisionError> {
-        let Some(rect) = crop_rect(self.margin, image.size()?, face) else { return Ok(None) };
-        let roi = Mat::roi(image, rect)?;
+        let Some(frame) = crop_frame(self.margin, image.size()?, face) else { return Ok(None) };
+        let roi = Mat::roi(image, frame.rect)?;
         let mut out = Mat::default();
-        imgproc::resize(&roi, &mut out, Size::new(INPUT, INPUT), 0.0, 0.0, imgproc::INTER_LINEAR)?;
+        match frame.padding {
+            None => imgproc::resize(&roi, &mut out, Size::new(INPUT, INPUT), 0.0, 0.0, imgproc::INTER_LINEAR)?,
+            Some([top, bottom, left, right]) => {
+                let mut padded = Mat::default();
+                opencv::core::copy_make_border(&roi, &mut padded, top, bottom, left, right, opencv::core::BORDER_CONSTANT, opencv::core::Scalar::all(0.0))?;
+                imgproc::resize(&padded, &mut out, Size::new(INPUT, INPUT), 0.0, 0.0, imgproc::INTER_LINEAR)?;
+            }
+        }
         Ok(Some(out))
     }
 
@@ -209,18 +223,42 @@ impl Embedder {
     }
 }
 
-/// The crop rectangle for a face, clamped to the image; `None` when nothing is left of it.
-pub fn crop_rect(margin: Margin, image_size: Size, face: &Face) -> Option<Rect> {
+/// The part of the picture a face's crop takes, and what is added around it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CropFrame {
+    /// The box grown by the margin, within the picture.
+    pub rect: Rect,
+    /// Black pixels added above, below, left and right of `rect`, when the picture is a crop of
+    /// this very face (see [`crop_frame`]).
+    pub padding: Option<[i32; 4]>,
+}
+
+/// The crop for a face: its box grown by the margin. Where the grown box runs past the picture on
+/// both sides of an axis, the picture is a crop of this face (a tight ID photo, an aligned 112 px
+/// crop, a face filling the camera's view): the part past the picture is filled with black, so
+/// the face keeps the scale FaceNet was trained on instead of coming out larger. Where it runs
+/// past one side only (a face at the edge of a camera's view) the crop is clamped: measured in
+/// models/README.md "Crop", black there lost a profile face in the shared clip that clamping keeps.
+/// `None` when nothing of the face is in the picture.
+pub fn crop_frame(margin: Margin, image_size: Size, face: &Face) -> Option<CropFrame> {
     let total = match margin {
         Margin::Pixels(p) => p,
         Margin::Fraction(f) => f * face.width().max(face.height()),
     };
     let half = total / 2.0;
-    let x1 = (face.x1 - half).max(0.0) as i32;
-    let y1 = (face.y1 - half).max(0.0) as i32;
-    let x2 = (face.x2 + half).min(image_size.width as f32) as i32;
-    let y2 = (face.y2 + half).min(image_size.height as f32) as i32;
-    (x2 - x1 >= 2 && y2 - y1 >= 2).then(|| Rect::new(x1, y1, x2 - x1, y2 - y1))
+    let (w, h) = (image_size.width as f32, image_size.height as f32);
+    let (gx1, gy1, gx2, gy2) = (face.x1 - half, face.y1 - half, face.x2 + half, face.y2 + half);
+    let x1 = gx1.max(0.0) as i32;
+    let y1 = gy1.max(0.0) as i32;
+    let x2 = gx2.min(w) as i32;
+    let y2 = gy2.min(h) as i32;
+    if x2 - x1 < 2 || y2 - y1 < 2 {
+        return None;
+    }
+    let picture_is_the_face = (gx1 < 0.0 && gx2 > w) || (gy1 < 0.0 && gy2 > h);
+    let past = |v: f32| v.max(0.0).round() as i32;
+    let padding = picture_is_the_face.then(|| [past(-gy1), past(gy2 - h), past(-gx1), past(gx2 - w)]);
+    Some(CropFrame { rect: Rect::new(x1, y1, x2 - x1, y2 - y1), padding })
 }
 
 fn normalised(v: &[f32]) -> Vec<f32> {
@@ -259,15 +297,31 @@ mod tests {
     fn fractional_margin_scales_with_the_face() {
         let size = Size::new(1000, 1000);
         // 100 px face, 0.3 -> 30 px in all, 15 per side.
-        assert_eq!(crop_rect(Margin::Fraction(0.3), size, &face(100.0, 100.0, 100.0)), Some(Rect::new(85, 85, 130, 130)));
+        assert_eq!(crop_frame(Margin::Fraction(0.3), size, &face(100.0, 100.0, 100.0)), Some(CropFrame { rect: Rect::new(85, 85, 130, 130), padding: None }));
         // Fixed pixels do not scale.
-        assert_eq!(crop_rect(Margin::Pixels(32.0), size, &face(100.0, 100.0, 200.0)), Some(Rect::new(84, 84, 232, 232)));
+        assert_eq!(crop_frame(Margin::Pixels(32.0), size, &face(100.0, 100.0, 200.0)), Some(CropFrame { rect: Rect::new(84, 84, 232, 232), padding: None }));
     }
 
     #[test]
-    fn crop_is_clamped_to_the_image_and_empty_crops_are_none() {
+    fn a_face_at_the_edge_is_clamped_and_empty_crops_are_none() {
         let size = Size::new(200, 100);
-        assert_eq!(crop_rect(Margin::Pixels(20.0), size, &face(-5.0, 90.0, 30.0)), Some(Rect::new(0, 80, 35, 20)));
-        assert_eq!(crop_rect(Margin::Pixels(0.0), size, &face(300.0, 300.0, 30.0)), None);
+        // Past the left and bottom edges only: a face at the side of a camera's view.
+        assert_eq!(crop_frame(Margin::Pixels(20.0), size, &face(-5.0, 90.0, 30.0)), Some(CropFrame { rect: Rect::new(0, 80, 35, 20), padding: None }));
+        assert_eq!(crop_frame(Margin::Pixels(0.0), size, &face(300.0, 300.0, 30.0)), None);
+    }
+
+    #[test]
+    fn a_picture_that_is_the_face_is_padded_not_stretched() {
+        // A 112 px tight crop whose face box is 104 px: 0.3 grows it by 15.6 px on each side,
+        // past all four edges.
+        let size = Size::new(112, 112);
+        let f = face(4.0, 6.0, 104.0);
+        let frame = crop_frame(Margin::Fraction(0.3), size, &f).unwrap();
+        assert_eq!(frame.rect, Rect::new(0, 0, 112, 112));
+        assert_eq!(frame.padding, Some([10, 14, 12, 12]));
+        // Past the top and bottom but neither side: still the whole face, padded where it runs past.
+        let frame = crop_frame(Margin::Fraction(0.3), Size::new(300, 110), &face(100.0, 5.0, 100.0)).unwrap();
+        assert_eq!(frame.rect, Rect::new(85, 0, 130, 110));
+        assert_eq!(frame.padding, Some([10, 10, 0, 0]));
     }
 }
