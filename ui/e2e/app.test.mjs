@@ -126,6 +126,18 @@ async function fill(selector, value) {
   assert.equal(await (await browser.$(selector)).getValue(), value, selector);
 }
 
+/** On the Live page: a video file as the camera, then *Start session*. Returns when it was
+ * pressed (for the time to the first frame). */
+async function startWithFile(file, { timeout = 30_000 } = {}) {
+  const startButton = await browser.$("#start-session");
+  await startButton.waitForExist({ timeout });
+  await (await browser.$("#live-source-file")).click();
+  await (await browser.$('input[name="source-file"]')).setValue(file);
+  const pressed = Date.now();
+  await startButton.click();
+  return pressed;
+}
+
 async function start(db) {
   await browser?.deleteSession().catch(() => {});
   browser = await remote({
@@ -176,12 +188,7 @@ test("first run, a live session marks both people present, reports, correction a
   await (await browser.$("#finish-setup")).click();
 
   // Live: the clip as the camera.
-  const startButton = await browser.$("#start-session");
-  await startButton.waitForExist({ timeout: 60_000 });
-  await (await browser.$("#live-source-file")).click();
-  await (await browser.$('input[name="source-file"]')).setValue(CLIP);
-  const clicked = Date.now();
-  await startButton.click();
+  const clicked = await startWithFile(CLIP, { timeout: 60_000 });
   await (await browser.$('[data-testid="video"] canvas')).waitForExist({ timeout: 60_000 });
   // A figure, not a test: on a busy machine it is longer (measured in the e2e log).
   console.log(`app start to window ready + setup: ${clicked - launched} ms; start to first frame: ${Date.now() - clicked} ms`);
@@ -562,12 +569,8 @@ test("closing the window mid-session ends the session cleanly with its marks sav
   const db = school({ setupDone: true });
   cli(db, "override", "--class", "Stage", "--date", "today", "--student", "ABS", "--status", "excused", "--reason", "dentist");
   await launch(db);
-  const startButton = await browser.$("#start-session");
-  await startButton.waitForExist({ timeout: 30_000 });
-  await (await browser.$("#live-source-file")).click();
-  await (await browser.$('input[name="source-file"]')).setValue(CLIP);
   const ended = sessionsEnded();
-  await startButton.click();
+  await startWithFile(CLIP);
   await (await browser.$("#stop-session")).waitForExist({
     timeout: 30_000,
     timeoutMsg: `the session did not start: ${await browser.execute(() => document.querySelector(".notice-error")?.textContent ?? "no error shown")}`,
@@ -604,11 +607,7 @@ test("a photo held up as the camera: the live view labels the face, the log says
   execFileSync("ffmpeg", ["-v", "error", "-y", "-loop", "1", "-i", join(DATASETS, "video_hamilton/reference/lin_manuel_miranda.png"),
     "-t", "8", "-r", "10", "-vf", "scale=320:-2,pad=640:480:(ow-iw)/2:(oh-ih)/2", "-pix_fmt", "yuv420p", "-c:v", "libx264", photo]);
   await launch(db);
-  const startButton = await browser.$("#start-session");
-  await startButton.waitForExist({ timeout: 30_000 });
-  await (await browser.$("#live-source-file")).click();
-  await (await browser.$('input[name="source-file"]')).setValue(photo);
-  await startButton.click();
+  await startWithFile(photo);
   // On the face, while the session runs: the red label.
   const labelled = () =>
     browser.execute(() => [...document.querySelectorAll('[data-testid="video"] svg text')].some((t) => t.textContent.startsWith("possible photo or screen held up")));
@@ -655,11 +654,7 @@ test("Settings move the register to the school's server: the session's marks are
   const remembered = readFileSync(where, "utf8");
   assert.ok(remembered.includes(`school=${name}`) && !remembered.includes(password), `remembered: ${remembered}`);
   await (await browser.$("#tab-live")).click();
-  const startButton = await browser.$("#start-session");
-  await startButton.waitForExist({ timeout: 30_000 });
-  await (await browser.$("#live-source-file")).click();
-  await (await browser.$('input[name="source-file"]')).setValue(CLIP);
-  await startButton.click();
+  await startWithFile(CLIP);
   await browser
     .waitUntil(async () => (await chipOf("LMM")) === "present" && (await chipOf("ALC")) === "present", { timeout: 120_000, interval: 250 })
     .catch(async (e) => {
@@ -668,7 +663,7 @@ test("Settings move the register to the school's server: the session's marks are
       throw new Error(`both people did not become Present (${e.message}); the page: ${shown}\napp log:\n${driverLog.slice(-4000)}`);
     });
   await shot("10-on-the-server.png");
-  await startButton.waitForExist({ timeout: 120_000 });
+  await (await browser.$("#start-session")).waitForExist({ timeout: 120_000 });
   const report = JSON.parse(cli(onServer, "--json", "report", "--class", "Stage", "--date", "today"));
   const status = (id) => report.lessons[0].students.find((s) => s.student_id === id).status;
   assert.deepEqual([status("LMM"), status("ALC")], ["present", "present"], "the marks are on the server");
