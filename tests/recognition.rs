@@ -86,6 +86,15 @@ fn a_school_size_gallery_refuses_strangers_and_never_takes_a_student_for_another
     let rate = |b: &Value| b["known_rejected"].as_f64().unwrap() / b["known_tracks"].as_f64().unwrap().max(1.0);
     assert!(rate(&by[2]) < rate(&by[0]), "{r}");
     assert!(rate(&by[2]) <= 0.015, "{r}");
+    // Every wrong acceptance is listed with whom it was taken for, and every refused student
+    // track under its student: the lists and the counts are the same events.
+    let taken = r["taken_for"].as_array().unwrap();
+    let strangers_in = taken.iter().filter(|t| t["stranger"] == true).count() as u64;
+    assert_eq!(strangers_in, sum("unknown_accepted"), "{r}");
+    assert_eq!(taken.len() as u64 - strangers_in, sum("known_misidentified"), "{r}");
+    assert!(taken.iter().all(|t| t["identity"] != t["taken_for"] && t["similarity"].as_f64().unwrap() > 0.0), "{r}");
+    let refused: u64 = r["rejected_by_identity"].as_object().unwrap().values().map(|n| n.as_u64().unwrap()).sum();
+    assert_eq!(refused, sum("known_rejected"), "{r}");
 
     // The same people without the distractors.
     let small = identify(&env, &labels, &[&common[..], &[cache.to_str().unwrap()]].concat());

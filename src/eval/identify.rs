@@ -11,7 +11,7 @@ use rand::SeedableRng;
 use serde::Serialize;
 
 use super::{column, embed_images, read_rows, resolve, EmbeddingCache, FileError};
-use crate::recognition::{Calibration, DecisionConfig, Enrolled, Recognizer};
+use crate::recognition::{Calibration, Decision, DecisionConfig, Enrolled, Recognizer};
 use crate::vision::FaceAnalyzer;
 
 #[derive(Debug, Clone)]
@@ -56,6 +56,25 @@ pub struct IdentifyReport {
     /// The same figures for tracks of each length (an identity's last track may be shorter
     /// than `track_len`: what is left of its photos).
     pub by_length: Vec<LengthFigures>,
+    /// Every wrong acceptance, a stranger's track taken for a student or a student's for another:
+    /// who for whom tells a look-alike pair (an embedding's limit) from a miscalibrated threshold.
+    pub taken_for: Vec<TakenFor>,
+    /// Students' tracks turned away, by student: one student with every track refused points at
+    /// their enrolment photos, many students with one each at the threshold.
+    pub rejected_by_identity: BTreeMap<String, usize>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TakenFor {
+    /// The identity the track's photos are of.
+    pub identity: String,
+    /// True when that identity was never enrolled (a stranger), false for another student.
+    pub stranger: bool,
+    /// The enrolled identity it was accepted as.
+    pub taken_for: String,
+    /// The raw cosine to that identity's centroid.
+    pub similarity: f32,
+    pub frames: usize,
 }
 
 #[derive(Debug, Default, Clone, Serialize)]
@@ -139,7 +158,8 @@ pub fn run(analyzer: &mut FaceAnalyzer, labels_csv: &Path, o: &IdentifyOptions, 
         gallery.push(Enrolled { key: id.clone(), embeddings: enrolled });
         known_probes.extend(rest.chunks(track).map(|c| (id.clone(), c.to_vec())));
     }
-    let unknown_probes: Vec<Vec<usize>> = unknown.iter().flat_map(|id| plan[id].chunks(track).map(|c| c.to_vec()).collect::<Vec<_>>()).collect();
+    let unknown_probes: Vec<(String, Vec<usize>)> =
+        unknown.iter().flat_map(|id| plan[id].chunks(track).map(|c| (id.clone(), c.to_vec())).collect::<Vec<_>>()).collect();
     let mut distractors = 0;
     for (id, i) in &distractor_plan {
         if let Some(e) = &embeddings[*i] {
@@ -155,6 +175,8 @@ pub fn run(analyzer: &mut FaceAnalyzer, labels_csv: &Path, o: &IdentifyOptions, 
     let mut by_length: Vec<LengthFigures> = (1..=track).map(|length| LengthFigures { length, ..Default::default() }).collect();
     let slot = |frames: usize| frames.clamp(1, track) - 1;
     let mut nearest_right = 0usize;
+    let mut taken_for = Vec::new();
+    let mut rejected_by_identity = BTreeMap::new();
     for (id, members) in &known_probes {
         let frames = frames_of(members);
         let figures = &mut by_length[slot(frames.len())];
@@ -162,17 +184,24 @@ pub fn run(analyzer: &mut FaceAnalyzer, labels_csv: &Path, o: &IdentifyOptions, 
         if recognizer.nearest(&frames).as_deref() == Some(id.as_str()) {
             nearest_right += 1;
         }
-        match recognizer.decide(&frames).key() {
-            Some(k) if k == id => {}
-            Some(_) => figures.known_misidentified += 1,
-            None => figures.known_rejected += 1,
+        match recognizer.decide(&frames) {
+            Decision::Known { key, .. } if key == *id => {}
+            Decision::Known { key, similarity } => {
+                taken_for.push(TakenFor { identity: id.clone(), stranger: false, taken_for: key, similarity, frames: frames.len() });
+                figures.known_misidentified += 1
+            }
+            Decision::Unknown { .. } => {
+                *rejected_by_identity.entry(id.clone()).or_default() += 1;
+                figures.known_rejected += 1
+            }
         }
     }
-    for members in &unknown_probes {
+    for (id, members) in &unknown_probes {
         let frames = frames_of(members);
         let figures = &mut by_length[slot(frames.len())];
         figures.unknown_tracks += 1;
-        if recognizer.decide(&frames).key().is_some() {
+        if let Decision::Known { key, similarity } = recognizer.decide(&frames) {
+            taken_for.push(TakenFor { identity: id.clone(), stranger: true, taken_for: key, similarity, frames: frames.len() });
             figures.unknown_accepted += 1;
         }
     }
@@ -201,5 +230,7 @@ pub fn run(analyzer: &mut FaceAnalyzer, labels_csv: &Path, o: &IdentifyOptions, 
         unreadable: errors.len(),
         errors,
         by_length,
+        taken_for,
+        rejected_by_identity,
     })
 }

@@ -29,9 +29,13 @@ def main():
         "lfw 2 photos, 60 strangers": (f"{S}/lfw/labels.csv", ["--enroll", "2", "--min-images", "3", "--unknown-ids", "60"]),
         "lfw + 1,436 distractors": (f"{S}/lfw/labels.csv", ["--enroll", "2", "--min-images", "3", "--unknown-ids", "60", "--distractors", f"{S}/lfw/distractors.csv"]),
         "lfw 5 photos, >=10 each, 5 strangers": (f"{S}/lfw/labels.csv", ["--enroll", "5", "--min-images", "10", "--unknown-ids", "5"]),
+        # A class, the product's most common gallery: calibrated (20 students or more), few of them.
+        "lfw a class: 2 photos, >=10 each, 26 enrolled, 25 strangers": (f"{S}/lfw/labels.csv", ["--enroll", "2", "--min-images", "10", "--unknown-ids", "25"]),
+        "lfw two classes: 2 photos, >=6 each, 57 enrolled, 40 strangers": (f"{S}/lfw/labels.csv", ["--enroll", "2", "--min-images", "6", "--unknown-ids", "40"]),
         "tight112 2 photos, 60 strangers": (f"{S}/tight112/labels.csv", ["--enroll", "2", "--min-images", "3", "--unknown-ids", "60"]),
         "tight112 + 1,435 distractors": (f"{S}/tight112/labels.csv", ["--enroll", "2", "--min-images", "3", "--unknown-ids", "60", "--distractors", f"{S}/tight112/distractors.csv"]),
         "tight112 5 photos, >=10 each, 5 strangers": (f"{S}/tight112/labels.csv", ["--enroll", "5", "--min-images", "10", "--unknown-ids", "5"]),
+        "tight112 a class: 2 photos, >=10 each, 26 enrolled, 25 strangers": (f"{S}/tight112/labels.csv", ["--enroll", "2", "--min-images", "10", "--unknown-ids", "25"]),
         "lfw 5 photos, >=15 each, 13 strangers (17 enrolled)": (f"{S}/lfw/labels.csv", ["--enroll", "5", "--min-images", "15", "--unknown-ids", "13"]),
         "tight112 5 photos, >=15 each, 13 strangers (17 enrolled)": (f"{S}/tight112/labels.csv", ["--enroll", "5", "--min-images", "15", "--unknown-ids", "13"]),
         "deepface celebs (13 people)": (f"{D}/deepface_celebs/labels.csv", ["--enroll", "2", "--min-images", "3", "--unknown-ids", "3"]),
@@ -39,6 +43,9 @@ def main():
         "other shared sets + their 1-2 photo people": (f"{S}/others/labels.csv", ["--enroll", "2", "--min-images", "3", "--unknown-ids", "4", "--distractors", f"{S}/others/distractors.csv"]),
     }
     only = [s for s in a.only.split(",") if s]
+    # Who was taken for whom on tracks (every seed), per set and model: a few look-alike pairs
+    # (the embedding's limit) read differently from errors spread over many people (a threshold's).
+    wrong = {}
     print("| set | model | track | top-1 | strangers accepted (max) | students rejected | misidentified | nearest centroid alone | threshold | full tracks: students rejected / strangers accepted |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for name, (labels, args) in sets.items():
@@ -54,6 +61,11 @@ def main():
                     if out.returncode not in (0, 3):
                         sys.exit(f"{' '.join(cmd)}\n{out.stderr}")
                     rows.append(json.loads(out.stdout))
+                    if int(track) > 1:
+                        for t in rows[-1].get("taken_for", []):
+                            pair = ("stranger " if t["stranger"] else "student ") + f'{t["identity"]} as {t["taken_for"]}'
+                            counts = wrong.setdefault(f"{name}, {model}", {})
+                            counts[pair] = counts.get(pair, 0) + 1
                 mean = lambda k: sum((r[k] or 0) for r in rows) / len(rows)
                 far = [r["unknown_false_accept_rate"] or 0 for r in rows]
                 # Tracks with all their photos (an identity's last track may be shorter: the live
@@ -63,6 +75,9 @@ def main():
                 print(f"| {name} | {model} | {track} | {100*mean('top1_accuracy'):.1f} % | {100*mean('unknown_false_accept_rate'):.1f} % ({100*max(far):.1f}) "
                       f"| {100*mean('known_false_reject_rate'):.1f} % | {100*mean('known_misidentified_rate'):.2f} % | {100*mean('closed_set_top1'):.1f} % | {mean('threshold'):.3f} "
                       f"| {pct('known_rejected', 'known_tracks'):.1f} % / {pct('unknown_accepted', 'unknown_tracks'):.1f} % |", flush=True)
+    print("\nWrong acceptances on tracks, seeds together (tracks: who, taken for whom):\n")
+    for key, counts in wrong.items():
+        print(f"- {key}: " + "; ".join(f"{n} {pair}" for pair, n in sorted(counts.items(), key=lambda x: -x[1])))
 
 if __name__ == "__main__":
     main()
