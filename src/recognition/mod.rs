@@ -45,7 +45,9 @@
 //! photos are to each other: at least the median of their leave-out track scores minus
 //! `STUDENT_MARGIN`, never above `STUDENT_CEILING`.
 //!
-//! Measured results, the sets and the commands are in models/README.md ("Recognition").
+//! Measured results, the sets and the commands are in models/README.md ("Recognition"). What still
+//! goes wrong there is mostly a few look-alike pairs that score like one person (`eval identify`
+//! lists who was taken for whom): no threshold separates those, more photos and `strict` help.
 //!
 //! Invariant: this module sees vectors and opaque keys; it knows nothing of storage or students'
 //! names.
