@@ -18,7 +18,7 @@ use serde::Serialize;
 use super::lessons;
 use super::roll::{FrameOutcome, Roll, RollEvent, RollOptions, RunVerdict};
 use crate::source::{FrameSource, Next, SourceSpec};
-use crate::storage::{Class, Store};
+use crate::storage::{Class, Store, StoreError};
 use crate::vision::{DetectOptions, EmbedderModel, FaceAnalyzer, SharedAnalyzer};
 
 /// Whose roll a run takes.
@@ -29,6 +29,17 @@ pub enum RollOf {
     /// The entrance: every enrolled student of these classes (empty: of every class) is
     /// recognised and marked in the lesson that is on for them (or their next one that day).
     Entrance(Vec<String>),
+}
+
+impl RollOf {
+    /// The classes whose students this roll recognises.
+    pub fn classes(&self, store: &mut Store) -> Result<Vec<Class>, StoreError> {
+        match self {
+            RollOf::Class(name) => Ok(vec![store.class(name)?]),
+            RollOf::Entrance(names) if names.is_empty() => store.classes(),
+            RollOf::Entrance(names) => names.iter().map(|n| store.class(n)).collect(),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -205,8 +216,8 @@ pub fn check_plan(store: &mut Store, plan: &SessionPlan, model_id: &str) -> anyh
             lessons::for_run(store, &class, now, plan.start)?;
             Ok(vec![class])
         }
-        RollOf::Entrance(names) => {
-            let classes = if names.is_empty() { store.classes()? } else { names.iter().map(|n| store.class(n)).collect::<Result<Vec<_>, _>>()? };
+        RollOf::Entrance(_) => {
+            let classes = plan.roll_of.classes(store)?;
             // Somebody, in one of the classes, recognisable by this model.
             let mut first = None;
             for class in &classes {

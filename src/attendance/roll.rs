@@ -374,7 +374,8 @@ impl Roll {
         Ok((gallery, students))
     }
 
-    fn fit(gallery: &[Enrolled], options: &RollOptions) -> anyhow::Result<Recognizer> {
+    /// The recognizer a roll with these options decides with (the photo check trains the same one).
+    pub fn fit(gallery: &[Enrolled], options: &RollOptions) -> anyhow::Result<Recognizer> {
         let mut recognizer = Recognizer::train_with(gallery, options.track_len, options.strictness.config())?;
         if let Some(floor) = options.min_similarity {
             recognizer = recognizer.with_floor(floor);

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use super::engine::analyzer;
 use super::session::{Caller, Need};
 use super::{EngineArgs, Outcome, Printer, RunArgs};
-use rollcall::attendance::live::{run_session, LiveStats, SessionInfo, SessionObserver, SessionPlan};
+use rollcall::attendance::live::{run_session, LiveStats, RollOf, SessionInfo, SessionObserver, SessionPlan};
 use rollcall::attendance::{FrameOutcome, RegisterRef, RollEvent, Status};
 use rollcall::enrolment::{enrol_photos, EnrolOptions};
 use rollcall::report;
@@ -248,6 +248,38 @@ pub fn enroll(
         anyhow::bail!("no photo was enrolled ({rejected} rejected)");
     }
     Ok(if rejected == 0 { Outcome::Done } else { Outcome::Partial })
+}
+
+pub fn check_photos(out: &Printer, at: &Caller, engine: &EngineArgs, class: Option<String>, classes: Vec<String>) -> anyhow::Result<Outcome> {
+    let (mut store, _) = at.signed(class.as_deref().map_or(Need::Office("check the entrance's photos"), Need::Class))?;
+    let roll_of = class.map_or(RollOf::Entrance(classes), RollOf::Class);
+    let check = rollcall::enrolment::check_photos(&mut store, &roll_of, engine.embedder.unwrap_or_default().id())?;
+    out.print(&check, |s| {
+        writeln!(
+            s,
+            "{}: {} student(s), {} with photos ({} photos); threshold {:.2} ({})",
+            check.classes.join(", "),
+            check.students,
+            check.with_photos,
+            check.photos,
+            check.threshold,
+            check.method
+        )?;
+        if check.advice.is_empty() {
+            writeln!(s, "every student's photos are fine for the roll")?;
+        }
+        let at_risk = check.advice.iter().filter(|a| a.at_risk).count();
+        if at_risk > 0 {
+            writeln!(s, "{at_risk} student(s) the camera will often ask to look again: photograph them again first")?;
+        }
+        for a in &check.advice {
+            for line in &a.advice {
+                writeln!(s, "{} {line}", if a.at_risk { "!" } else { "-" })?;
+            }
+        }
+        Ok(())
+    })?;
+    Ok(Outcome::Done)
 }
 
 pub fn students(out: &Printer, at: &Caller, class: Option<&str>) -> anyhow::Result<Outcome> {

@@ -221,6 +221,16 @@ enum Command {
         #[arg(long)]
         allow_lookalike: bool,
     },
+    /// Which students to photograph again before a roll: those whose own photos the roll's
+    /// recognizer would mostly turn away, a photo that looks like another student, too few or
+    /// too alike photos. --class CLASS: a lesson's roll; else the entrance's (every class, or --classes).
+    CheckPhotos {
+        #[arg(long, conflicts_with = "classes")]
+        class: Option<String>,
+        /// The entrance's classes (comma-separated; default: every class).
+        #[arg(long, value_delimiter = ',')]
+        classes: Vec<String>,
+    },
     /// List students and how many photos each has enrolled.
     Students {
         #[arg(long)]
@@ -594,6 +604,10 @@ enum EvalCommand {
         /// Other identities (path,identity CSV), each enrolled with one photo: a school-size gallery.
         #[arg(long)]
         distractors: Option<PathBuf>,
+        /// Follow the enrolment advice: the students `check-photos` would flag get this many more
+        /// of their photos enrolled; the figures are those after training again.
+        #[arg(long, default_value_t = 0)]
+        rephotograph: usize,
         /// Keep embeddings in this file between runs (each image is embedded once per model).
         #[arg(long)]
         cache: Option<PathBuf>,
@@ -698,8 +712,8 @@ fn try_main(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Eval(EvalCommand::Verify { pairs, seed, no_subtract_mean, cache }) => {
             engine::eval_verify(&out, engine, &pairs, seed, !no_subtract_mean, cache.as_deref())
         }
-        Command::Eval(EvalCommand::Identify { labels, enroll, unknown_ids, track, seed, min_images, distractors, cache, decision }) => {
-            let options = rollcall::eval::identify::IdentifyOptions { enroll, unknown_ids, track, seed, min_images, distractors, config: decision.config()? };
+        Command::Eval(EvalCommand::Identify { labels, enroll, unknown_ids, track, seed, min_images, distractors, rephotograph, cache, decision }) => {
+            let options = rollcall::eval::identify::IdentifyOptions { enroll, unknown_ids, track, seed, min_images, distractors, rephotograph, config: decision.config()? };
             engine::eval_identify(&out, engine, &labels, options, cache.as_deref())
         }
         Command::Eval(EvalCommand::Detect { boxes }) => engine::eval_detect(&out, engine, &boxes),
@@ -721,6 +735,7 @@ fn try_main(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Enroll { student_id, photos, dir, allow_lookalike } => {
             attendance::enroll(&out, at, engine, student_id.as_deref(), &photos, dir.as_deref(), allow_lookalike)
         }
+        Command::CheckPhotos { class, classes } => attendance::check_photos(&out, at, engine, class, classes),
         Command::Students { class } => attendance::students(&out, at, class.as_deref()),
         Command::DeleteStudent { student_id } => attendance::delete_student(&out, at, &student_id),
         Command::Run(args) => attendance::run(&out, at, engine, &args),

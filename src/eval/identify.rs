@@ -11,7 +11,7 @@ use rand::SeedableRng;
 use serde::Serialize;
 
 use super::{column, embed_images, read_rows, resolve, EmbeddingCache, FileError};
-use crate::recognition::{Calibration, Decision, DecisionConfig, Enrolled, Recognizer};
+use crate::recognition::{Calibration, Decision, DecisionConfig, Enrolled, EnrolmentRisk, Recognizer};
 use crate::vision::FaceAnalyzer;
 
 #[derive(Debug, Clone)]
@@ -25,6 +25,9 @@ pub struct IdentifyOptions {
     /// A labels CSV of other identities, each enrolled with one photo, to grow the gallery to a
     /// school's size. They are never probes (and must not be any of the labels' identities).
     pub distractors: Option<std::path::PathBuf>,
+    /// Follow the enrolment advice: students the calibration flags (`Recognizer::enrolment_risks`)
+    /// get this many more of their photos enrolled, and the figures are those after retraining.
+    pub rephotograph: usize,
     pub config: DecisionConfig,
 }
 
@@ -62,6 +65,87 @@ pub struct IdentifyReport {
     /// Students' tracks turned away, by student: one student with every track refused points at
     /// their enrolment photos, many students with one each at the threshold.
     pub rejected_by_identity: BTreeMap<String, usize>,
+    /// The students the enrolment advice would ask to photograph again (after re-photographing
+    /// when `rephotograph` was asked for) ...
+    pub at_risk: Vec<EnrolmentRisk>,
+    /// ... and how many of the refused tracks are theirs: how well the advice points at them.
+    pub at_risk_rejected: usize,
+    /// Students who had more photos enrolled (`rephotograph`).
+    pub rephotographed: usize,
+    /// With `rephotograph`: the figures before, on the same probes (the photos newly enrolled are
+    /// no longer probes in either).
+    pub before_rephotograph: Option<Rates>,
+}
+
+/// The headline figures of one decision on one set of probes.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Rates {
+    pub top1_accuracy: f64,
+    pub closed_set_top1: f64,
+    pub unknown_false_accept_rate: Option<f64>,
+    pub known_false_reject_rate: f64,
+    pub known_misidentified_rate: f64,
+    /// Students `Recognizer::enrolment_risks` flagged.
+    pub students_flagged: usize,
+}
+
+/// Every probe track decided, counted by track length (an identity's last track may be short).
+struct Outcome {
+    by_length: Vec<LengthFigures>,
+    nearest_right: usize,
+    taken_for: Vec<TakenFor>,
+    rejected_by_identity: BTreeMap<String, usize>,
+}
+
+impl Outcome {
+    fn of(recognizer: &Recognizer, known: &[(&str, Vec<&[f32]>)], unknown: &[(&str, Vec<&[f32]>)], track: usize) -> Outcome {
+        let mut by_length: Vec<LengthFigures> = (1..=track).map(|length| LengthFigures { length, ..Default::default() }).collect();
+        let slot = |frames: usize| frames.clamp(1, track) - 1;
+        let mut o = Outcome { by_length: Vec::new(), nearest_right: 0, taken_for: Vec::new(), rejected_by_identity: BTreeMap::new() };
+        for (id, frames) in known {
+            let figures = &mut by_length[slot(frames.len())];
+            figures.known_tracks += 1;
+            if recognizer.nearest(frames).as_deref() == Some(*id) {
+                o.nearest_right += 1;
+            }
+            match recognizer.decide(frames) {
+                Decision::Known { key, .. } if key == *id => {}
+                Decision::Known { key, similarity } => {
+                    o.taken_for.push(TakenFor { identity: id.to_string(), stranger: false, taken_for: key, similarity, frames: frames.len() });
+                    figures.known_misidentified += 1
+                }
+                Decision::Unknown { .. } => {
+                    *o.rejected_by_identity.entry(id.to_string()).or_default() += 1;
+                    figures.known_rejected += 1
+                }
+            }
+        }
+        for (id, frames) in unknown {
+            let figures = &mut by_length[slot(frames.len())];
+            figures.unknown_tracks += 1;
+            if let Decision::Known { key, similarity } = recognizer.decide(frames) {
+                o.taken_for.push(TakenFor { identity: id.to_string(), stranger: true, taken_for: key, similarity, frames: frames.len() });
+                figures.unknown_accepted += 1;
+            }
+        }
+        o.by_length = by_length;
+        o
+    }
+
+    fn rates(&self) -> Rates {
+        let total = |count: fn(&LengthFigures) -> usize| self.by_length.iter().map(count).sum::<usize>();
+        let (known, unknown) = (total(|f| f.known_tracks), total(|f| f.unknown_tracks));
+        let (rejected, wrong, accepted) = (total(|f| f.known_rejected), total(|f| f.known_misidentified), total(|f| f.unknown_accepted));
+        let n_known = known.max(1) as f64;
+        Rates {
+            top1_accuracy: (known - rejected - wrong) as f64 / n_known,
+            closed_set_top1: self.nearest_right as f64 / n_known,
+            unknown_false_accept_rate: (unknown > 0).then(|| accepted as f64 / unknown as f64),
+            known_false_reject_rate: rejected as f64 / n_known,
+            known_misidentified_rate: wrong as f64 / n_known,
+            students_flagged: 0,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -139,82 +223,76 @@ pub fn run(analyzer: &mut FaceAnalyzer, labels_csv: &Path, o: &IdentifyOptions, 
     let (embeddings, no_face, errors) = embed_images(analyzer, &paths, &labels, cache)?;
     let plan: BTreeMap<String, Vec<usize>> = plan.into_iter().collect();
 
-    let mut gallery = Vec::new();
-    let mut enrolled_images = 0;
-    let mut known_probes: Vec<(String, Vec<usize>)> = Vec::new();
-    for id in known {
-        let idx = &plan[id];
-        // Enrol the first K images that have a face; the rest are probes.
-        let mut enrolled = Vec::new();
-        let mut rest = Vec::new();
-        for &i in idx {
-            if enrolled.len() < o.enroll && embeddings[i].is_some() {
-                enrolled.push(embeddings[i].clone().expect("checked"));
-            } else if enrolled.len() >= o.enroll {
-                rest.push(i);
+    // The gallery with `extra` more photos enrolled for some students (taken from their probes).
+    let build = |extra: &BTreeMap<String, usize>| {
+        let mut gallery = Vec::new();
+        let mut enrolled_images = 0;
+        let mut known_probes: Vec<(String, Vec<usize>)> = Vec::new();
+        for id in known {
+            let idx = &plan[id];
+            let want = o.enroll + extra.get(id).copied().unwrap_or(0);
+            // Enrol the first K images that have a face; the rest are probes.
+            let mut enrolled = Vec::new();
+            let mut rest = Vec::new();
+            for &i in idx {
+                if enrolled.len() < want && embeddings[i].is_some() {
+                    enrolled.push(embeddings[i].clone().expect("checked"));
+                } else if enrolled.len() >= want {
+                    rest.push(i);
+                }
             }
+            enrolled_images += enrolled.len();
+            gallery.push(Enrolled { key: id.clone(), embeddings: enrolled });
+            known_probes.extend(rest.chunks(track).map(|c| (id.clone(), c.to_vec())));
         }
-        enrolled_images += enrolled.len();
-        gallery.push(Enrolled { key: id.clone(), embeddings: enrolled });
-        known_probes.extend(rest.chunks(track).map(|c| (id.clone(), c.to_vec())));
-    }
+        (gallery, enrolled_images, known_probes)
+    };
+    let (mut gallery, mut enrolled_images, mut known_probes) = build(&BTreeMap::new());
     let unknown_probes: Vec<(String, Vec<usize>)> =
         unknown.iter().flat_map(|id| plan[id].chunks(track).map(|c| (id.clone(), c.to_vec())).collect::<Vec<_>>()).collect();
     let mut distractors = 0;
+    let mut distractor_gallery = Vec::new();
     for (id, i) in &distractor_plan {
         if let Some(e) = &embeddings[*i] {
-            gallery.push(Enrolled { key: format!("distractor:{id}"), embeddings: vec![e.clone()] });
-            enrolled_images += 1;
+            distractor_gallery.push(Enrolled { key: format!("distractor:{id}"), embeddings: vec![e.clone()] });
             distractors += 1;
         }
     }
+    gallery.extend(distractor_gallery.iter().cloned());
+    enrolled_images += distractors;
 
-    let recognizer = Recognizer::train_with(&gallery, track, o.config)?;
+    let mut recognizer = Recognizer::train_with(&gallery, track, o.config)?;
+    let mut at_risk = recognizer.enrolment_risks();
+    // The school follows the advice: the students flagged have more photos taken (more of their
+    // own, never seen by the first training), and the gallery is trained again.
+    let mut rephotographed = 0;
+    let mut first = None;
+    if o.rephotograph > 0 && !at_risk.is_empty() {
+        let extra: BTreeMap<String, usize> = at_risk.iter().map(|r| (r.key.clone(), o.rephotograph)).collect();
+        rephotographed = extra.len();
+        (gallery, enrolled_images, known_probes) = build(&extra);
+        gallery.extend(distractor_gallery);
+        enrolled_images += distractors;
+        let again = Recognizer::train_with(&gallery, track, o.config)?;
+        first = Some((std::mem::replace(&mut recognizer, again), at_risk.len()));
+        at_risk = recognizer.enrolment_risks();
+    }
     let frames_of = |members: &[usize]| -> Vec<&[f32]> { members.iter().filter_map(|&i| embeddings[i].as_deref()).collect() };
-    // Every count per track length (an identity's last track may be short); the totals are their sums.
-    let mut by_length: Vec<LengthFigures> = (1..=track).map(|length| LengthFigures { length, ..Default::default() }).collect();
-    let slot = |frames: usize| frames.clamp(1, track) - 1;
-    let mut nearest_right = 0usize;
-    let mut taken_for = Vec::new();
-    let mut rejected_by_identity = BTreeMap::new();
-    for (id, members) in &known_probes {
-        let frames = frames_of(members);
-        let figures = &mut by_length[slot(frames.len())];
-        figures.known_tracks += 1;
-        if recognizer.nearest(&frames).as_deref() == Some(id.as_str()) {
-            nearest_right += 1;
-        }
-        match recognizer.decide(&frames) {
-            Decision::Known { key, .. } if key == *id => {}
-            Decision::Known { key, similarity } => {
-                taken_for.push(TakenFor { identity: id.clone(), stranger: false, taken_for: key, similarity, frames: frames.len() });
-                figures.known_misidentified += 1
-            }
-            Decision::Unknown { .. } => {
-                *rejected_by_identity.entry(id.clone()).or_default() += 1;
-                figures.known_rejected += 1
-            }
-        }
-    }
-    for (id, members) in &unknown_probes {
-        let frames = frames_of(members);
-        let figures = &mut by_length[slot(frames.len())];
-        figures.unknown_tracks += 1;
-        if let Decision::Known { key, similarity } = recognizer.decide(&frames) {
-            taken_for.push(TakenFor { identity: id.clone(), stranger: true, taken_for: key, similarity, frames: frames.len() });
-            figures.unknown_accepted += 1;
-        }
-    }
-    let total = |count: fn(&LengthFigures) -> usize| by_length.iter().map(count).sum::<usize>();
-    let (rejected, wrong, accepted_strangers) = (total(|f| f.known_rejected), total(|f| f.known_misidentified), total(|f| f.unknown_accepted));
-    let right = known_probes.len() - rejected - wrong;
-    let n_known = known_probes.len().max(1) as f64;
+    let known_tracks: Vec<(&str, Vec<&[f32]>)> = known_probes.iter().map(|(id, m)| (id.as_str(), frames_of(m))).collect();
+    let unknown_tracks: Vec<(&str, Vec<&[f32]>)> = unknown_probes.iter().map(|(id, m)| (id.as_str(), frames_of(m))).collect();
+    let before_rephotograph = first.map(|(r, flagged)| {
+        let o = Outcome::of(&r, &known_tracks, &unknown_tracks, track);
+        Rates { students_flagged: flagged, ..o.rates() }
+    });
+    let outcome = Outcome::of(&recognizer, &known_tracks, &unknown_tracks, track);
+    let Rates { top1_accuracy, closed_set_top1, unknown_false_accept_rate, known_false_reject_rate, known_misidentified_rate, .. } = outcome.rates();
+    let Outcome { by_length, taken_for, rejected_by_identity, .. } = outcome;
     Ok(IdentifyReport {
-        top1_accuracy: right as f64 / n_known,
-        closed_set_top1: nearest_right as f64 / n_known,
-        unknown_false_accept_rate: (!unknown_probes.is_empty()).then(|| accepted_strangers as f64 / unknown_probes.len() as f64),
-        known_false_reject_rate: rejected as f64 / n_known,
-        known_misidentified_rate: wrong as f64 / n_known,
+        top1_accuracy,
+        closed_set_top1,
+        unknown_false_accept_rate,
+        known_false_reject_rate,
+        known_misidentified_rate,
         threshold: recognizer.threshold(),
         calibration: recognizer.calibration().clone(),
         identities: ids.len(),
@@ -230,6 +308,10 @@ pub fn run(analyzer: &mut FaceAnalyzer, labels_csv: &Path, o: &IdentifyOptions, 
         unreadable: errors.len(),
         errors,
         by_length,
+        at_risk_rejected: at_risk.iter().filter_map(|r| rejected_by_identity.get(&r.key)).sum(),
+        at_risk,
+        rephotographed,
+        before_rephotograph,
         taken_for,
         rejected_by_identity,
     })

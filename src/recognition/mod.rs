@@ -52,6 +52,8 @@
 //! Invariant: this module sees vectors and opaque keys; it knows nothing of storage or students'
 //! names.
 
+use std::collections::BTreeMap;
+
 use linfa::prelude::*;
 use linfa_svm::Svm;
 use ndarray::{Array1, Array2, ArrayView1};
@@ -217,6 +219,64 @@ fn quantile(sorted: &[f32], q: f64) -> f32 {
     sorted[((sorted.len() - 1) as f64 * q).round() as usize]
 }
 
+/// A student whose own enrolled photos, each in turn played as a live probe against the others,
+/// mostly fail the decision: their live tracks are likely to be turned away too (or, with
+/// `looks_like`, their photos are closer to another student than to each other: a photo filed
+/// under the wrong student, or a look-alike). Measured on LFW dev with 2 photos each
+/// (models/README.md "Recognition"): in a class of 26 the students flagged so held 11 of the 13
+/// tracks turned away over 5 seeds, on tight crops 37 of 40; among 195 students, 6 of 40.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct EnrolmentRisk {
+    pub key: String,
+    /// How many of their photos there are to judge from.
+    pub photos: usize,
+    /// The median of their leave-out values on the decision's scale (the cohort score when
+    /// calibrated, else the raw cosine; -1 for a photo taken for another student) ...
+    pub median_score: f32,
+    /// ... and the threshold it is judged against.
+    pub threshold: f32,
+    /// The student most of their photos were taken for, when most were.
+    pub looks_like: Option<String>,
+}
+
+/// One of a student's own leave-out probes: the raw cosine to their centroid made without it, its
+/// score on the decision's scale (-1 when it was nearer another student), and that student.
+#[derive(Debug, Clone, Copy)]
+struct OwnProbe {
+    own: f32,
+    score: f32,
+    taken_for: Option<usize>,
+}
+
+/// A student's own probes summed up (see `EnrolmentRisk`).
+#[derive(Debug, Clone, Copy, Default)]
+struct OwnSummary {
+    probes: usize,
+    /// Median on the threshold's scale.
+    median: f32,
+    /// Median raw cosine (what a per-student bar is judged on).
+    median_own: f32,
+    /// The student most probes were taken for, when at least half were.
+    looks_like: Option<usize>,
+}
+
+impl OwnSummary {
+    fn of(probes: &[OwnProbe], fixed: bool) -> OwnSummary {
+        if probes.is_empty() {
+            return OwnSummary::default();
+        }
+        let mut values: Vec<f32> = probes.iter().map(|p| if fixed { if p.taken_for.is_some() { -1.0 } else { p.own } } else { p.score }).collect();
+        values.sort_by(f32::total_cmp);
+        let mut own: Vec<f32> = probes.iter().map(|p| p.own).collect();
+        own.sort_by(f32::total_cmp);
+        let mut taken: BTreeMap<usize, usize> = BTreeMap::new();
+        probes.iter().filter_map(|p| p.taken_for).for_each(|j| *taken.entry(j).or_default() += 1);
+        let taken_total: usize = taken.values().sum();
+        let looks_like = (2 * taken_total >= probes.len()).then(|| taken.iter().max_by_key(|(_, &n)| n).map(|(&j, _)| j)).flatten();
+        OwnSummary { probes: probes.len(), median: quantile(&values, 0.5), median_own: quantile(&own, 0.5), looks_like }
+    }
+}
+
 pub struct Recognizer {
     /// Mean of every enrolled embedding, subtracted before any comparison when the gallery is
     /// large enough for the mean to describe "a face" rather than these few people.
@@ -233,6 +293,8 @@ pub struct Recognizer {
     sure: f32,
     config: DecisionConfig,
     calibration: Calibration,
+    /// Each student's own leave-out probes, summed up (`enrolment_risks`).
+    own: Vec<OwnSummary>,
 }
 
 fn normalised_mean<'a>(vectors: impl IntoIterator<Item = &'a [f32]>) -> Option<Vec<f32>> {
@@ -311,10 +373,10 @@ impl Recognizer {
             .collect();
         // The SVMs judge tracks only: a single photo is a closed-set vote (see the module comment).
         let svms = if config.svm_veto.is_some() && track_len >= 2 && gallery.len() >= 2 { train_svms(&gallery, &centroids)? } else { Vec::new() };
-        let (calibration, bars, fixed) = calibrate(&gallery, &centroids, track_len.max(1), config);
+        let (calibration, bars, fixed, own) = calibrate(&gallery, &centroids, track_len.max(1), config);
         let [mean, sd] = calibration.stranger_mean_sd;
         let sure = if fixed { f32::INFINITY } else { mean + config.sure_k * sd };
-        Ok(Recognizer { center, keys, centroids, svms, bars, fixed, sure, config, calibration })
+        Ok(Recognizer { center, keys, centroids, svms, bars, fixed, sure, config, calibration, own })
     }
 
     /// Never accept a raw cosine below `floor`, whatever the calibration chose: a school that would
@@ -336,6 +398,27 @@ impl Recognizer {
 
     pub fn threshold(&self) -> f32 {
         self.calibration.threshold
+    }
+
+    /// The students whose enrolled photos this decision would mostly turn away (see
+    /// `EnrolmentRisk`), surest first. It costs nothing: the calibration scored them already.
+    pub fn enrolment_risks(&self) -> Vec<EnrolmentRisk> {
+        let threshold = self.calibration.threshold;
+        let mut risks: Vec<EnrolmentRisk> = self
+            .own
+            .iter()
+            .enumerate()
+            .filter(|(i, s)| s.probes > 0 && (s.median < threshold || s.median_own < self.bars[*i] || s.looks_like.is_some()))
+            .map(|(i, s)| EnrolmentRisk {
+                key: self.keys[i].clone(),
+                photos: s.probes,
+                median_score: s.median,
+                threshold,
+                looks_like: s.looks_like.map(|j| self.keys[j].clone()),
+            })
+            .collect();
+        risks.sort_by(|a, b| a.median_score.total_cmp(&b.median_score));
+        risks
     }
 
     pub fn len(&self) -> usize {
@@ -457,9 +540,10 @@ fn train_one(gallery: &[&Enrolled], centroids: &[Vec<f32>], i: usize) -> anyhow:
         .map_err(|e| anyhow::anyhow!("SVM training failed for {}: {e}", own.key))
 }
 
-/// The threshold with its calibration report, each identity's raw-cosine bar, and whether the
-/// threshold is the fixed one (on the raw cosine) for a gallery too small to calibrate.
-fn calibrate(gallery: &[&Enrolled], centroids: &[Vec<f32>], track_len: usize, config: DecisionConfig) -> (Calibration, Vec<f32>, bool) {
+/// The threshold with its calibration report, each identity's raw-cosine bar, whether the
+/// threshold is the fixed one (on the raw cosine) for a gallery too small to calibrate, and each
+/// identity's own leave-out probes summed up.
+fn calibrate(gallery: &[&Enrolled], centroids: &[Vec<f32>], track_len: usize, config: DecisionConfig) -> (Calibration, Vec<f32>, bool, Vec<OwnSummary>) {
     let score = |probe: &[f32], exclude: Option<usize>| -> Option<(usize, f32)> {
         nearest_with_cohort(centroids, probe, exclude, config.cohort).map(|n| (n.index, n.s1 - config.gap_weight * n.cohort))
     };
@@ -487,19 +571,21 @@ fn calibrate(gallery: &[&Enrolled], centroids: &[Vec<f32>], track_len: usize, co
     let k = config.cohort.max(1);
     // The student's own centroid would be the best; the cohort is then the (up to) K best others.
     let cohort_len = k.min(centroids.len().saturating_sub(1)).max(1);
-    let per_identity: Vec<Vec<(f32, f32)>> = parallel_map(gallery.len(), |i| {
+    let per_identity: Vec<Vec<OwnProbe>> = parallel_map(gallery.len(), |i| {
         genuine_probes(&gallery[i].embeddings, track_len)
             .into_iter()
             .map(|(probe, rest)| {
                 let own = cosine(&probe, &rest);
-                let (other, cohort) = nearest_with_cohort(centroids, &probe, Some(i), k - 1)
-                    .map_or((0.0, 0.0), |n| (n.s1, (n.s1 + n.cohort * (cohort_len - 1) as f32) / cohort_len as f32));
+                let nearest_other = nearest_with_cohort(centroids, &probe, Some(i), k - 1);
+                let (other, cohort) =
+                    nearest_other.map_or((0.0, 0.0), |n| (n.s1, (n.s1 + n.cohort * (cohort_len - 1) as f32) / cohort_len as f32));
                 // Taken for another student: as rejected as can be.
-                (own, if own >= other { own - config.gap_weight * cohort } else { -1.0 })
+                let taken_for = nearest_other.filter(|_| own < other).map(|n| n.index);
+                OwnProbe { own, score: if taken_for.is_none() { own - config.gap_weight * cohort } else { -1.0 }, taken_for }
             })
             .collect()
     });
-    let genuine: Vec<f32> = per_identity.iter().flatten().map(|g| g.1).collect();
+    let genuine: Vec<f32> = per_identity.iter().flatten().map(|g| g.score).collect();
     let mut gs = genuine.clone();
     gs.sort_by(f32::total_cmp);
     let fixed = gallery.len() < MIN_CALIBRATION_STUDENTS;
@@ -509,7 +595,7 @@ fn calibrate(gallery: &[&Enrolled], centroids: &[Vec<f32>], track_len: usize, co
         // One photo: as with a calibrated gallery, only keep the students' own photos from being
         // rejected (their leave-one-out raw cosines), never above the fixed bar.
         let own: Vec<f32> = if track_len == 1 {
-            let mut own: Vec<f32> = per_identity.iter().flatten().map(|g| g.0).collect();
+            let mut own: Vec<f32> = per_identity.iter().flatten().map(|g| g.own).collect();
             own.sort_by(f32::total_cmp);
             own
         } else {
@@ -546,7 +632,7 @@ fn calibrate(gallery: &[&Enrolled], centroids: &[Vec<f32>], track_len: usize, co
             if !config.student_bars || track_len < 2 || e.embeddings.len() < MIN_PHOTOS_FOR_STUDENT_THRESHOLD {
                 return floor;
             }
-            let mut own: Vec<f32> = scores.iter().map(|g| g.0).collect();
+            let mut own: Vec<f32> = scores.iter().map(|g| g.own).collect();
             own.sort_by(f32::total_cmp);
             if own.is_empty() {
                 return floor;
@@ -574,7 +660,8 @@ fn calibrate(gallery: &[&Enrolled], centroids: &[Vec<f32>], track_len: usize, co
         genuine_reject_rate: genuine_rejected as f64 / genuine.len().max(1) as f64,
         student_thresholds_min_median_max: if ts.is_empty() { [floor; 3] } else { [ts[0], quantile(&ts, 0.5), ts[ts.len() - 1]] },
     };
-    (calibration, bars, fixed)
+    let own = per_identity.iter().map(|p| OwnSummary::of(p, fixed)).collect();
+    (calibration, bars, fixed, own)
 }
 
 /// `f(0..n)` on every core, in order: calibration scores every student against every other, which
@@ -764,6 +851,26 @@ mod tests {
             assert!(tracks.decide(&[&new]).key().is_none());
             assert_eq!(single.decide(&[&new]).key(), Some(e.key.as_str()));
         }
+    }
+
+    #[test]
+    fn the_students_whose_photos_the_decision_would_refuse_are_flagged() {
+        // s0's photos: two of s5 (filed under the wrong student) and one of s0 itself.
+        let mut g: Vec<Enrolled> = (0..6).map(|i| Enrolled { key: format!("s{i}"), embeddings: person(i, 4, 16) }).collect();
+        g[0].embeddings = vec![person(5, 6, 16)[4].clone(), person(5, 6, 16)[5].clone(), person(0, 1, 16)[0].clone()];
+        let r = Recognizer::train(&g, 3).unwrap();
+        let risks = r.enrolment_risks();
+        assert_eq!(risks.len(), 1, "{risks:?}");
+        assert_eq!((risks[0].key.as_str(), risks[0].looks_like.as_deref(), risks[0].photos), ("s0", Some("s5"), 3));
+        // Photos of two different people under one student, nobody else's: their own photos fail.
+        g[0].embeddings = vec![person(12, 1, 16)[0].clone(), person(14, 1, 16)[0].clone()];
+        let risks = Recognizer::train(&g, 3).unwrap().enrolment_risks();
+        assert_eq!(risks.len(), 1, "{risks:?}");
+        assert_eq!((risks[0].key.as_str(), risks[0].looks_like.as_deref()), ("s0", None));
+        assert!(risks[0].median_score < risks[0].threshold);
+        // A clean gallery flags nobody.
+        g[0].embeddings = person(0, 4, 16);
+        assert!(Recognizer::train(&g, 3).unwrap().enrolment_risks().is_empty());
     }
 
     #[test]
