@@ -12,7 +12,7 @@ use tauri::State;
 
 use rollcall::accounts::{self, Account, IdleLocked, Presence, Refused, SignInError};
 use rollcall::attendance::lessons::{self, LessonError};
-use rollcall::attendance::live::{check_plan, SessionError, SessionPlan};
+use rollcall::attendance::live::{check_plan, RollOf, SessionError, SessionPlan};
 use rollcall::attendance::RegisterRef;
 use rollcall::attendance::Status;
 use rollcall::calendar::{parse_date, parse_time};
@@ -347,6 +347,20 @@ pub fn list_students(state: State<'_, AppState>, class: Option<String>) -> Answe
             })
             .collect(),
     ))
+}
+
+/// Which students to photograph again before a roll (`rollcall::enrolment::check_photos`): of a
+/// class for its lessons, or (no class) of every class for the entrance.
+#[tauri::command(async)]
+pub fn check_photos(state: State<'_, AppState>, class: Option<String>) -> Answer<Value> {
+    match class.as_deref() {
+        Some(c) => teacher_of(&state, c)?,
+        None => office(&state, "check the entrance's photos")?,
+    };
+    let roll_of = class.map_or(RollOf::Entrance(Vec::new()), RollOf::Class);
+    let model_id = state.engine()?.with(|a| a.embedder.model_id());
+    let check = rollcall::enrolment::check_photos(&mut state.store(), &roll_of, model_id).map_err(say)?;
+    Ok(serde_json::to_value(check).map_err(say)?)
 }
 
 #[tauri::command(async)]

@@ -155,6 +155,7 @@ fn main() {
             commands::roster_preview,
             commands::roster_import,
             commands::list_students,
+            commands::check_photos,
             commands::delete_student,
             commands::enrol_photos,
             commands::probe_cameras,

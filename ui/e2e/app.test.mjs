@@ -222,6 +222,15 @@ test("first run, a live session marks both people present, reports, correction a
   await (await browser.$("#tab-students")).click();
   await (await browser.$("table.table")).waitForExist({ timeout: 30_000 });
   await shot("03-students.png");
+  // The photo check of the class: each student here has one reference photo, too few for the roll.
+  await (await browser.$('select[aria-label="Show class"]')).selectByAttribute("value", "Stage");
+  await (await browser.$("#check-photos")).click();
+  const photoCheck = await browser.$('[data-testid="photo-check"]');
+  await browser.waitUntil(async () => (await photoCheck.isExisting()) && /Stage: 3 student\(s\), 2 with photos \(2 photos\)/.test(await photoCheck.getText()), {
+    timeout: 60_000,
+    timeoutMsg: "the photo check did not report",
+  });
+  assert.match(await photoCheck.getText(), /LMM: 1 photo\(s\) enrolled; enrol 3-5 varied photos/);
 
   // Reports: the day, a correction with a reason, the export.
   await (await browser.$("#tab-reports")).click();

@@ -111,6 +111,21 @@ export function installMockBackend(state: MockState) {
           if (state.classes.some((c) => c.name === args.name)) throw `class ${args.name} already exists`;
           state.classes.push({ name: args.name, session_start: args.start, late_after_minutes: args.lateAfterMinutes });
           return null;
+        case "check_photos": {
+          const mine = state.students.filter((s) => !args.class || s.class === args.class);
+          const enrolled = mine.filter((s) => s.enrolled_photos > 0);
+          return {
+            classes: args.class ? [args.class] : [...new Set(mine.map((s) => s.class))],
+            students: mine.length,
+            with_photos: enrolled.length,
+            photos: enrolled.reduce((n, s) => n + s.enrolled_photos, 0),
+            threshold: 0.41,
+            method: "fixed for the number of students (too few to calibrate)",
+            advice: enrolled
+              .filter((s) => s.enrolled_photos < 3)
+              .map((s) => ({ student_id: s.student_id, name: `${s.first_name} ${s.last_name}`, photos: s.enrolled_photos, at_risk: false, advice: [`${s.student_id}: ${s.enrolled_photos} photo(s) enrolled; enrol 3-5 varied photos`] })),
+          };
+        }
         case "list_students":
           return state.students.filter((s) => !args.class || s.class === args.class).map((s) => ({ ...s, name: `${s.first_name} ${s.last_name}` }));
         case "probe_cameras":

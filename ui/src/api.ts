@@ -99,6 +99,17 @@ export interface StudentRow {
 }
 
 export type ConsentState = "none" | "granted" | "withdrawn" | "objected";
+
+/** The photo check of a roll's students: who to photograph again, those the roll would most often turn away first. */
+export interface PhotoCheck {
+  classes: string[];
+  students: number;
+  with_photos: number;
+  photos: number;
+  threshold: number;
+  method: string;
+  advice: { student_id: string; name: string; photos: number; at_risk: boolean; advice: string[] }[];
+}
 export type ConsentKind = "granted" | "withdrawn" | "objected";
 
 /** A consent event as a person enters it. */
@@ -438,6 +449,8 @@ export const api = {
   rosterImport: (path: string, removeMissing: boolean) => call<RosterChanges>("roster_import", { path, removeMissing }),
   listStudents: (klass?: string) => call<StudentRow[]>("list_students", { class: klass ?? null }),
   deleteStudent: (studentId: string) => call<void>("delete_student", { studentId }),
+  /** A class's lesson roll, or (no class) the entrance's: every class. */
+  checkPhotos: (klass?: string) => call<PhotoCheck>("check_photos", { class: klass ?? null }),
   /** `advice`: how to make the student's photos do better (too few, too alike), or null. */
   enrolPhotos: (studentId: string, photos: string[]) => call<{ verdicts: PhotoVerdict[]; advice: string | null }>("enrol_photos", { studentId, photos }),
 

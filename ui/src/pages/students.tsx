@@ -1,7 +1,7 @@
 // Students: classes, roster import with a preview, enrolment from photos or the camera, deletion.
 import { ask, open } from "@tauri-apps/plugin-dialog";
 import { useEffect, useState } from "preact/hooks";
-import { api, errorText, type ClassInfo, type PhotoVerdict, type Picture, type RosterChanges, type RosterPreview, type StudentRow } from "../api";
+import { api, errorText, type ClassInfo, type PhotoCheck, type PhotoVerdict, type Picture, type RosterChanges, type RosterPreview, type StudentRow } from "../api";
 import { ConsentChip, Empty, Notice } from "../components/common";
 import { BulkConsent, ConsentEditor } from "../components/consent";
 import { SourcePicker } from "../components/source";
@@ -14,6 +14,8 @@ export function StudentsPage({ classes, reload, defaultSource }: { classes: Clas
   const [consentOf, setConsentOf] = useState<StudentRow | null>(null);
   const [bulk, setBulk] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const [check, setCheck] = useState<PhotoCheck | null>(null);
+  const [checking, setChecking] = useState(false);
 
   const load = async () => {
     try {
@@ -24,7 +26,19 @@ export function StudentsPage({ classes, reload, defaultSource }: { classes: Clas
   };
   useEffect(() => {
     load();
+    setCheck(null);
   }, [filter, classes]);
+
+  const checkPhotos = async () => {
+    setChecking(true);
+    try {
+      setCheck(await api.checkPhotos(filter || undefined));
+    } catch (e) {
+      setError(errorText(e));
+    } finally {
+      setChecking(false);
+    }
+  };
 
   const remove = async (s: StudentRow) => {
     const sure = await ask(`Delete ${s.name} (${s.student_id}) and all their face data? Past attendance records are removed too.`, {
@@ -79,8 +93,12 @@ export function StudentsPage({ classes, reload, defaultSource }: { classes: Clas
           <button id="bulk-consent" onClick={() => setBulk(true)}>
             Consent forms received…
           </button>
-        ) : null}
+        ) : null}{" "}
+        <button id="check-photos" onClick={checkPhotos} disabled={checking} title="Which students to photograph again before the roll (of this class, or of every class at the entrance)">
+          {checking ? "Checking photos…" : "Check photos"}
+        </button>
       </h2>
+      {check ? <PhotoCheckResult check={check} /> : null}
       {students.length === 0 ? (
         <Empty title="No students yet">Import a roster (CSV or Excel with columns student_id, first_name, last_name, class; optionally consent, consent_by, consent_date) above, record each parent's consent, then enrol each student with a few photos.</Empty>
       ) : (
@@ -127,6 +145,30 @@ export function StudentsPage({ classes, reload, defaultSource }: { classes: Clas
         </table>
       )}
     </section>
+  );
+}
+
+/** The photo check: the students the roll would most often ask to look again come first. */
+function PhotoCheckResult({ check }: { check: PhotoCheck }) {
+  const atRisk = check.advice.filter((a) => a.at_risk).length;
+  return (
+    <Notice kind="info" testid="photo-check">
+      <p>
+        {check.classes.join(", ")}: {check.students} student(s), {check.with_photos} with photos ({check.photos} photos).{" "}
+        {check.advice.length === 0 ? "Every student's photos are fine for the roll." : atRisk > 0 ? `${atRisk} student(s) the camera will often ask to look again: photograph them again first.` : null}
+      </p>
+      {check.advice.length > 0 ? (
+        <ul>
+          {check.advice.flatMap((a) =>
+            a.advice.map((line, i) => (
+              <li key={`${a.student_id}-${i}`} data-student={a.student_id} class={a.at_risk ? "warn" : undefined}>
+                {line}
+              </li>
+            )),
+          )}
+        </ul>
+      ) : null}
+    </Notice>
   );
 }
 
