@@ -10,6 +10,10 @@
 //!   under two students, or a look-alike the live roll would take for the other student). Such
 //!   a photo is refused, naming the other student, unless the office says they are different
 //!   people (twins): `allow_lookalike`.
+//!
+//! A student's photos as a whole: `advice` after each enrolment (too few, near-copies), and
+//! `check_photos` over a roll's students, which trains the recognizer that roll would and names
+//! the students it would most often turn away (`recognition::EnrolmentRisk`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -45,6 +45,12 @@
 //! photos are to each other: at least the median of their leave-out track scores minus
 //! `STUDENT_MARGIN`, never above `STUDENT_CEILING`.
 //!
+//! Enrolment risks (`Recognizer::enrolment_risks`): the calibration plays each student's own
+//! photos against their others anyway; a student whose median there falls under the threshold,
+//! or whose photos are mostly nearer another student, will often be turned away live. The photo
+//! check (`crate::enrolment::check_photos`) names them so the office can photograph them again:
+//! in a class it finds nearly every student the roll would turn away.
+//!
 //! Measured results, the sets and the commands are in models/README.md ("Recognition"). What still
 //! goes wrong there is mostly a few look-alike pairs that score like one person (`eval identify`
 //! lists who was taken for whom): no threshold separates those, more photos and `strict` help.
