@@ -103,7 +103,9 @@ export function SettingsPage({ info, classes, reload }: { info: AppInfo; classes
             {" "}
             How far above what strangers score against your school a face must be, so it means about the same at any size. Measured with 2
             photos per student: standard lets 1-2 in 100 strangers through and asks about 2 in 100 students to look at the camera again;
-            strictest fewer than 1 in 200 strangers and 4 in 100 students. More photos per student (5) do better on both.
+            strictest fewer than 1 in 200 strangers and 4 in 100 students. More photos per student (5) do better on both. Photograph
+            again the students that Check photos (Students page) names: strict then lets fewer strangers through than standard did, and asks
+            about as few students (or fewer) to look again.
           </small>
         </label>
         <label>
