@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use chrono::{Datelike, Local, NaiveDate, NaiveDateTime, NaiveTime};
 
-use crate::attendance::lessons::OPENS_BEFORE;
+use crate::attendance::lessons::opens_at;
 use crate::attendance::live::SessionPlan;
 use crate::settings::SessionDefaults;
 use crate::source::SourceSpec;
@@ -64,7 +64,7 @@ pub struct LessonOn {
 /// when the gate opens).
 pub fn due(week: &[Lesson], now: NaiveDateTime) -> Vec<&Lesson> {
     let t = now.time();
-    let opens = |l: &Lesson| if l.is_entrance() { l.start } else { l.start - OPENS_BEFORE };
+    let opens = |l: &Lesson| if l.is_entrance() { l.start } else { opens_at(l.start) };
     week.iter().filter(|l| l.weekday == now.weekday() && !l.camera.trim().is_empty() && opens(l) <= t && t < l.end).collect()
 }
 
@@ -129,6 +129,11 @@ mod tests {
         assert_eq!(classes(at(9, 49)), ["7B 09:00"]);
         assert!(classes(at(9, 50)).is_empty());
         assert_eq!(classes(at(13, 50)), ["7B 14:00"]);
+        // Just after midnight: due from midnight (00:05 - 15 min is not 23:50 of the same day).
+        let night = [lesson("7B", Weekday::Mon, (0, 5), (0, 35), "0")];
+        assert_eq!(due(&night, at(0, 1)).len(), 1);
+        assert_eq!(due(&night, at(0, 6)).len(), 1);
+        assert!(due(&night, at(0, 35)).is_empty());
     }
 
     #[test]

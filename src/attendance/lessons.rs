@@ -24,6 +24,18 @@ use crate::storage::{Class, LessonSlot, Session, Store};
 /// camera at the door should already be counting them for the lesson they are coming to.
 pub const OPENS_BEFORE: Duration = Duration::minutes(15);
 
+/// When the roll of a lesson starting at `start` opens: `OPENS_BEFORE` earlier, but never before
+/// midnight. A time of day wraps: 00:05 - 15 min is 23:50, which no time of the lesson's own day
+/// reaches, so a lesson just after midnight would never open.
+pub fn opens_at(start: NaiveTime) -> NaiveTime {
+    let (opens, wrapped) = start.overflowing_sub_signed(OPENS_BEFORE);
+    if wrapped == 0 {
+        opens
+    } else {
+        NaiveTime::MIN
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum LessonError {
     #[error(
@@ -73,7 +85,7 @@ pub fn timetabled(store: &mut Store, class: &Class, date: NaiveDate) -> anyhow::
 /// start within `OPENS_BEFORE`.
 pub fn on_at(lessons: &[LessonSlot], t: NaiveTime) -> Option<LessonSlot> {
     let running = lessons.iter().filter(|l| l.start <= t && l.end.is_none_or(|e| t < e)).max_by_key(|l| l.start);
-    let opening = || lessons.iter().filter(|l| l.start > t && l.start - OPENS_BEFORE <= t).min_by_key(|l| l.start);
+    let opening = || lessons.iter().filter(|l| l.start > t && opens_at(l.start) <= t).min_by_key(|l| l.start);
     running.or_else(opening).copied()
 }
 
@@ -228,6 +240,12 @@ mod tests {
         assert_eq!(on_at(&day, t(13, 46)), Some(day[2]));
         assert_eq!(on_at(&day, t(15, 0)), None, "a lesson ends at its end");
         assert_eq!(describe(&day[..2]), "09:00–10:00, 10:00–11:00");
+        // A lesson just after midnight opens at midnight (its start minus 15 minutes would wrap
+        // to the evening before, and it would never open).
+        let night = [lesson((0, 5), (0, 35))];
+        assert_eq!(on_at(&night, t(0, 1)), Some(night[0]));
+        assert_eq!(opens_at(t(0, 5)), NaiveTime::MIN);
+        assert_eq!(opens_at(t(9, 0)), t(8, 45));
     }
 
     #[test]
