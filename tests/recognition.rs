@@ -205,6 +205,12 @@ fn the_photo_check_names_the_student_whose_photos_are_of_different_people_first(
     // The entrance's roll (every class) judges the same gallery here.
     let entrance = env.json(&["check-photos"]);
     assert_eq!(entrance["advice"][0]["student_id"], "MIX", "{entrance}");
+    // The roll trains the same recognizer: it says at its start how many will be asked again.
+    let clip = d.join("video_hamilton/short_hamilton_clip.mp4");
+    let run = env.cmd().args(["run", "--class", "7B", "--no-mood", "--max-frames", "30", "--source", clip.to_str().unwrap()]).output().unwrap();
+    let log = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{log}");
+    assert!(log.contains(&format!("note: {at_risk} student(s) will often be asked to look at the camera again")) && log.contains("`rollcall check-photos --class \"7B\"` names them"), "{log}");
     let text = env.cmd().args(["check-photos", "--class", "7B"]).output().unwrap();
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(text.contains(&format!("7B: 22 student(s), 22 with photos ({accepted} photos)")) && text.contains("photograph them again first"), "{text}");

@@ -116,6 +116,9 @@ pub struct SessionInfo {
     pub enrolled: usize,
     pub unknown_threshold: f32,
     pub threshold_method: &'static str,
+    /// Students whose own photos this roll's recognizer mostly refuses: it will often ask them to
+    /// look at the camera again (`crate::enrolment::check_photos` names them).
+    pub photos_to_retake: usize,
     pub mood: bool,
     /// "off", "warn" or "block"; "unavailable" when asked for but the model could not be loaded
     /// (the run then goes on without it, and `liveness_unavailable` says why).
@@ -388,6 +391,7 @@ fn watch(
         enrolled: roll.recognizer().len(),
         unknown_threshold: cal.threshold,
         threshold_method: cal.method,
+        photos_to_retake: roll.recognizer().enrolment_risks().len(),
         mood,
         liveness: if liveness_unavailable.is_some() { "unavailable" } else { plan.liveness.as_str() },
         liveness_unavailable,

@@ -265,7 +265,9 @@ pub fn check_photos(out: &Printer, at: &Caller, engine: &EngineArgs, class: Opti
             check.threshold,
             check.method
         )?;
-        if check.advice.is_empty() {
+        if check.with_photos == 0 {
+            writeln!(s, "nobody here can be recognised yet: enrol photos of the students whose consent is on record")?;
+        } else if check.advice.is_empty() {
             writeln!(s, "every student's photos are fine for the roll")?;
         }
         let at_risk = check.advice.iter().filter(|a| a.at_risk).count();
@@ -355,6 +357,10 @@ impl SessionObserver for TerminalObserver {
         }
         if let Some(why) = &info.liveness_unavailable {
             eprintln!("warning: the liveness check is unavailable, so photos or screens held up are not caught: {why}");
+        }
+        if info.photos_to_retake > 0 {
+            let check = if info.session_id.is_none() { "rollcall check-photos".to_string() } else { format!("rollcall check-photos --class {:?}", info.class) };
+            eprintln!("note: {} student(s) will often be asked to look at the camera again (their photos disagree with each other): `{check}` names them", info.photos_to_retake);
         }
     }
 

@@ -157,7 +157,7 @@ export function installMockBackend(state: MockState) {
           const room = { class: args.class as string, lesson: "08:30" };
           const send = (m: LiveMessage) => feed?.onmessage({ ...m, ...room } as RoomMessage);
           setTimeout(() => {
-            send({ kind: "started", info: { session_id: 1, class: args.class, date: "", lesson: "08:30", until: null, starts_at: "", late_after_minutes: 10, source: args.source, enrolled: 1, mood: true, liveness: "warn" } });
+            send({ kind: "started", info: { session_id: 1, class: args.class, date: "", lesson: "08:30", until: null, starts_at: "", late_after_minutes: 10, source: args.source, enrolled: 1, photos_to_retake: 0, mood: true, liveness: "warn" } });
             send({
               kind: "frame",
               picture: { jpeg: FRAME, width: 80, height: 60 },

@@ -365,6 +365,8 @@ export interface SessionInfo {
   late_after_minutes: number;
   source: string;
   enrolled: number;
+  /** Students whose own photos this roll mostly refuses (the office's Check photos names them). */
+  photos_to_retake: number;
   mood: boolean;
   /** "off", "warn", "block", or "unavailable" (asked for, but the model could not be loaded: why in liveness_unavailable). */
   liveness: string;

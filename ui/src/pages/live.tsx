@@ -34,6 +34,8 @@ interface Room {
   error: string | null;
   /** Why the liveness check is not running although the school asked for it. */
   unchecked: string | null;
+  /** Students this roll will often ask to look at the camera again (their photos disagree). */
+  retake: number;
   log: RollEvent[];
 }
 
@@ -48,6 +50,7 @@ const newRoom = (r: { class: string; lesson: string; source?: string }): Room =>
   lost: null,
   error: null,
   unchecked: null,
+  retake: 0,
   log: [],
 });
 
@@ -142,7 +145,7 @@ export function LivePage({
         update(key, () => ({ lost: null }));
         break;
       case "started":
-        update(key, () => ({ running: true, source: m.info.source, unchecked: m.info.liveness_unavailable ?? null }), m);
+        update(key, () => ({ running: true, source: m.info.source, unchecked: m.info.liveness_unavailable ?? null, retake: m.info.photos_to_retake ?? 0 }), m);
         // A room the timetable started is shown large when nothing else is.
         setFocus((f) => f ?? key);
         changedNow();
@@ -269,6 +272,11 @@ export function LivePage({
       {focused?.unchecked ? (
         <Notice kind="error" testid="liveness-unavailable">
           {`The liveness check is unavailable, so a photo or a screen held up is not caught: ${focused.unchecked}`}
+        </Notice>
+      ) : null}
+      {focused?.retake ? (
+        <Notice kind="info" testid="photos-to-retake">
+          {`${focused.retake} student(s) of this roll will often be asked to look at the camera again: their enrolled photos disagree with each other. Check photos on the Students page names them; photograph them again.`}
         </Notice>
       ) : null}
       {focused?.lost ? (

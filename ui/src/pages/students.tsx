@@ -155,7 +155,11 @@ function PhotoCheckResult({ check }: { check: PhotoCheck }) {
     <Notice kind="info" testid="photo-check">
       <p>
         {check.classes.join(", ")}: {check.students} student(s), {check.with_photos} with photos ({check.photos} photos).{" "}
-        {check.advice.length === 0 ? "Every student's photos are fine for the roll." : atRisk > 0 ? `${atRisk} student(s) the camera will often ask to look again: photograph them again first.` : null}
+        {check.with_photos === 0
+          ? "Nobody here can be recognised yet: enrol photos of the students whose consent is on record."
+          : check.advice.length === 0
+            ? "Every student's photos are fine for the roll."
+            : atRisk > 0 ? `${atRisk} student(s) the camera will often ask to look again: photograph them again first.` : null}
       </p>
       {check.advice.length > 0 ? (
         <ul>
