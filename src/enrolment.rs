@@ -270,7 +270,7 @@ pub fn check_photos(store: &mut Store, roll_of: &RollOf, model_id: &'static str)
                     other.name()
                 ),
                 None => format!(
-                    "{id}: their photos differ from each other more than the roll allows (median score {:.2}, threshold {:.2}), so the camera will often ask them to look again; enrol {MIN_GOOD_PHOTOS}-{RECOMMENDED_PHOTOS} new varied photos (measured in a class of 26: re-photographing the students flagged so cut the students turned away from 1.3 % to 0.3 %, 4.1 % to 0.6 % on tight crops)",
+                    "{id}: their photos differ from each other more than the roll allows (median score {:.2}, threshold {:.2}), so the camera will often ask them to look again; enrol {MIN_GOOD_PHOTOS}-{RECOMMENDED_PHOTOS} new varied photos (measured in a class of 26: re-photographing the students flagged so cut the students turned away from 1.2 % to 0.3 %, 4.1 % to 0.6 % on tight crops)",
                     r.median_score, r.threshold
                 ),
             });
