@@ -630,20 +630,16 @@ fn calibrate(gallery: &[&Enrolled], centroids: &[Vec<f32>], track_len: usize, co
         }
     };
     let floor = if fixed { threshold.max(MIN_THRESHOLD) } else { MIN_THRESHOLD };
+    let own: Vec<OwnSummary> = per_identity.iter().map(|p| OwnSummary::of(p, fixed)).collect();
     // Per-student bars on the raw cosine, from the students' own leave-out track scores.
     let bars: Vec<f32> = gallery
         .iter()
-        .zip(&per_identity)
-        .map(|(e, scores)| {
-            if !config.student_bars || track_len < 2 || e.embeddings.len() < MIN_PHOTOS_FOR_STUDENT_THRESHOLD {
+        .zip(&own)
+        .map(|(e, summary)| {
+            if !config.student_bars || track_len < 2 || e.embeddings.len() < MIN_PHOTOS_FOR_STUDENT_THRESHOLD || summary.probes == 0 {
                 return floor;
             }
-            let mut own: Vec<f32> = scores.iter().map(|g| g.own).collect();
-            own.sort_by(f32::total_cmp);
-            if own.is_empty() {
-                return floor;
-            }
-            (quantile(&own, 0.5) - STUDENT_MARGIN).min(STUDENT_CEILING).max(floor)
+            (summary.median_own - STUDENT_MARGIN).min(STUDENT_CEILING).max(floor)
         })
         .collect();
     let accepted = |s: f32| s >= threshold;
@@ -666,7 +662,6 @@ fn calibrate(gallery: &[&Enrolled], centroids: &[Vec<f32>], track_len: usize, co
         genuine_reject_rate: genuine_rejected as f64 / genuine.len().max(1) as f64,
         student_thresholds_min_median_max: if ts.is_empty() { [floor; 3] } else { [ts[0], quantile(&ts, 0.5), ts[ts.len() - 1]] },
     };
-    let own = per_identity.iter().map(|p| OwnSummary::of(p, fixed)).collect();
     (calibration, bars, fixed, own)
 }
 
