@@ -139,7 +139,7 @@ impl Default for DecisionConfig {
 /// be. It means about the same share of strangers at any school size, because the threshold is
 /// calibrated on the gallery itself. Measured on LFW dev (2 photos enrolled per student, tracks of
 /// 3, seeds 0-4, models/README.md), strangers accepted / students asked to look again, at 195
-/// students and at 1,631: standard 1.5 % / 1.6 % and 0.6 % / 2.5 %; strict 1.0 % / 2.5 % and
+/// students and at 1,631: standard 1.5 % / 1.6 % and 0.6 % / 2.5 % (at 576, 0.8 % / 1.9 %); strict 1.0 % / 2.5 % and
 /// 0.6 % / 3.4 %; strictest 0.4 % / 3.5 % and 0.2 % / 4.5 %. With 5 photos: no stranger, 0.8 %.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -8,6 +8,8 @@ Writes, under OUT (default ~/.cache/rollcall/eval-sets):
                           from these by `rollcall eval identify --min-images 3 --unknown-ids N`)
   lfw/distractors.csv     LFW dev people with 1-2 photos: enrolled with one photo each to grow the
                           gallery to school size (`--distractors`)
+  lfw/distractors-381.csv 381 of them (a fixed draw): 195 + 381 = 576 enrolled, the size of the
+                          school-size set in issue 16 (LFW people never shown here, 2 photos each)
   tight112/...            the same photos cropped tight around the detected face and resized to
                           112 x 112 px, as aligned face crops are (labels.csv, distractors.csv, images/)
   others/labels.csv       every other shared identity set in one (deepface_celebs, face_recognition_examples,
@@ -20,7 +22,7 @@ whose photos are near-duplicates of another name's (found by embedding every pho
 across names) are left out: they are errors in the data, not look-alikes.
 The crops need Pillow (pip install pillow) and the built CLI (cargo build --release --bin rollcall).
 """
-import argparse, csv, json, os, subprocess, sys
+import argparse, csv, json, os, random, subprocess, sys
 from collections import defaultdict
 
 # lfw_dev/README.md "Known label errors", and cross-name near-duplicates found with FaceNet
@@ -58,6 +60,8 @@ def main():
     distractors = [(v[0], k) for k, v in sorted(by.items()) if len(v) < 3]
     write(os.path.join(a.out, "lfw", "labels.csv"), labels)
     write(os.path.join(a.out, "lfw", "distractors.csv"), distractors)
+    # A fixed draw (not the first 381 by name: names cluster by first letter, not by face).
+    write(os.path.join(a.out, "lfw", "distractors-381.csv"), sorted(random.Random(576).sample(distractors, 381), key=lambda d: d[1]))
     print(f"lfw: {len({k for _, k in labels})} people with >= 3 photos ({len(labels)} photos), {len(distractors)} distractors", file=sys.stderr)
 
     # The other identity sets, names prefixed by their set (a name is only unique within its set).

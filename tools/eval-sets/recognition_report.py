@@ -27,6 +27,8 @@ def main():
     # name: (labels, args)
     sets = {
         "lfw 2 photos, 60 strangers": (f"{S}/lfw/labels.csv", ["--enroll", "2", "--min-images", "3", "--unknown-ids", "60"]),
+        # The size of issue 16's school-size set (576 enrolled), between 195 and 1,631.
+        "lfw + 381 distractors (576 enrolled)": (f"{S}/lfw/labels.csv", ["--enroll", "2", "--min-images", "3", "--unknown-ids", "60", "--distractors", f"{S}/lfw/distractors-381.csv"]),
         "lfw + 1,436 distractors": (f"{S}/lfw/labels.csv", ["--enroll", "2", "--min-images", "3", "--unknown-ids", "60", "--distractors", f"{S}/lfw/distractors.csv"]),
         "lfw 5 photos, >=10 each, 5 strangers": (f"{S}/lfw/labels.csv", ["--enroll", "5", "--min-images", "10", "--unknown-ids", "5"]),
         # A class, the product's most common gallery: calibrated (20 students or more), few of them.
