@@ -25,7 +25,7 @@ use serde::Serialize;
 
 use crate::attendance::live::RollOf;
 use crate::attendance::roll::{Roll, RollOptions};
-use crate::recognition::EnrolmentRisk;
+use crate::recognition::{EnrolmentRisk, Enrolled};
 use crate::storage::{Store, StoreError, Student, Template};
 use crate::vision::{load_image, DetectOptions, Face, FaceAnalyzer};
 
@@ -248,14 +248,21 @@ pub fn check_photos(store: &mut Store, roll_of: &RollOf, model_id: &'static str)
     // The school's strictness and floor, as a roll started now would read them.
     let defaults = crate::settings::session_defaults(store)?;
     let options = RollOptions { strictness: defaults.strictness, min_similarity: defaults.min_similarity, embedding_model: model_id, ..RollOptions::default() };
-    let class_ids: Vec<i32> = classes.iter().map(|c| c.id).collect();
-    let gallery = store.gallery(&class_ids, options.embedding_model)?;
-    let mut students: BTreeMap<String, Student> = BTreeMap::new();
-    for &c in &class_ids {
-        students.extend(store.class_students(c)?.into_iter().map(|s| (s.id.to_string(), s)));
+    // The roll's recognizer knows the whole school (`Roll::school_classes`); its students are checked.
+    let school = Roll::school_classes(store)?;
+    let school_gallery = store.gallery(&school, options.embedding_model)?;
+    let mut everyone: BTreeMap<String, Student> = BTreeMap::new();
+    for &c in &school {
+        everyone.extend(store.class_students(c)?.into_iter().map(|s| (s.id.to_string(), s)));
     }
-    let recognizer = Roll::fit(&gallery, &options)?;
-    let risks: BTreeMap<&str, EnrolmentRisk> = recognizer.enrolment_risks().into_iter().map(|r| (students.get(&r.key).map_or("", |s| s.student_id.as_str()), r)).collect();
+    let mut students: BTreeMap<String, Student> = BTreeMap::new();
+    for c in &classes {
+        students.extend(store.class_students(c.id)?.into_iter().map(|s| (s.id.to_string(), s)));
+    }
+    let recognizer = Roll::fit(&school_gallery, &options)?;
+    let gallery: Vec<&Enrolled> = school_gallery.iter().filter(|e| students.contains_key(&e.key)).collect();
+    let risks: BTreeMap<&str, EnrolmentRisk> =
+        recognizer.enrolment_risks().into_iter().filter_map(|r| students.get(&r.key).map(|s| (s.student_id.as_str(), r))).collect();
     let mut advice = Vec::new();
     for e in &gallery {
         let Some(student) = students.get(&e.key) else { continue };
@@ -263,7 +270,7 @@ pub fn check_photos(store: &mut Store, roll_of: &RollOf, model_id: &'static str)
         let mut says: Vec<String> = photo_advice(id, &e.embeddings).into_iter().collect();
         let risk = risks.get(id);
         if let Some(r) = risk {
-            says.push(match r.looks_like.as_ref().and_then(|k| students.get(k)) {
+            says.push(match r.looks_like.as_ref().and_then(|k| everyone.get(k)) {
                 Some(other) => format!(
                     "{id}: most of their photos look more like {} ({}) than like each other: check that every photo is of {id} (one filed under the wrong student?); if they are, the two look alike and each needs {RECOMMENDED_PHOTOS} varied photos",
                     other.student_id,

@@ -76,8 +76,15 @@ fn two_lessons_of_two_classes_sharing_a_student_each_keep_their_own_register() {
     let clip = d.join(CLIP);
     // Both classes meet twice today (the clip stands in for each room's camera).
     for (class, start) in [("Stage", "00:00"), ("Band", "00:01"), ("Stage", "00:02"), ("Band", "00:03")] {
-        let out = env.cmd().args(["run", "--class", class, "--start", start, "--no-mood", "--source"]).arg(&clip).output().unwrap();
+        let out = env.cmd().args(["--json", "run", "--class", class, "--start", start, "--no-mood", "--source"]).arg(&clip).output().unwrap();
         assert!(out.status.success(), "{class} {start}: {}", String::from_utf8_lossy(&out.stderr));
+        let run: Value = serde_json::from_slice(&out.stdout).unwrap();
+        if class == "Band" {
+            // Band's roll knows the whole school: ALC (Stage) is recognised as a student of
+            // another class, not taken for anyone in Band and not counted as a stranger.
+            assert_eq!((run["enrolled"].as_u64(), run["school_enrolled"].as_u64()), (Some(1), Some(2)), "{run}");
+            assert!(run["other_class"].as_u64().unwrap() >= 1, "{run}");
+        }
     }
     let stage = env.json(&["report", "--class", "Stage", "--date", "today"]);
     let band = env.json(&["report", "--class", "Band", "--date", "today"]);

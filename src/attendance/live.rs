@@ -113,7 +113,10 @@ pub struct SessionInfo {
     pub starts_at: NaiveDateTime,
     pub late_after_minutes: i32,
     pub source: String,
+    /// This roll's students the camera can recognise ...
     pub enrolled: usize,
+    /// ... among this many of the school's (the recognizer knows every class, marks its own).
+    pub school_enrolled: usize,
     pub unknown_threshold: f32,
     pub threshold_method: &'static str,
     /// Students whose own photos this roll's recognizer mostly refuses: it will often ask them to
@@ -157,6 +160,8 @@ pub struct SessionSummary {
     pub faces: usize,
     pub new_marks: Vec<RollEvent>,
     pub strangers: usize,
+    /// Tracks recognised as students of the school's other classes (not marked here).
+    pub other_class: usize,
     /// Faces judged a photo or a screen held up (`RollEvent::Spoof`).
     pub spoofs: Vec<RollEvent>,
     pub marked_total: usize,
@@ -388,10 +393,11 @@ fn watch(
         starts_at: roll.session().map_or(run_started, |s| s.starts_at),
         late_after_minutes: roll.session().map_or(0, |s| s.late_after_minutes),
         source: described.clone(),
-        enrolled: roll.recognizer().len(),
+        enrolled: roll.recognisable(),
+        school_enrolled: roll.recognizer().len(),
         unknown_threshold: cal.threshold,
         threshold_method: cal.method,
-        photos_to_retake: roll.recognizer().enrolment_risks().len(),
+        photos_to_retake: roll.enrolment_risks().len(),
         mood,
         liveness: if liveness_unavailable.is_some() { "unavailable" } else { plan.liveness.as_str() },
         liveness_unavailable,
@@ -402,6 +408,7 @@ fn watch(
     let mut frame = Mat::default();
     let mut new_marks = Vec::new();
     let mut strangers = 0;
+    let mut other_class = 0;
     let mut spoofs = Vec::new();
     let mut stats = LiveStats { marked: roll.marked(), register_on_server: store.is_server(), ..LiveStats::default() };
     let started = Instant::now();
@@ -462,6 +469,7 @@ fn watch(
             match e {
                 RollEvent::Marked { .. } => new_marks.push(e),
                 RollEvent::Stranger { .. } => strangers += 1,
+                RollEvent::OtherClass { .. } => other_class += 1,
                 RollEvent::Spoof { .. } => spoofs.push(e),
             }
         }
@@ -479,6 +487,7 @@ fn watch(
         faces: stats.faces_seen,
         new_marks,
         strangers,
+        other_class,
         spoofs,
         marked_total: roll.marked(),
         source_outages: stats.source_outages,

@@ -22,7 +22,7 @@ use serde::Serialize;
 use super::lessons;
 use super::mood::MoodAccumulator;
 use super::rules::{AttendanceRules, LivenessMode, Status};
-use crate::recognition::{Decision, Enrolled, Recognizer, Strictness};
+use crate::recognition::{Decision, EnrolmentRisk, Enrolled, Recognizer, Strictness};
 use crate::storage::{Class, GalleryEntry, LessonSlot, MarkOutcome, Session, SessionOpening, Sighting, Store, StoreError, Student};
 use crate::tracking::Tracker;
 use crate::vision::embedder::EMBEDDING_MODEL_ID;
@@ -100,6 +100,8 @@ enum Identity {
     /// Recognised as this student; the liveness check has not decided yet. No more embeddings
     /// are needed: only the check's own frames (stillness, scores) until it can say.
     Judging { row: i32, similarity: f32 },
+    /// Recognised as a student of the school who is not in this roll's classes: not marked here.
+    OtherClass,
 }
 
 /// A picture fed as a video does not change between frames; a camera's own noise alone changes
@@ -187,6 +189,8 @@ impl TrackState {
 pub enum RollEvent {
     Marked { student_id: String, name: String, status: Status, at: NaiveDateTime, late_minutes: i64, similarity: f32 },
     Stranger { track: u64 },
+    /// A student of the school who is not in this roll's class(es): recognised, not marked here.
+    OtherClass { track: u64 },
     /// A face that looked like this student was judged a photo or a screen held up: not marked
     /// (block) or marked and flagged for review (warn). `score`: the mean liveness score of its
     /// frames (none judged: `still` decided it).
@@ -201,6 +205,8 @@ pub struct FaceView {
     pub student_id: Option<String>,
     pub name: Option<String>,
     pub stranger: bool,
+    /// A student of the school recognised, but not one of this roll's: not marked here.
+    pub other_class: bool,
     pub mood: Option<Expression>,
     /// Judged a photo or a screen held up (the live view says so on the face).
     pub spoof: bool,
@@ -260,7 +266,10 @@ pub struct Roll {
     /// Where each recognised student's marks went this run (session ids, and their rules).
     placed: HashMap<i32, Vec<(i32, AttendanceRules)>>,
     recognizer: Recognizer,
+    /// The students this roll marks (its classes' members).
     students: HashMap<i32, Student>,
+    /// How many of them the recognizer knows (consent and photos).
+    recognisable: usize,
     tracker: Tracker<TrackState>,
     moods: HashMap<i32, MoodAccumulator>,
     last_mood: HashMap<i32, Expression>,
@@ -281,6 +290,12 @@ pub struct Roll {
     /// of one of them is not a new mark.
     known_marks: std::collections::HashSet<(i32, i32)>,
     class_ids: Vec<i32>,
+    /// Every class of the school: the recognizer knows all their students, though the roll marks
+    /// only its own. A stranger is then judged against a school-size gallery, whose cohort and
+    /// calibration refuse far more look-alikes than a class's 30 students can (models/README.md:
+    /// a class of 26 among 407, strangers accepted 2.8 % -> 0.9 %), and a student of another
+    /// class is recognised as themselves instead of as a look-alike here.
+    school_classes: Vec<i32>,
     /// What the recognizer was trained on, and its index (each student's template count and
     /// newest id), kept so that after an enrolment change only the students who changed are read.
     gallery: Vec<Enrolled>,
@@ -300,7 +315,7 @@ struct Retraining {
 
 impl Roll {
     /// Open (or continue) the class's session for `lesson` on `starts_at`'s date and train the
-    /// recognizer on the class's enrolled students.
+    /// recognizer on the school's enrolled students (only the class's are marked).
     pub fn start(store: &mut Store, class: &Class, lesson: LessonSlot, starts_at: NaiveDateTime, source: &str, options: RollOptions) -> anyhow::Result<Roll> {
         let register = Register::open(store, class, lesson, starts_at, source, 0, 0)?;
         let marked = store.marks(register.session.id)?.len();
@@ -317,15 +332,18 @@ impl Roll {
     }
 
     fn new(store: &mut Store, target: Target, class_ids: Vec<i32>, marked: usize, options: RollOptions) -> anyhow::Result<Roll> {
+        let school_classes = Self::school_classes(store)?;
         // Version and index before the gallery: a photo added in between is read again later.
-        let gallery_version = store.gallery_version(&class_ids, options.embedding_model)?;
-        let gallery_index = Self::index(store, &class_ids, &options)?;
-        let (gallery, students) = Self::load(store, &class_ids, &options)?;
+        let gallery_version = store.gallery_version(&school_classes, options.embedding_model)?;
+        let gallery_index = Self::index(store, &school_classes, &options)?;
+        let gallery = store.gallery(&school_classes, options.embedding_model)?;
+        let students = Self::students(store, &class_ids)?;
         let recognizer = Self::fit(&gallery, &options)?;
         Ok(Roll {
             target,
             placed: HashMap::new(),
             recognizer,
+            recognisable: recognisable(&gallery, &students),
             students,
             tracker: Tracker::new(options.max_missed_frames),
             moods: HashMap::new(),
@@ -342,6 +360,7 @@ impl Roll {
             pending_marks: Default::default(),
             known_marks: Default::default(),
             class_ids,
+            school_classes,
             gallery,
             gallery_index,
             gallery_version,
@@ -365,13 +384,19 @@ impl Roll {
         Ok(store.gallery_index(class_ids, options.embedding_model)?.into_iter().map(|e| (e.student.to_string(), e)).collect())
     }
 
-    fn load(store: &mut Store, class_ids: &[i32], options: &RollOptions) -> anyhow::Result<(Vec<Enrolled>, HashMap<i32, Student>)> {
-        let gallery = store.gallery(class_ids, options.embedding_model)?;
+    /// The students a roll of these classes marks.
+    fn students(store: &mut Store, class_ids: &[i32]) -> anyhow::Result<HashMap<i32, Student>> {
         let mut students = HashMap::new();
         for &c in class_ids {
             students.extend(store.class_students(c)?.into_iter().map(|s| (s.id, s)));
         }
-        Ok((gallery, students))
+        Ok(students)
+    }
+
+    /// The classes whose students a roll's recognizer knows: all of them (why: `Roll::school_classes`'s
+    /// field comment).
+    pub fn school_classes(store: &mut Store) -> Result<Vec<i32>, StoreError> {
+        Ok(store.classes()?.iter().map(|c| c.id).collect())
     }
 
     /// The recognizer a roll with these options decides with (the photo check trains the same one).
@@ -444,6 +469,7 @@ impl Roll {
             };
             let (version, index) = (pending.version, pending.index.clone());
             self.retraining = None;
+            self.recognisable = recognisable(&gallery, &self.students);
             self.gallery = gallery;
             self.gallery_index = index;
             self.gallery_version = version;
@@ -456,19 +482,26 @@ impl Roll {
             return Ok(());
         }
         self.gallery_checked = Instant::now();
-        let version = match store.gallery_version(&self.class_ids, self.options.embedding_model) {
+        // A class added since the start brings its students into the gallery.
+        let school = match Self::school_classes(store) {
+            Ok(c) => c,
+            Err(e) if e.is_busy() => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        let version = match store.gallery_version(&school, self.options.embedding_model) {
             Ok(v) => v,
             // A server that is away (or a busy file): look again at the next check.
             Err(e) if e.is_busy() => return Ok(()),
             Err(e) => return Err(e.into()),
         };
-        if version == self.gallery_version {
+        if version == self.gallery_version && school == self.school_classes {
             return Ok(());
         }
+        self.school_classes = school;
         // Read only the students whose templates changed (a photo added, a student newly
         // consented or moved in); keep the rest, and drop those gone (deleted, consent ended,
         // moved out). A school-size gallery read whole costs a quarter of a second on this thread.
-        let index = Self::index(store, &self.class_ids, &self.options)?;
+        let index = Self::index(store, &self.school_classes, &self.options)?;
         let changed: Vec<i32> = index.iter().filter(|(key, e)| self.gallery_index.get(*key) != Some(*e)).map(|(_, e)| e.student).collect();
         // The kept students move to the retraining (no copy of a school's templates); until it
         // is done the roll holds none, so a failed retraining means a whole read next time.
@@ -478,11 +511,7 @@ impl Roll {
         gallery.extend(store.gallery_of(&changed, self.options.embedding_model)?);
         // In the order a whole read gives (by student row), so that either way trains the same.
         gallery.sort_by_key(|e| e.key.parse::<i32>().unwrap_or(i32::MAX));
-        let mut students = HashMap::new();
-        for &c in &self.class_ids {
-            students.extend(store.class_students(c)?.into_iter().map(|s| (s.id, s)));
-        }
-        self.students = students;
+        self.students = Self::students(store, &self.class_ids)?;
         if let Target::Entrance { member_of, .. } = &mut self.target {
             *member_of = Self::memberships(store, &self.class_ids)?;
         }
@@ -505,7 +534,7 @@ impl Roll {
                 // A stranger may be the student just enrolled: the frames already seen of them are
                 // judged again by the new recognizer (with the next new one), and they get a
                 // stranger's full allowance of new frames.
-                Identity::Stranger | Identity::Pending => {
+                Identity::Stranger | Identity::Pending | Identity::OtherClass => {
                     st.identity = Identity::Pending;
                     st.examined = 0;
                     st.votes = st.embeddings.iter().map(|e| self.recognizer.vote(e)).collect();
@@ -529,6 +558,17 @@ impl Roll {
 
     pub fn recognizer(&self) -> &Recognizer {
         &self.recognizer
+    }
+
+    /// How many of this roll's students the recognizer knows (consent and photos).
+    pub fn recognisable(&self) -> usize {
+        self.recognisable
+    }
+
+    /// This roll's students whose photos the decision would often turn away (the photo check's
+    /// list; other classes' students are theirs to check).
+    pub fn enrolment_risks(&self) -> Vec<EnrolmentRisk> {
+        self.recognizer.enrolment_risks().into_iter().filter(|r| r.key.parse::<i32>().is_ok_and(|row| self.students.contains_key(&row))).collect()
     }
 
     /// A retraining after an enrolment change is under way (the loop goes on meanwhile).
@@ -557,7 +597,7 @@ impl Roll {
         let mut out = FrameOutcome::default();
         self.frames += 1;
         self.faces += faces.len() as u64;
-        if !self.recognizer.is_empty() {
+        if self.recognisable > 0 {
             self.frames_with_gallery += 1;
         }
         self.write_pending(store)?;
@@ -607,6 +647,11 @@ impl Roll {
                                     st.identity = Identity::Student(row);
                                     decided.push((row, st.first_seen.unwrap_or(at), similarity, None));
                                 }
+                            } else {
+                                // Another class's student (or one deleted a moment ago: the
+                                // retraining under way will judge them again).
+                                st.identity = Identity::OtherClass;
+                                out.events.push(RollEvent::OtherClass { track: track.id });
                             }
                         }
                     }
@@ -731,7 +776,17 @@ impl Roll {
                 _ => (None, None, None),
             };
             let spoof = matches!(track.state.identity, Identity::Spoof(_)) || track.state.flagged;
-            out.faces.push(FaceView { face: *face, track: track.id, student_id, name, stranger: track.state.identity == Identity::Stranger, mood, spoof });
+            let identity = &track.state.identity;
+            out.faces.push(FaceView {
+                face: *face,
+                track: track.id,
+                student_id,
+                name,
+                stranger: *identity == Identity::Stranger,
+                other_class: *identity == Identity::OtherClass,
+                mood,
+                spoof,
+            });
         }
         Ok(out)
     }
@@ -949,6 +1004,11 @@ impl Roll {
             wait = (wait * 2).min(Duration::from_secs(2));
         }
     }
+}
+
+/// How many of `students` have templates in `gallery`.
+fn recognisable(gallery: &[Enrolled], students: &HashMap<i32, Student>) -> usize {
+    gallery.iter().filter(|e| e.key.parse::<i32>().is_ok_and(|row| students.contains_key(&row))).count()
 }
 
 fn face_rect(face: &Face, frame: &Mat) -> opencv::core::Rect {

@@ -335,21 +335,26 @@ struct TerminalObserver {
 impl SessionObserver for TerminalObserver {
     fn started(&mut self, info: &SessionInfo) {
         let mood = if info.mood { "on" } else { "off" };
+        // The recognizer knows the whole school and marks this roll's students only.
+        let enrolled = if info.school_enrolled > info.enrolled {
+            format!("{} enrolled student(s) (told apart from {} of the school's)", info.enrolled, info.school_enrolled)
+        } else {
+            format!("{} enrolled student(s)", info.enrolled)
+        };
         if info.session_id.is_none() {
             eprintln!(
-                "{} on {}: each student recognised is marked in the lesson on for them (or their next that day); {} enrolled student(s), unknown threshold {:.3} ({}); mood {mood}; liveness {}",
-                info.class, info.date, info.enrolled, info.unknown_threshold, info.threshold_method, info.liveness
+                "{} on {}: each student recognised is marked in the lesson on for them (or their next that day); {enrolled}, unknown threshold {:.3} ({}); mood {mood}; liveness {}",
+                info.class, info.date, info.unknown_threshold, info.threshold_method, info.liveness
             );
         } else {
             eprintln!(
-                "session {} lesson {} for class {} (starts {}, late after {} min{}); {} enrolled student(s), unknown threshold {:.3} ({}); mood {mood}; liveness {}",
+                "session {} lesson {} for class {} (starts {}, late after {} min{}); {enrolled}, unknown threshold {:.3} ({}); mood {mood}; liveness {}",
                 info.date,
                 info.lesson,
                 info.class,
                 info.starts_at.format("%H:%M"),
                 info.late_after_minutes,
                 info.until.map(|u| format!(", until {}", u.format("%H:%M"))).unwrap_or_default(),
-                info.enrolled,
                 info.unknown_threshold,
                 info.threshold_method,
                 info.liveness
@@ -375,7 +380,7 @@ impl SessionObserver for TerminalObserver {
                     let what = if *marked { "marked, flagged for review" } else { "not marked" };
                     eprintln!("possible photo or screen held up, looking like {}: {what} (in the audit log)", rollcall::roster::sanitize(name));
                 }
-                RollEvent::Stranger { .. } => {}
+                RollEvent::Stranger { .. } | RollEvent::OtherClass { .. } => {}
             }
         }
         if (stats.unsaved > 0) != self.register_away {
@@ -444,12 +449,13 @@ pub fn run(out: &Printer, at: &Caller, engine: &EngineArgs, args: &RunArgs) -> a
     out.print(&s, |w| {
         writeln!(
             w,
-            "{} frame(s) in {:.1} s ({:.1} fps): {} new mark(s), {} stranger track(s), {} marked in this session",
+            "{} frame(s) in {:.1} s ({:.1} fps): {} new mark(s), {} stranger track(s), {} track(s) of other classes' students, {} marked in this session",
             s.frames,
             s.seconds,
             s.fps,
             s.new_marks.len(),
             s.strangers,
+            s.other_class,
             s.marked_total
         )
     })?;

@@ -604,6 +604,10 @@ enum EvalCommand {
         /// Other identities (path,identity CSV), each enrolled with one photo: a school-size gallery.
         #[arg(long)]
         distractors: Option<PathBuf>,
+        /// The distractors are the school's other classes: a track taken for one of them is not
+        /// a mark in this class (a class's roll knows the whole school and marks only its own).
+        #[arg(long, requires = "distractors")]
+        other_classes: bool,
         /// Follow the enrolment advice: the students `check-photos` would flag get this many more
         /// of their photos enrolled; the figures are those after training again.
         #[arg(long, default_value_t = 0)]
@@ -712,8 +716,9 @@ fn try_main(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Eval(EvalCommand::Verify { pairs, seed, no_subtract_mean, cache }) => {
             engine::eval_verify(&out, engine, &pairs, seed, !no_subtract_mean, cache.as_deref())
         }
-        Command::Eval(EvalCommand::Identify { labels, enroll, unknown_ids, track, seed, min_images, distractors, rephotograph, cache, decision }) => {
-            let options = rollcall::eval::identify::IdentifyOptions { enroll, unknown_ids, track, seed, min_images, distractors, rephotograph, config: decision.config()? };
+        Command::Eval(EvalCommand::Identify { labels, enroll, unknown_ids, track, seed, min_images, distractors, other_classes, rephotograph, cache, decision }) => {
+            let options =
+                rollcall::eval::identify::IdentifyOptions { enroll, unknown_ids, track, seed, min_images, distractors, other_classes, rephotograph, config: decision.config()? };
             engine::eval_identify(&out, engine, &labels, options, cache.as_deref())
         }
         Command::Eval(EvalCommand::Detect { boxes }) => engine::eval_detect(&out, engine, &boxes),

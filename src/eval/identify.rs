@@ -14,6 +14,9 @@ use super::{column, embed_images, read_rows, resolve, EmbeddingCache, FileError}
 use crate::recognition::{Calibration, Decision, DecisionConfig, Enrolled, EnrolmentRisk, Recognizer};
 use crate::vision::FaceAnalyzer;
 
+/// A distractor's key in the gallery (and in `taken_for`).
+const DISTRACTOR: &str = "distractor:";
+
 #[derive(Debug, Clone)]
 pub struct IdentifyOptions {
     pub enroll: usize,
@@ -25,6 +28,10 @@ pub struct IdentifyOptions {
     /// A labels CSV of other identities, each enrolled with one photo, to grow the gallery to a
     /// school's size. They are never probes (and must not be any of the labels' identities).
     pub distractors: Option<std::path::PathBuf>,
+    /// The distractors are the school's other classes, as a class's roll sees them: the
+    /// recognizer knows them, the roll does not mark them (a track decided as one of them is
+    /// turned away, a stranger's as a student's).
+    pub other_classes: bool,
     /// Follow the enrolment advice: students the calibration flags (`Recognizer::enrolment_risks`)
     /// get this many more of their photos enrolled, and the figures are those after retraining.
     pub rephotograph: usize,
@@ -48,6 +55,8 @@ pub struct IdentifyReport {
     pub unknown_identities: usize,
     /// Identities enrolled with one photo from the distractor list (part of `enrolled_identities`).
     pub distractors: usize,
+    /// The distractors stood for the school's other classes (`IdentifyOptions::other_classes`).
+    pub other_classes: bool,
     pub enrolled_images: usize,
     pub known_tracks: usize,
     pub unknown_tracks: usize,
@@ -98,7 +107,12 @@ struct Outcome {
 }
 
 impl Outcome {
-    fn of(recognizer: &Recognizer, known: &[(&str, Vec<&[f32]>)], unknown: &[(&str, Vec<&[f32]>)], track: usize) -> Outcome {
+    /// `marks`: whether the roll marks a student the recognizer named (not another class's).
+    fn of(recognizer: &Recognizer, known: &[(&str, Vec<&[f32]>)], unknown: &[(&str, Vec<&[f32]>)], track: usize, marks: &dyn Fn(&str) -> bool) -> Outcome {
+        let decide = |frames: &[&[f32]]| match recognizer.decide(frames) {
+            Decision::Known { key, similarity } if !marks(&key) => Decision::Unknown { best_similarity: similarity },
+            d => d,
+        };
         let mut by_length: Vec<LengthFigures> = (1..=track).map(|length| LengthFigures { length, ..Default::default() }).collect();
         let slot = |frames: usize| frames.clamp(1, track) - 1;
         let mut o = Outcome { by_length: Vec::new(), nearest_right: 0, taken_for: Vec::new(), rejected_by_identity: BTreeMap::new() };
@@ -108,7 +122,7 @@ impl Outcome {
             if recognizer.nearest(frames).as_deref() == Some(*id) {
                 o.nearest_right += 1;
             }
-            match recognizer.decide(frames) {
+            match decide(frames) {
                 Decision::Known { key, .. } if key == *id => {}
                 Decision::Known { key, similarity } => {
                     o.taken_for.push(TakenFor { identity: id.to_string(), stranger: false, taken_for: key, similarity, frames: frames.len() });
@@ -123,7 +137,7 @@ impl Outcome {
         for (id, frames) in unknown {
             let figures = &mut by_length[slot(frames.len())];
             figures.unknown_tracks += 1;
-            if let Decision::Known { key, similarity } = recognizer.decide(frames) {
+            if let Decision::Known { key, similarity } = decide(frames) {
                 o.taken_for.push(TakenFor { identity: id.to_string(), stranger: true, taken_for: key, similarity, frames: frames.len() });
                 figures.unknown_accepted += 1;
             }
@@ -254,7 +268,7 @@ pub fn run(analyzer: &mut FaceAnalyzer, labels_csv: &Path, o: &IdentifyOptions, 
     let mut distractor_gallery = Vec::new();
     for (id, i) in &distractor_plan {
         if let Some(e) = &embeddings[*i] {
-            distractor_gallery.push(Enrolled { key: format!("distractor:{id}"), embeddings: vec![e.clone()] });
+            distractor_gallery.push(Enrolled { key: format!("{DISTRACTOR}{id}"), embeddings: vec![e.clone()] });
             distractors += 1;
         }
     }
@@ -280,11 +294,12 @@ pub fn run(analyzer: &mut FaceAnalyzer, labels_csv: &Path, o: &IdentifyOptions, 
     let frames_of = |members: &[usize]| -> Vec<&[f32]> { members.iter().filter_map(|&i| embeddings[i].as_deref()).collect() };
     let known_tracks: Vec<(&str, Vec<&[f32]>)> = known_probes.iter().map(|(id, m)| (id.as_str(), frames_of(m))).collect();
     let unknown_tracks: Vec<(&str, Vec<&[f32]>)> = unknown_probes.iter().map(|(id, m)| (id.as_str(), frames_of(m))).collect();
+    let marks = |key: &str| !(o.other_classes && key.starts_with(DISTRACTOR));
     let before_rephotograph = first.map(|(r, flagged)| {
-        let o = Outcome::of(&r, &known_tracks, &unknown_tracks, track);
+        let o = Outcome::of(&r, &known_tracks, &unknown_tracks, track, &marks);
         Rates { students_flagged: flagged, ..o.rates() }
     });
-    let outcome = Outcome::of(&recognizer, &known_tracks, &unknown_tracks, track);
+    let outcome = Outcome::of(&recognizer, &known_tracks, &unknown_tracks, track, &marks);
     let Rates { top1_accuracy, closed_set_top1, unknown_false_accept_rate, known_false_reject_rate, known_misidentified_rate, .. } = outcome.rates();
     let Outcome { by_length, taken_for, rejected_by_identity, .. } = outcome;
     Ok(IdentifyReport {
@@ -299,6 +314,7 @@ pub fn run(analyzer: &mut FaceAnalyzer, labels_csv: &Path, o: &IdentifyOptions, 
         enrolled_identities: known.len() + distractors,
         unknown_identities: unknown.len(),
         distractors,
+        other_classes: o.other_classes,
         enrolled_images,
         known_tracks: known_probes.len(),
         unknown_tracks: unknown_probes.len(),

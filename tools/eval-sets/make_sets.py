@@ -9,7 +9,8 @@ Writes, under OUT (default ~/.cache/rollcall/eval-sets):
   lfw/distractors.csv     LFW dev people with 1-2 photos: enrolled with one photo each to grow the
                           gallery to school size (`--distractors`)
   lfw/distractors-381.csv 381 of them (a fixed draw): 195 + 381 = 576 enrolled, the size of the
-                          school-size set in issue 16 (LFW people never shown here, 2 photos each)
+                          school-size set in issue 16 (LFW people never shown here, 2 photos each);
+                          also the rest of the school around a class (`--other-classes`)
   tight112/...            the same photos cropped tight around the detected face and resized to
                           112 x 112 px, as aligned face crops are (labels.csv, distractors.csv, images/)
   others/labels.csv       every other shared identity set in one (deepface_celebs, face_recognition_examples,
@@ -61,7 +62,8 @@ def main():
     write(os.path.join(a.out, "lfw", "labels.csv"), labels)
     write(os.path.join(a.out, "lfw", "distractors.csv"), distractors)
     # A fixed draw (not the first 381 by name: names cluster by first letter, not by face).
-    write(os.path.join(a.out, "lfw", "distractors-381.csv"), sorted(random.Random(576).sample(distractors, 381), key=lambda d: d[1]))
+    few = sorted(random.Random(576).sample(distractors, 381), key=lambda d: d[1])
+    write(os.path.join(a.out, "lfw", "distractors-381.csv"), few)
     print(f"lfw: {len({k for _, k in labels})} people with >= 3 photos ({len(labels)} photos), {len(distractors)} distractors", file=sys.stderr)
 
     # The other identity sets, names prefixed by their set (a name is only unique within its set).
@@ -107,6 +109,7 @@ def main():
         return dst
     write(os.path.join(tight, "labels.csv"), [(c, k) for p, k in labels if (c := crop(p))])
     write(os.path.join(tight, "distractors.csv"), [(c, k) for p, k in distractors if (c := crop(p))])
+    write(os.path.join(tight, "distractors-381.csv"), [(c, k) for p, k in few if (c := crop(p))])
     print(f"tight112: {len(boxes)} faces cropped to 112 px under {tight}", file=sys.stderr)
 
 

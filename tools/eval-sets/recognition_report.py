@@ -33,6 +33,11 @@ def main():
         "lfw 5 photos, >=10 each, 5 strangers": (f"{S}/lfw/labels.csv", ["--enroll", "5", "--min-images", "10", "--unknown-ids", "5"]),
         # A class, the product's most common gallery: calibrated (20 students or more), few of them.
         "lfw a class: 2 photos, >=10 each, 26 enrolled, 25 strangers": (f"{S}/lfw/labels.csv", ["--enroll", "2", "--min-images", "10", "--unknown-ids", "25"]),
+        # The same classes as a class's roll sees them in a school: the recognizer knows the 381
+        # other classes' students too and marks only its own (`--other-classes`).
+        "lfw a class in a school: the class of 26 + 381 students of other classes": (f"{S}/lfw/labels.csv", ["--enroll", "2", "--min-images", "10", "--unknown-ids", "25", "--distractors", f"{S}/lfw/distractors-381.csv", "--other-classes"]),
+        "lfw two classes in a school: the 57 + 381 students of other classes": (f"{S}/lfw/labels.csv", ["--enroll", "2", "--min-images", "6", "--unknown-ids", "40", "--distractors", f"{S}/lfw/distractors-381.csv", "--other-classes"]),
+        "tight112 a class in a school: the class of 26 + 381 students of other classes": (f"{S}/tight112/labels.csv", ["--enroll", "2", "--min-images", "10", "--unknown-ids", "25", "--distractors", f"{S}/tight112/distractors-381.csv", "--other-classes"]),
         "lfw two classes: 2 photos, >=6 each, 57 enrolled, 40 strangers": (f"{S}/lfw/labels.csv", ["--enroll", "2", "--min-images", "6", "--unknown-ids", "40"]),
         "tight112 2 photos, 60 strangers": (f"{S}/tight112/labels.csv", ["--enroll", "2", "--min-images", "3", "--unknown-ids", "60"]),
         "tight112 + 1,435 distractors": (f"{S}/tight112/labels.csv", ["--enroll", "2", "--min-images", "3", "--unknown-ids", "60", "--distractors", f"{S}/tight112/distractors.csv"]),

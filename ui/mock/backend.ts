@@ -157,11 +157,11 @@ export function installMockBackend(state: MockState) {
           const room = { class: args.class as string, lesson: "08:30" };
           const send = (m: LiveMessage) => feed?.onmessage({ ...m, ...room } as RoomMessage);
           setTimeout(() => {
-            send({ kind: "started", info: { session_id: 1, class: args.class, date: "", lesson: "08:30", until: null, starts_at: "", late_after_minutes: 10, source: args.source, enrolled: 1, photos_to_retake: 0, mood: true, liveness: "warn" } });
+            send({ kind: "started", info: { session_id: 1, class: args.class, date: "", lesson: "08:30", until: null, starts_at: "", late_after_minutes: 10, source: args.source, enrolled: 1, school_enrolled: 1, photos_to_retake: 0, mood: true, liveness: "warn" } });
             send({
               kind: "frame",
               picture: { jpeg: FRAME, width: 80, height: 60 },
-              faces: [{ face: { x1: 26, y1: 14, x2: 54, y2: 42, score: 0.99 }, track: 1, student_id: "S1", name: "Ada Lovelace", stranger: false, mood: "happy", spoof: false }],
+              faces: [{ face: { x1: 26, y1: 14, x2: 54, y2: 42, score: 0.99 }, track: 1, student_id: "S1", name: "Ada Lovelace", stranger: false, other_class: false, mood: "happy", spoof: false }],
               stats: { frames: 1, fps: 30, faces_seen: 1, marked: 1, source_outages: 0, seconds: 0.1, unsaved: state.serverAway ? 1 : 0, register_on_server: !!state.serverAway },
             });
             state.statuses.S1 = "present";

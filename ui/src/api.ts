@@ -328,6 +328,8 @@ export interface FaceView {
   student_id: string | null;
   name: string | null;
   stranger: boolean;
+  /** A student of the school, but not of this roll's class(es): not marked here. */
+  other_class: boolean;
   mood: Mood | null;
   /** Judged a photo or a screen held up. */
   spoof: boolean;
@@ -364,7 +366,10 @@ export interface SessionInfo {
   starts_at: string;
   late_after_minutes: number;
   source: string;
+  /** This roll's students the camera can recognise ... */
   enrolled: number;
+  /** ... among this many of the school's (the recognizer knows every class and marks its own). */
+  school_enrolled: number;
   /** Students whose own photos this roll mostly refuses (the office's Check photos names them). */
   photos_to_retake: number;
   mood: boolean;
@@ -376,6 +381,7 @@ export interface SessionInfo {
 export type RollEvent =
   | { event: "marked"; student_id: string; name: string; status: Status; at: string; late_minutes: number; similarity: number }
   | { event: "stranger"; track: number }
+  | { event: "other_class"; track: number }
   | { event: "spoof"; student_id: string; name: string; score: number | null; still: boolean; marked: boolean };
 
 export type LiveMessage =

@@ -43,7 +43,7 @@ export function VideoView({ picture, faces, placeholder, testid = "video" }: { p
       <Frame picture={picture} />
       <svg viewBox={`0 0 ${picture.width} ${picture.height}`} preserveAspectRatio="xMidYMid meet" aria-hidden="true">
         {(faces ?? []).map((f) => {
-          const colour = f.spoof ? "#e74c3c" : f.name ? "#2ecc71" : f.stranger ? "#e67e22" : "#f1c40f";
+          const colour = f.spoof ? "#e74c3c" : f.name ? "#2ecc71" : f.stranger ? "#e67e22" : f.other_class ? "#95a5a6" : "#f1c40f";
           const w = f.face.x2 - f.face.x1;
           const label = f.spoof
             ? `possible photo or screen held up${f.name ? ` (${f.name})` : ""}`
@@ -51,7 +51,9 @@ export function VideoView({ picture, faces, placeholder, testid = "video" }: { p
               ? `${f.name}${f.mood ? ` · ${f.mood}` : ""}`
               : f.stranger
                 ? "unknown"
-                : "…";
+                : f.other_class
+                  ? "not in this class"
+                  : "…";
           const font = Math.max(4, picture.width / 40);
           // A long label is moved left to stay inside the picture.
           const labelW = Math.max(w, label.length * font * 0.6);

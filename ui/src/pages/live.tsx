@@ -293,7 +293,8 @@ export function LivePage({
       ) : null}
       {current && current.enrolled === 0 ? (
         <Notice kind="info">
-          Nobody in {current.name} is enrolled yet, so every face will be "unknown". <button onClick={() => onNavigate("students")}>Enrol students</button>
+          Nobody in {current.name} is enrolled yet, so every face will be "unknown" (or "not in this class" for the school's other students).{" "}
+          <button onClick={() => onNavigate("students")}>Enrol students</button>
         </Notice>
       ) : null}
       {others.length ? (
@@ -388,7 +389,9 @@ export function LivePage({
                 ? `${clock(e.at)} ${e.name}: ${e.status}${e.status === "late" ? ` (${e.late_minutes} min)` : ""}`
                 : e.event === "spoof"
                   ? `Possible photo or screen held up, looking like ${e.name}: ${e.marked ? "marked, flagged for review" : "not marked"} (in the audit log)`
-                  : "An unknown person was seen"}
+                  : e.event === "other_class"
+                    ? "A student of another class was seen (not marked here)"
+                    : "An unknown person was seen"}
             </li>
           ))}
         </ol>
