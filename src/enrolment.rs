@@ -15,7 +15,7 @@
 //! `check_photos` over a roll's students, which trains the recognizer that roll would and names
 //! the students it would most often turn away (`recognition::EnrolmentRisk`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use opencv::core::{Mat, Rect};
@@ -24,7 +24,7 @@ use opencv::prelude::*;
 use serde::Serialize;
 
 use crate::attendance::live::RollOf;
-use crate::attendance::roll::{Roll, RollOptions};
+use crate::attendance::roll::{among, Roll, RollOptions};
 use crate::recognition::{EnrolmentRisk, Enrolled};
 use crate::storage::{Store, StoreError, Student, Template};
 use crate::vision::{load_image, DetectOptions, Face, FaceAnalyzer};
@@ -251,26 +251,22 @@ pub fn check_photos(store: &mut Store, roll_of: &RollOf, model_id: &'static str)
     // The roll's recognizer knows the whole school (`Roll::school_classes`); its students are checked.
     let school = Roll::school_classes(store)?;
     let school_gallery = store.gallery(&school, options.embedding_model)?;
-    let mut everyone: BTreeMap<String, Student> = BTreeMap::new();
-    for &c in &school {
-        everyone.extend(store.class_students(c)?.into_iter().map(|s| (s.id.to_string(), s)));
-    }
-    let mut students: BTreeMap<String, Student> = BTreeMap::new();
-    for c in &classes {
-        students.extend(store.class_students(c.id)?.into_iter().map(|s| (s.id.to_string(), s)));
-    }
+    let everyone = Roll::students(store, &school)?;
+    let students = Roll::students(store, &classes.iter().map(|c| c.id).collect::<Vec<_>>())?;
+    // The recognizer's keys are students' rows.
+    let of = |who: &'_ HashMap<i32, Student>, key: &str| key.parse::<i32>().ok().and_then(|row| who.get(&row)).cloned();
     let recognizer = Roll::fit(&school_gallery, &options)?;
-    let gallery: Vec<&Enrolled> = school_gallery.iter().filter(|e| students.contains_key(&e.key)).collect();
-    let risks: BTreeMap<&str, EnrolmentRisk> =
-        recognizer.enrolment_risks().into_iter().filter_map(|r| students.get(&r.key).map(|s| (s.student_id.as_str(), r))).collect();
+    let gallery: Vec<&Enrolled> = school_gallery.iter().filter(|e| among(&students, &e.key)).collect();
+    let risks: BTreeMap<String, EnrolmentRisk> =
+        recognizer.enrolment_risks().into_iter().filter_map(|r| of(&students, &r.key).map(|s| (s.student_id, r))).collect();
     let mut advice = Vec::new();
     for e in &gallery {
-        let Some(student) = students.get(&e.key) else { continue };
+        let Some(student) = of(&students, &e.key) else { continue };
         let id = student.student_id.as_str();
         let mut says: Vec<String> = photo_advice(id, &e.embeddings).into_iter().collect();
         let risk = risks.get(id);
         if let Some(r) = risk {
-            says.push(match r.looks_like.as_ref().and_then(|k| everyone.get(k)) {
+            says.push(match r.looks_like.as_ref().and_then(|k| of(&everyone, k)) {
                 Some(other) => format!(
                     "{id}: most of their photos look more like {} ({}) than like each other: check that every photo is of {id} (one filed under the wrong student?); if they are, the two look alike and each needs {RECOMMENDED_PHOTOS} varied photos",
                     other.student_id,

@@ -384,8 +384,8 @@ impl Roll {
         Ok(store.gallery_index(class_ids, options.embedding_model)?.into_iter().map(|e| (e.student.to_string(), e)).collect())
     }
 
-    /// The students a roll of these classes marks.
-    fn students(store: &mut Store, class_ids: &[i32]) -> anyhow::Result<HashMap<i32, Student>> {
+    /// The students a roll of these classes marks, by row.
+    pub fn students(store: &mut Store, class_ids: &[i32]) -> Result<HashMap<i32, Student>, StoreError> {
         let mut students = HashMap::new();
         for &c in class_ids {
             students.extend(store.class_students(c)?.into_iter().map(|s| (s.id, s)));
@@ -568,7 +568,7 @@ impl Roll {
     /// This roll's students whose photos the decision would often turn away (the photo check's
     /// list; other classes' students are theirs to check).
     pub fn enrolment_risks(&self) -> Vec<EnrolmentRisk> {
-        self.recognizer.enrolment_risks().into_iter().filter(|r| r.key.parse::<i32>().is_ok_and(|row| self.students.contains_key(&row))).collect()
+        self.recognizer.enrolment_risks().into_iter().filter(|r| among(&self.students, &r.key)).collect()
     }
 
     /// A retraining after an enrolment change is under way (the loop goes on meanwhile).
@@ -1006,9 +1006,14 @@ impl Roll {
     }
 }
 
+/// Whether the recognizer's `key` (a student's row) is one of `students`.
+pub fn among(students: &HashMap<i32, Student>, key: &str) -> bool {
+    key.parse::<i32>().is_ok_and(|row| students.contains_key(&row))
+}
+
 /// How many of `students` have templates in `gallery`.
 fn recognisable(gallery: &[Enrolled], students: &HashMap<i32, Student>) -> usize {
-    gallery.iter().filter(|e| e.key.parse::<i32>().is_ok_and(|row| students.contains_key(&row))).count()
+    gallery.iter().filter(|e| among(students, &e.key)).count()
 }
 
 fn face_rect(face: &Face, frame: &Mat) -> opencv::core::Rect {
